@@ -1,0 +1,844 @@
+#include "core/device.h"
+
+#include <sqlite3.h>
+
+#include <cstdio>
+
+#include "core/migrations.h"
+
+namespace tillsync {
+
+const char* SyncStateName(SyncState s) {
+  switch (s) {
+    case SyncState::kIdle: return "idle";
+    case SyncState::kSyncing: return "syncing";
+    case SyncState::kOffline: return "offline";
+    case SyncState::kFailed: return "failed";
+    case SyncState::kUpdateRequired: return "update_required";
+  }
+  return "idle";
+}
+
+namespace {
+
+std::string Hex(uint64_t v, int digits) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%0*llx", digits, static_cast<unsigned long long>(v));
+  return buf;
+}
+
+int64_t IntOf(const Json& values, const char* key) {
+  auto it = values.find(key);
+  return (it != values.end() && it->is_number_integer()) ? it->get<int64_t>() : 0;
+}
+
+std::string TextOf(const Json& values, const char* key) {
+  auto it = values.find(key);
+  return (it != values.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+// --- Opening --------------------------------------------------------------------------------
+
+Status Device::Open(const std::string& path, const DeviceIdentity& identity, const DeviceOptions& options,
+                    std::unique_ptr<Device>* out) {
+  std::unique_ptr<Device> d(new Device());
+  d->options_ = options;
+  d->env_ = options.env ? options.env : SystemEnv();
+  TS_RETURN_IF_ERROR(Database::Open(path, options.open, &d->db_));
+  TS_RETURN_IF_ERROR(Migrate(d->db_.get()));
+  d->rows_ = std::make_unique<RowStore>(d->db_.get());
+
+  std::string stored_id;
+  bool found = false;
+  TS_RETURN_IF_ERROR(d->KvGet("device_id", &stored_id, &found));
+  if (found) {
+    if (!identity.device_id.empty() && identity.device_id != stored_id)
+      return Status(ErrorCode::kForbidden, "this database belongs to device " + stored_id);
+    d->identity_.device_id = stored_id;
+    TS_RETURN_IF_ERROR(d->KvGet("shop_id", &d->identity_.shop_id, &found));
+    TS_RETURN_IF_ERROR(d->KvGet("receipt_prefix", &d->identity_.receipt_prefix, &found));
+    TS_RETURN_IF_ERROR(d->KvGet("currency", &d->identity_.currency, &found));
+  } else {
+    DeviceIdentity id = identity;
+    if (id.device_id.empty()) {
+      id.device_id = "local_" + Hex(d->env_->Random64(), 16);
+      if (id.shop_id.empty()) id.shop_id = "local";
+      if (id.receipt_prefix.empty()) id.receipt_prefix = "L";
+    }
+    if (!IsValidId(id.device_id) || !IsValidId(id.shop_id) || id.receipt_prefix.empty() ||
+        id.receipt_prefix.size() > 16)
+      return Status(ErrorCode::kBadId, "device identity needs valid device_id, shop_id and receipt_prefix");
+    if (id.currency.size() != 3) return Status(ErrorCode::kBadValue, "currency must be a 3-letter code");
+    Transaction txn(d->db_.get());
+    TS_RETURN_IF_ERROR(txn.Begin());
+    TS_RETURN_IF_ERROR(d->KvPut("device_id", id.device_id));
+    TS_RETURN_IF_ERROR(d->KvPut("shop_id", id.shop_id));
+    TS_RETURN_IF_ERROR(d->KvPut("receipt_prefix", id.receipt_prefix));
+    TS_RETURN_IF_ERROR(d->KvPut("currency", id.currency));
+    TS_RETURN_IF_ERROR(txn.Commit());
+    d->identity_ = id;
+  }
+  d->clock_ = std::make_unique<HybridClock>(d->env_, d->identity_.device_id);
+  d->backoff_ = std::make_unique<Backoff>(d->env_, options.backoff);
+  TS_RETURN_IF_ERROR(d->LoadState());
+  *out = std::move(d);
+  return Status::Ok();
+}
+
+Status Device::LoadState() {
+  std::string text;
+  bool found = false;
+  TS_RETURN_IF_ERROR(KvGet("hlc", &text, &found));
+  HlcTimestamp ts;
+  if (found && HlcTimestamp::Parse(text, &ts).ok()) clock_->Restore(ts);
+  int64_t n = 0;
+  TS_RETURN_IF_ERROR(KvInt("row_counter", &id_counter_));
+  TS_RETURN_IF_ERROR(KvInt("backoff_failures", &n));
+  backoff_->set_failures(int(n));
+  TS_RETURN_IF_ERROR(KvInt("min_schema_version", &n));
+  state_ = (n > LatestSchemaVersion()) ? SyncState::kUpdateRequired : SyncState::kIdle;
+  return Status::Ok();
+}
+
+Status Device::KvGet(const char* key, std::string* out, bool* found) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT value FROM _ts_kv WHERE key=?1", &st));
+  st->Bind(1, std::string_view(key));
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->Step(&row));
+  *found = row;
+  if (row) *out = st->Text(0);
+  st->Reset();
+  return Status::Ok();
+}
+
+Status Device::KvPut(const char* key, const std::string& value) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES (?1, ?2)", &st));
+  st->Bind(1, std::string_view(key)).Bind(2, value);
+  return st->Run();
+}
+
+Status Device::KvInt(const char* key, int64_t* out) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key=?1", &st));
+  st->Bind(1, std::string_view(key));
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->Step(&row));
+  *out = row ? st->Int(0) : 0;
+  st->Reset();
+  return Status::Ok();
+}
+
+Status Device::KvAdd(const char* key, int64_t delta) {
+  int64_t v = 0;
+  TS_RETURN_IF_ERROR(KvInt(key, &v));
+  return KvPut(key, std::to_string(v + delta));
+}
+
+Status Device::Log(const std::string& kind, const std::string& detail) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _ts_sync_log (at, kind, detail) VALUES (?1, ?2, ?3)", &st));
+  st->Bind(1, env_->NowMillis()).Bind(2, kind).Bind(3, detail.substr(0, 500));
+  TS_RETURN_IF_ERROR(st->Run());
+  // Keep the newest 300 entries: the debug panel needs recent history, not an unbounded log.
+  return db_->Exec("DELETE FROM _ts_sync_log WHERE id <= (SELECT MAX(id) FROM _ts_sync_log) - 300");
+}
+
+Status Device::NewRowId(std::string* out) {
+  ++id_counter_;
+  *out = identity_.device_id + "-" + Hex(uint64_t(id_counter_), 1);
+  // Inside a write transaction this commits with the rows that use the id; outside, on its own.
+  return KvPut("row_counter", std::to_string(id_counter_));
+}
+
+// --- The write path -------------------------------------------------------------------------
+
+Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out) {
+  if (changes.empty()) return Status(ErrorCode::kBadRequest, "a write needs at least one change");
+  if (changes.size() > kMaxChangesPerOperation)
+    return Status(ErrorCode::kTooLarge, "a write may hold at most " + std::to_string(kMaxChangesPerOperation) + " changes");
+  int64_t seq = 0;
+  TS_RETURN_IF_ERROR(KvInt("next_seq", &seq));
+  if (seq == 0) seq = 1;
+  Operation op;
+  op.seq = seq;
+  op.wall_ms = env_->NowMillis();
+  op.hlc = clock_->Now().ToString();
+  Caller self{identity_.shop_id, identity_.device_id, false};
+
+  std::vector<StoredRow> currents(changes.size());
+  for (size_t i = 0; i < changes.size(); ++i) {
+    Change& c = changes[i];
+    const TableSpec* spec = FindTable(c.table);
+    if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + c.table);
+    if (!IsValidId(c.id)) return Status(ErrorCode::kBadId, c.table + " id must be 1 to 64 characters of A-Z a-z 0-9 _ . : -");
+    TS_RETURN_IF_ERROR(rows_->Load(*spec, c.id, &currents[i]));
+    const StoredRow& cur = currents[i];
+    if (spec->scope == Scope::kShop && !cur.exists && !c.values.contains("shop_id")) c.values["shop_id"] = identity_.shop_id;
+    if (spec->tracking) {
+      if (!cur.exists) c.values["origin_shop_id"] = identity_.shop_id;
+      c.values["last_modified_shop_id"] = identity_.shop_id;
+      c.values["last_modified_at"] = op.wall_ms;
+    }
+    if ((spec->rule == MergeRule::kManual || spec->rule == MergeRule::kCustom) && c.base_version < 0)
+      c.base_version = cur.exists ? cur.version : 0;
+    TS_RETURN_IF_ERROR(ValidateChangeValues(*spec, c, "changes[" + std::to_string(i) + "]"));
+  }
+  op.changes = std::move(changes);
+  TS_RETURN_IF_ERROR(ValidateOperation(op, self));
+
+  MergeOptions opts;
+  opts.check_base_version = false;  // the local replica is this device's own latest intent
+  for (size_t i = 0; i < op.changes.size(); ++i) {
+    const Change& c = op.changes[i];
+    const TableSpec& spec = *FindTable(c.table);
+    // A later change of the same operation may touch a row an earlier one wrote: reload then.
+    StoredRow current;
+    if (i > 0) TS_RETURN_IF_ERROR(rows_->Load(spec, c.id, &current));
+    else current = currents[0];
+    if (current.exists && spec.scope == Scope::kShop && current.scope != identity_.shop_id)
+      return Status(ErrorCode::kShopMismatch, c.table + " " + c.id + " belongs to another shop");
+    StoredRow next;
+    MergeOutcome outcome;
+    TS_RETURN_IF_ERROR(MergeChange(spec, current, c, ColumnClock(spec, op.hlc, false), opts, &outcome, &next));
+    if (outcome == MergeOutcome::kApplied) TS_RETURN_IF_ERROR(rows_->Store(spec, c.id, current, &next));
+  }
+  // The outbox row commits with the rows it describes: a write is never shown without being
+  // queued, and never queued without being written.
+  Statement* ins = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _ts_outbox (seq, op, created_at) VALUES (?1, ?2, ?3)", &ins));
+  ins->Bind(1, op.seq).Bind(2, DumpJson(OperationToJson(op))).Bind(3, op.wall_ms);
+  TS_RETURN_IF_ERROR(ins->Run());
+  TS_RETURN_IF_ERROR(KvPut("next_seq", std::to_string(seq + 1)));
+  TS_RETURN_IF_ERROR(KvPut("hlc", op.hlc));
+  if (out != nullptr) {
+    out->seq = op.seq;
+    out->hlc = op.hlc;
+  }
+  return Status::Ok();
+}
+
+Status Device::Write(std::vector<Change> changes, WriteResult* out) {
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  HlcTimestamp clock_before = clock_->last();
+  Status s = WriteInTxn(std::move(changes), out);
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) clock_->Restore(clock_before);
+  return s;
+}
+
+Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
+  if (sale.lines.empty()) return Status(ErrorCode::kBadRequest, "a sale needs at least one line");
+  if (sale.lines.size() > 60) return Status(ErrorCode::kTooLarge, "a sale may have at most 60 lines");
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  HlcTimestamp clock_before = clock_->last();
+  int64_t counter_before = id_counter_;
+  auto fail = [&](Status s) {
+    clock_->Restore(clock_before);
+    id_counter_ = counter_before;
+    return s;
+  };
+
+  SaleResult result;
+  result.created_at = env_->NowMillis();
+  TS_RETURN_IF_ERROR(NewRowId(&result.order_id));
+  int64_t receipt = 0;
+  TS_RETURN_IF_ERROR(KvInt("receipt_counter", &receipt));
+  ++receipt;
+  TS_RETURN_IF_ERROR(KvPut("receipt_counter", std::to_string(receipt)));
+  char num[32];
+  std::snprintf(num, sizeof num, "%06lld", static_cast<long long>(receipt));
+  result.receipt_no = identity_.receipt_prefix + "-" + num;
+
+  std::vector<Change> changes;
+  changes.push_back(Change{"sales_orders", result.order_id, Json::object()});
+  std::vector<Change> movements;
+  const TableSpec& products = *FindTable("products");
+  for (const SaleLineInput& line : sale.lines) {
+    if (line.qty < 1 || line.qty > kMaxQuantity)
+      return fail(Status(ErrorCode::kBadQuantity, "quantity must be 1 to " + std::to_string(kMaxQuantity)));
+    if (!IsValidId(line.product_id)) return fail(Status(ErrorCode::kBadId, "bad product id"));
+    StoredRow p;
+    TS_RETURN_IF_ERROR(rows_->Load(products, line.product_id, &p));
+    if (!p.exists) return fail(Status(ErrorCode::kNotFound, "no product " + line.product_id));
+    if (IntOf(p.values, "active") != 1) return fail(Status(ErrorCode::kBadValue, "product " + line.product_id + " is not for sale"));
+    int64_t unit = IntOf(p.values, "price_minor");
+    int64_t line_total = line.qty * unit;  // <= 10^6 * 10^12, fits in int64
+    // Tax per line, rounded half up, computed in 128 bits: 10^18 * 10^4 overflows int64.
+    __int128 t = (__int128)line_total * IntOf(p.values, "tax_rate_bp") + 5000;
+    int64_t tax = int64_t(t / 10000);
+    result.subtotal_minor += line_total;
+    result.tax_minor += tax;
+    if (result.subtotal_minor + result.tax_minor > kMaxMoney)
+      return fail(Status(ErrorCode::kBadAmount, "sale total is larger than allowed"));
+    std::string line_id, move_id;
+    TS_RETURN_IF_ERROR(NewRowId(&line_id));
+    TS_RETURN_IF_ERROR(NewRowId(&move_id));
+    changes.push_back(Change{"order_lines", line_id,
+                             Json{{"order_id", result.order_id}, {"product_id", line.product_id},
+                                  {"name", TextOf(p.values, "name")}, {"qty", line.qty}, {"unit_price_minor", unit},
+                                  {"tax_minor", tax}, {"line_total_minor", line_total}}});
+    movements.push_back(Change{"stock_movements", move_id,
+                               Json{{"product_id", line.product_id}, {"qty_delta", -line.qty}, {"kind", "sale"},
+                                    {"ref_id", result.order_id}, {"created_at", result.created_at}}});
+  }
+  result.total_minor = result.subtotal_minor + result.tax_minor;
+  std::vector<PaymentInput> payments = sale.payments;
+  if (payments.empty()) payments.push_back(PaymentInput{});
+  int64_t left = result.total_minor;
+  for (const PaymentInput& pay : payments) {
+    if (pay.method != "cash" && pay.method != "card" && pay.method != "other")
+      return fail(Status(ErrorCode::kBadValue, "payment method must be cash, card or other"));
+    int64_t amount = pay.amount_minor < 0 ? left : pay.amount_minor;
+    if (amount > left) return fail(Status(ErrorCode::kTotalsMismatch, "payments exceed the total"));
+    int64_t tendered = amount, change = 0;
+    if (pay.method == "cash" && pay.tendered_minor >= 0) {
+      if (pay.tendered_minor < amount) return fail(Status(ErrorCode::kBadAmount, "cash handed over is less than the amount"));
+      if (pay.tendered_minor > kMaxMoney) return fail(Status(ErrorCode::kBadAmount, "cash handed over is larger than allowed"));
+      tendered = pay.tendered_minor;
+      change = tendered - amount;
+    }
+    left -= amount;
+    result.change_minor += change;
+    std::string pay_id;
+    TS_RETURN_IF_ERROR(NewRowId(&pay_id));
+    changes.push_back(Change{"payments", pay_id,
+                             Json{{"order_id", result.order_id}, {"method", pay.method}, {"amount_minor", amount},
+                                  {"tendered_minor", tendered}, {"change_minor", change}}});
+  }
+  if (left != 0) return fail(Status(ErrorCode::kTotalsMismatch, "payments do not cover the total"));
+  changes[0].values = Json{{"device_id", identity_.device_id}, {"receipt_no", result.receipt_no},
+                           {"status", "completed"}, {"subtotal_minor", result.subtotal_minor},
+                           {"tax_minor", result.tax_minor}, {"total_minor", result.total_minor},
+                           {"currency", identity_.currency}, {"created_at", result.created_at}};
+  if (!sale.customer_id.empty()) changes[0].values["customer_id"] = sale.customer_id;
+  for (Change& m : movements) changes.push_back(std::move(m));
+  WriteResult wr;
+  Status s = WriteInTxn(std::move(changes), &wr);
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) return fail(s);
+  result.seq = wr.seq;
+  *out = result;
+  return Status::Ok();
+}
+
+Status Device::MoveSaleStatus(const std::string& order_id, const char* status, const char* movement_kind,
+                              WriteResult* out) {
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  HlcTimestamp clock_before = clock_->last();
+  StoredRow order;
+  if (!IsValidId(order_id)) return Status(ErrorCode::kBadId, "bad order id");
+  TS_RETURN_IF_ERROR(rows_->Load(*FindTable("sales_orders"), order_id, &order));
+  if (!order.exists || order.scope != identity_.shop_id) return Status(ErrorCode::kNotFound, "no sale " + order_id);
+  std::string current = TextOf(order.values, "status");
+  if (current != "completed")
+    return Status(ErrorCode::kStatusRegression, "sale " + TextOf(order.values, "receipt_no") + " is already " + current);
+  std::vector<Change> changes;
+  changes.push_back(Change{"sales_orders", order_id, Json{{"status", status}}});
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare("SELECT product_id, qty FROM order_lines WHERE order_id=?1 ORDER BY id", &st));
+  st.Bind(1, order_id);
+  int64_t now = env_->NowMillis();
+  bool row = false;
+  while (true) {
+    TS_RETURN_IF_ERROR(st.Step(&row));
+    if (!row) break;
+    std::string move_id;
+    TS_RETURN_IF_ERROR(NewRowId(&move_id));
+    changes.push_back(Change{"stock_movements", move_id,
+                             Json{{"product_id", st.Text(0)}, {"qty_delta", st.Int(1)}, {"kind", movement_kind},
+                                  {"ref_id", order_id}, {"created_at", now}}});
+  }
+  Status s = WriteInTxn(std::move(changes), out);
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) clock_->Restore(clock_before);
+  return s;
+}
+
+Status Device::VoidSale(const std::string& order_id, WriteResult* out) {
+  return MoveSaleStatus(order_id, "voided", "void", out);
+}
+Status Device::RefundSale(const std::string& order_id, WriteResult* out) {
+  return MoveSaleStatus(order_id, "refunded", "refund", out);
+}
+
+Status Device::ReceiveStock(const std::string& product_id, int64_t qty, WriteResult* out) {
+  if (qty < 1 || qty > kMaxQuantity) return Status(ErrorCode::kBadQuantity, "received quantity must be 1 to " + std::to_string(kMaxQuantity));
+  std::string id;
+  TS_RETURN_IF_ERROR(NewRowId(&id));
+  return Write({Change{"stock_movements", id,
+                       Json{{"product_id", product_id}, {"qty_delta", qty}, {"kind", "receipt"},
+                            {"created_at", env_->NowMillis()}}}},
+               out);
+}
+
+Status Device::AdjustStock(const std::string& product_id, int64_t delta, WriteResult* out) {
+  if (delta == 0) return Status(ErrorCode::kBadQuantity, "an adjustment must change the stock");
+  std::string id;
+  TS_RETURN_IF_ERROR(NewRowId(&id));
+  return Write({Change{"stock_movements", id,
+                       Json{{"product_id", product_id}, {"qty_delta", delta}, {"kind", "adjustment"},
+                            {"created_at", env_->NowMillis()}}}},
+               out);
+}
+
+Status Device::RecordExpense(const std::string& description, int64_t amount_minor, WriteResult* out) {
+  std::string id;
+  TS_RETURN_IF_ERROR(NewRowId(&id));
+  return Write({Change{"expenses", id,
+                       Json{{"device_id", identity_.device_id}, {"description", description},
+                            {"amount_minor", amount_minor}, {"created_at", env_->NowMillis()}}}},
+               out);
+}
+
+// --- Reads ----------------------------------------------------------------------------------
+
+Status Device::Query(std::string_view sql, const Json& params, Json* rows) {
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare(sql, &st));
+  if (st.raw() == nullptr) return Status(ErrorCode::kBadRequest, "empty statement");
+  if (!sqlite3_stmt_readonly(st.raw()))
+    return Status(ErrorCode::kForbidden, "queries are read-only; write through the engine so changes sync");
+  if (!params.is_array() && !params.is_null()) return Status(ErrorCode::kBadRequest, "params must be an array");
+  int expected = sqlite3_bind_parameter_count(st.raw());
+  int given = params.is_array() ? int(params.size()) : 0;
+  if (given != expected)
+    return Status(ErrorCode::kBadRequest, "statement has " + std::to_string(expected) + " parameters, " +
+                                              std::to_string(given) + " given");
+  for (int i = 0; i < given; ++i) {
+    const Json& p = params[size_t(i)];
+    if (p.is_number_integer()) {
+      if (p.is_number_unsigned() && p.get<uint64_t>() > uint64_t(INT64_MAX))
+        return Status(ErrorCode::kBadValue, "parameter out of range");
+      st.Bind(i + 1, p.get<int64_t>());
+    } else if (p.is_string()) st.Bind(i + 1, std::string_view(p.get_ref<const std::string&>()));
+    else if (p.is_null()) st.BindNull(i + 1);
+    else if (p.is_boolean()) st.Bind(i + 1, int64_t(p.get<bool>() ? 1 : 0));
+    else return Status(ErrorCode::kBadValue, "parameters must be integers, strings, booleans or null");
+  }
+  *rows = Json::array();
+  bool row = false;
+  while (true) {
+    TS_RETURN_IF_ERROR(st.Step(&row));
+    if (!row) break;
+    Json obj = Json::object();
+    for (int c = 0; c < st.ColumnCount(); ++c) {
+      switch (sqlite3_column_type(st.raw(), c)) {
+        case SQLITE_INTEGER: obj[st.ColumnName(c)] = st.Int(c); break;
+        case SQLITE_FLOAT: obj[st.ColumnName(c)] = sqlite3_column_double(st.raw(), c); break;
+        case SQLITE_NULL: obj[st.ColumnName(c)] = nullptr; break;
+        default: obj[st.ColumnName(c)] = st.Text(c); break;
+      }
+    }
+    rows->push_back(std::move(obj));
+  }
+  return Status::Ok();
+}
+
+// --- Sync -----------------------------------------------------------------------------------
+
+bool Device::HasPending() {
+  Statement* st = nullptr;
+  if (!db_->Cached("SELECT EXISTS (SELECT 1 FROM _ts_outbox)", &st).ok()) return false;
+  bool row = false;
+  bool pending = st->Step(&row).ok() && row && st->Int(0) == 1;
+  st->Reset();
+  return pending;
+}
+
+Status Device::BuildPush(std::string* body, int64_t* count) {
+  PushRequest req;
+  req.device_id = identity_.device_id;
+  req.schema_version = LatestSchemaVersion();
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT op FROM _ts_outbox ORDER BY seq LIMIT ?1", &st));
+  st->Bind(1, int64_t(options_.push_batch));
+  bool row = false;
+  while (true) {
+    TS_RETURN_IF_ERROR(st->Step(&row));
+    if (!row) break;
+    Json j;
+    Operation op;
+    Status s = ParseJson(st->Text(0), &j);
+    if (s.ok()) s = OperationFromJson(j, "outbox", &op);
+    if (!s.ok()) {
+      st->Reset();
+      return Status(ErrorCode::kCorrupt, "outbox entry unreadable: " + s.message());
+    }
+    req.ops.push_back(std::move(op));
+  }
+  st->Reset();
+  *count = int64_t(req.ops.size());
+  *body = EncodePushRequest(req);
+  return Status::Ok();
+}
+
+Status Device::StoreWireRow(const WireRow& w) {
+  const TableSpec* spec = FindTable(w.table);
+  if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + w.table);
+  StoredRow local;
+  TS_RETURN_IF_ERROR(rows_->Load(*spec, w.id, &local));
+  StoredRow remote;
+  remote.exists = true;
+  remote.values = RowStore::Normalize(*spec, w.values);
+  remote.clocks = w.clocks;
+  remote.version = w.version;
+  remote.seq = w.seq;
+  return rows_->Store(*spec, w.id, local, &remote);
+}
+
+Status Device::RecordConflicts(const OpResult& result, const Operation& op) {
+  for (const WireRow& theirs : result.current) {
+    const TableSpec* spec = FindTable(theirs.table);
+    if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + theirs.table);
+    StoredRow mine;
+    TS_RETURN_IF_ERROR(rows_->Load(*spec, theirs.id, &mine));
+    Statement* ins = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached(
+        "INSERT INTO _ts_conflicts (tbl, row_id, mine, theirs, theirs_version, seq, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &ins));
+    ins->Bind(1, theirs.table).Bind(2, theirs.id).Bind(3, DumpJson(mine.values))
+        .Bind(4, DumpJson(RowStore::Normalize(*spec, theirs.values))).Bind(5, theirs.version)
+        .Bind(6, op.seq).Bind(7, env_->NowMillis());
+    TS_RETURN_IF_ERROR(ins->Run());
+    int64_t conflict_id = db_->LastInsertRowid();
+    // The replica shows the hub's version until a person (or a resolver) decides.
+    TS_RETURN_IF_ERROR(StoreWireRow(theirs));
+    TS_RETURN_IF_ERROR(KvAdd("stat_conflicts", 1));
+    TS_RETURN_IF_ERROR(Log("conflict", theirs.table + " " + theirs.id));
+    const Resolver* resolver = resolvers_.Find(theirs.table);
+    Json merged;
+    if (resolver != nullptr && (*resolver)(RowStore::Normalize(*spec, theirs.values), mine.values, &merged) &&
+        merged.is_object()) {
+      Json values = Json::object();
+      for (const ColumnSpec& c : spec->columns)
+        if (merged.contains(c.name) && merged[c.name] != theirs.values.value(c.name, Json())) values[c.name] = merged[c.name];
+      if (!values.empty()) {
+        Change change{theirs.table, theirs.id, values, theirs.version};
+        TS_RETURN_IF_ERROR(WriteInTxn({change}, nullptr));
+      }
+      Statement* upd = nullptr;
+      TS_RETURN_IF_ERROR(db_->Cached("UPDATE _ts_conflicts SET resolved_at=?2, resolution=?3 WHERE id=?1", &upd));
+      upd->Bind(1, conflict_id).Bind(2, env_->NowMillis()).Bind(3, "resolver");
+      TS_RETURN_IF_ERROR(upd->Run());
+    }
+  }
+  return Status::Ok();
+}
+
+Status Device::HandlePushResponse(std::string_view body) {
+  PushResponse resp;
+  TS_RETURN_IF_ERROR(DecodePushResponse(body, &resp));
+  HlcTimestamp hub_ts;
+  TS_RETURN_IF_ERROR(HlcTimestamp::Parse(resp.hub_hlc, &hub_ts));
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  HlcTimestamp clock_before = clock_->last();
+  auto body_status = [&]() -> Status {
+    for (const OpResult& r : resp.results) {
+      Statement* get = nullptr;
+      TS_RETURN_IF_ERROR(db_->Cached("SELECT op FROM _ts_outbox WHERE seq=?1", &get));
+      get->Bind(1, r.seq);
+      bool row = false;
+      TS_RETURN_IF_ERROR(get->Step(&row));
+      if (!row) {  // answered before (a duplicated answer): nothing left to do
+        get->Reset();
+        continue;
+      }
+      std::string op_text = get->Text(0);
+      get->Reset();
+      if (r.status == OpStatus::kRejected) {
+        // Quarantine: a person sees it; the operations behind it flow on.
+        Statement* q = nullptr;
+        TS_RETURN_IF_ERROR(db_->Cached(
+            "INSERT OR REPLACE INTO _ts_quarantine (seq, op, code, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5)", &q));
+        q->Bind(1, r.seq).Bind(2, op_text).Bind(3, r.code).Bind(4, r.message).Bind(5, env_->NowMillis());
+        TS_RETURN_IF_ERROR(q->Run());
+        TS_RETURN_IF_ERROR(Log("rejected", "op " + std::to_string(r.seq) + ": " + r.code + ": " + r.message));
+      } else if (r.status == OpStatus::kConflict) {
+        Json j;
+        Operation op;
+        TS_RETURN_IF_ERROR(ParseJson(op_text, &j));
+        TS_RETURN_IF_ERROR(OperationFromJson(j, "outbox", &op));
+        TS_RETURN_IF_ERROR(RecordConflicts(r, op));
+      }
+      Statement* del = nullptr;
+      TS_RETURN_IF_ERROR(db_->Cached("DELETE FROM _ts_outbox WHERE seq=?1", &del));
+      del->Bind(1, r.seq);
+      TS_RETURN_IF_ERROR(del->Run());
+      TS_RETURN_IF_ERROR(KvAdd("stat_acked", 1));
+    }
+    clock_->Observe(hub_ts);
+    return KvPut("hlc", clock_->last().ToString());
+  }();
+  if (body_status.ok()) body_status = txn.Commit();
+  if (!body_status.ok()) clock_->Restore(clock_before);
+  return body_status;
+}
+
+Status Device::BuildPull(std::string* body) {
+  int64_t repair = 0;
+  TS_RETURN_IF_ERROR(KvInt("repair_pending", &repair));
+  if (repair != 0 && !HasPending()) {
+    // A discarded operation left local effects the hub never had: download everything again.
+    Transaction txn(db_.get());
+    TS_RETURN_IF_ERROR(txn.Begin());
+    TS_RETURN_IF_ERROR(rows_->RemoveAll());
+    TS_RETURN_IF_ERROR(KvPut("pull_cursor", "0"));
+    TS_RETURN_IF_ERROR(KvPut("repair_pending", "0"));
+    TS_RETURN_IF_ERROR(Log("repair", "replica dropped after a discard; downloading again"));
+    TS_RETURN_IF_ERROR(txn.Commit());
+  }
+  PullRequest req;
+  req.device_id = identity_.device_id;
+  req.schema_version = LatestSchemaVersion();
+  TS_RETURN_IF_ERROR(KvInt("pull_cursor", &req.cursor));
+  req.limit = options_.pull_limit;
+  *body = EncodePullRequest(req);
+  return Status::Ok();
+}
+
+Status Device::LocalChecksum(uint64_t* out) {
+  uint64_t catalog = 0, shop = 0;
+  TS_RETURN_IF_ERROR(rows_->ScopeChecksum("", &catalog));
+  TS_RETURN_IF_ERROR(rows_->ScopeChecksum(identity_.shop_id, &shop));
+  *out = catalog + shop;
+  return Status::Ok();
+}
+
+Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
+  *out = PullOutcome();
+  PullResponse resp;
+  TS_RETURN_IF_ERROR(DecodePullResponse(body, &resp));
+  HlcTimestamp hub_ts;
+  TS_RETURN_IF_ERROR(HlcTimestamp::Parse(resp.hub_hlc, &hub_ts));
+  int64_t cursor = 0;
+  TS_RETURN_IF_ERROR(KvInt("pull_cursor", &cursor));
+  if (resp.cursor < cursor) return Status(ErrorCode::kBadValue, "pull answer moves the cursor backwards");
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  HlcTimestamp clock_before = clock_->last();
+  Status s = [&]() -> Status {
+    for (const WireRow& w : resp.rows) {
+      const TableSpec& spec = *FindTable(w.table);  // decoder checked the table exists
+      // Defence in depth: the hub scopes pulls, and a device still refuses another shop's rows.
+      if (spec.scope == Scope::kShop && TextOf(w.values, "shop_id") != identity_.shop_id)
+        return Status(ErrorCode::kShopMismatch, "pull answer holds a row of another shop");
+      StoredRow local;
+      TS_RETURN_IF_ERROR(rows_->Load(spec, w.id, &local));
+      StoredRow remote;
+      remote.exists = true;
+      remote.values = RowStore::Normalize(spec, w.values);
+      remote.clocks = w.clocks;
+      StoredRow merged = MergePulledRow(spec, local, remote);
+      merged.version = w.version;
+      merged.seq = w.seq;
+      TS_RETURN_IF_ERROR(rows_->Store(spec, w.id, local, &merged));
+    }
+    // Rows and cursor commit together: a crash re-pulls this page, never skips it.
+    TS_RETURN_IF_ERROR(KvPut("pull_cursor", std::to_string(resp.cursor)));
+    clock_->Observe(hub_ts);
+    TS_RETURN_IF_ERROR(KvPut("hlc", clock_->last().ToString()));
+    out->rows = int64_t(resp.rows.size());
+    out->more = resp.more;
+    out->remaining = resp.remaining;
+    if (!resp.more && !resp.checksum.empty() && !HasPending()) {
+      int64_t quarantined = 0;
+      Statement* q = nullptr;
+      TS_RETURN_IF_ERROR(db_->Cached("SELECT COUNT(*) FROM _ts_quarantine", &q));
+      bool row = false;
+      TS_RETURN_IF_ERROR(q->Step(&row));
+      quarantined = q->Int(0);
+      q->Reset();
+      if (quarantined == 0) {
+        // Nothing of ours is unacknowledged or refused, so the replica must equal the hub's view.
+        uint64_t local = 0;
+        TS_RETURN_IF_ERROR(LocalChecksum(&local));
+        out->checksum_checked = true;
+        if (ChecksumHex(local) != resp.checksum) {
+          TS_RETURN_IF_ERROR(Log("repair", "checksum " + ChecksumHex(local) + " differs from hub " + resp.checksum +
+                                               "; downloading the replica again"));
+          TS_RETURN_IF_ERROR(rows_->RemoveAll());
+          TS_RETURN_IF_ERROR(KvPut("pull_cursor", "0"));
+          TS_RETURN_IF_ERROR(KvAdd("stat_repairs", 1));
+          out->repair_started = true;
+          out->more = true;
+        }
+      }
+    }
+    return Status::Ok();
+  }();
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) clock_->Restore(clock_before);
+  return s;
+}
+
+void Device::SyncStarted() {
+  if (state_ != SyncState::kUpdateRequired) state_ = SyncState::kSyncing;
+}
+
+Status Device::SyncSucceeded() {
+  state_ = SyncState::kIdle;
+  backoff_->Reset();
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  TS_RETURN_IF_ERROR(KvAdd("stat_successes", 1));
+  TS_RETURN_IF_ERROR(KvPut("last_synced", std::to_string(env_->NowMillis())));
+  TS_RETURN_IF_ERROR(KvPut("backoff_failures", "0"));
+  TS_RETURN_IF_ERROR(KvPut("next_retry_delay", "0"));
+  TS_RETURN_IF_ERROR(KvPut("min_schema_version", "0"));
+  TS_RETURN_IF_ERROR(KvPut("last_error_code", ""));
+  TS_RETURN_IF_ERROR(KvPut("last_error_message", ""));
+  TS_RETURN_IF_ERROR(Log("synced", "ok"));
+  return txn.Commit();
+}
+
+Status Device::SyncFailed(const Status& why, bool network) {
+  int64_t delay = backoff_->NextDelayMs();
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  if (why.code() == ErrorCode::kUpdateRequired) {
+    state_ = SyncState::kUpdateRequired;
+    Json detail;
+    int64_t min_version = LatestSchemaVersion() + 1;
+    if (ParseJson(why.detail(), &detail).ok() && detail.is_object()) {
+      auto it = detail.find("min_schema_version");
+      if (it != detail.end() && it->is_number_integer()) min_version = it->get<int64_t>();
+    }
+    TS_RETURN_IF_ERROR(KvPut("min_schema_version", std::to_string(min_version)));
+  } else {
+    state_ = network ? SyncState::kOffline : SyncState::kFailed;
+  }
+  TS_RETURN_IF_ERROR(KvAdd("stat_failures", 1));
+  TS_RETURN_IF_ERROR(KvPut("backoff_failures", std::to_string(backoff_->failures())));
+  TS_RETURN_IF_ERROR(KvPut("next_retry_delay", std::to_string(delay)));
+  TS_RETURN_IF_ERROR(KvPut("last_error_code", why.code_name()));
+  TS_RETURN_IF_ERROR(KvPut("last_error_message", why.message()));
+  TS_RETURN_IF_ERROR(Log(network ? "offline" : "failed", why.ToString()));
+  return txn.Commit();
+}
+
+Status Device::GetStatus(SyncStatus* out) {
+  *out = SyncStatus();
+  out->state = state_;
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached(
+      "SELECT (SELECT COUNT(*) FROM _ts_outbox), (SELECT COUNT(*) FROM _ts_quarantine),"
+      " (SELECT COUNT(*) FROM _ts_conflicts WHERE resolved_at IS NULL)", &st));
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->Step(&row));
+  out->pending = st->Int(0);
+  out->quarantined = st->Int(1);
+  out->open_conflicts = st->Int(2);
+  st->Reset();
+  TS_RETURN_IF_ERROR(KvInt("last_synced", &out->last_synced_ms));
+  TS_RETURN_IF_ERROR(KvInt("stat_successes", &out->successes));
+  TS_RETURN_IF_ERROR(KvInt("stat_failures", &out->failures));
+  TS_RETURN_IF_ERROR(KvInt("stat_conflicts", &out->conflicts));
+  TS_RETURN_IF_ERROR(KvInt("stat_repairs", &out->repairs));
+  TS_RETURN_IF_ERROR(KvInt("next_retry_delay", &out->next_retry_delay_ms));
+  TS_RETURN_IF_ERROR(KvInt("min_schema_version", &out->min_schema_version));
+  bool found = false;
+  TS_RETURN_IF_ERROR(KvGet("last_error_code", &out->last_error_code, &found));
+  TS_RETURN_IF_ERROR(KvGet("last_error_message", &out->last_error_message, &found));
+  return Status::Ok();
+}
+
+// --- People decide --------------------------------------------------------------------------
+
+Status Device::ListConflicts(Json* out) {
+  return Query("SELECT id, tbl AS table_name, row_id, mine, theirs, theirs_version, created_at "
+               "FROM _ts_conflicts WHERE resolved_at IS NULL ORDER BY id", Json::array(), out);
+}
+
+Status Device::ResolveConflict(int64_t conflict_id, const Json& values, WriteResult* out) {
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare("SELECT tbl, row_id FROM _ts_conflicts WHERE id=?1 AND resolved_at IS NULL", &st));
+  st.Bind(1, conflict_id);
+  bool row = false;
+  TS_RETURN_IF_ERROR(st.Step(&row));
+  if (!row) return Status(ErrorCode::kNotFound, "no open conflict " + std::to_string(conflict_id));
+  std::string table = st.Text(0), row_id = st.Text(1);
+  if (!values.is_object()) return Status(ErrorCode::kBadRequest, "resolution values must be an object");
+  const TableSpec& spec = *FindTable(table);
+  StoredRow current;
+  TS_RETURN_IF_ERROR(rows_->Load(spec, row_id, &current));
+  Json changed = Json::object();
+  for (auto it = values.begin(); it != values.end(); ++it)
+    if (it.key() != "id" && current.values.value(it.key(), Json()) != *it) changed[it.key()] = *it;
+  HlcTimestamp clock_before = clock_->last();
+  Status s = Status::Ok();
+  if (!changed.empty()) s = WriteInTxn({Change{table, row_id, changed, current.version}}, out);
+  if (s.ok()) {
+    Statement upd;
+    s = db_->Prepare("UPDATE _ts_conflicts SET resolved_at=?2, resolution=?3 WHERE id=?1", &upd);
+    if (s.ok()) s = upd.Bind(1, conflict_id).Bind(2, env_->NowMillis()).Bind(3, DumpJson(values)).Run();
+  }
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) clock_->Restore(clock_before);
+  return s;
+}
+
+Status Device::ListQuarantine(Json* out) {
+  return Query("SELECT seq, op, code, reason, created_at FROM _ts_quarantine ORDER BY seq", Json::array(), out);
+}
+
+Status Device::RetryQuarantined(int64_t seq, WriteResult* out) {
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare("SELECT op FROM _ts_quarantine WHERE seq=?1", &st));
+  st.Bind(1, seq);
+  bool row = false;
+  TS_RETURN_IF_ERROR(st.Step(&row));
+  if (!row) return Status(ErrorCode::kNotFound, "no quarantined operation " + std::to_string(seq));
+  Json j;
+  Operation op;
+  TS_RETURN_IF_ERROR(ParseJson(st.Text(0), &j));
+  TS_RETURN_IF_ERROR(OperationFromJson(j, "quarantine", &op));
+  for (Change& c : op.changes) c.base_version = -1;  // against the version the replica holds now
+  HlcTimestamp clock_before = clock_->last();
+  Status s = WriteInTxn(std::move(op.changes), out);
+  if (s.ok()) {
+    Statement del;
+    s = db_->Prepare("DELETE FROM _ts_quarantine WHERE seq=?1", &del);
+    if (s.ok()) s = del.Bind(1, seq).Run();
+  }
+  if (s.ok()) s = txn.Commit();
+  if (!s.ok()) clock_->Restore(clock_before);
+  return s;
+}
+
+Status Device::DiscardQuarantined(int64_t seq) {
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  Statement del;
+  TS_RETURN_IF_ERROR(db_->Prepare("DELETE FROM _ts_quarantine WHERE seq=?1", &del));
+  TS_RETURN_IF_ERROR(del.Bind(1, seq).Run());
+  if (db_->Changes() == 0) return Status(ErrorCode::kNotFound, "no quarantined operation " + std::to_string(seq));
+  TS_RETURN_IF_ERROR(KvPut("repair_pending", "1"));
+  TS_RETURN_IF_ERROR(Log("discarded", "op " + std::to_string(seq)));
+  return txn.Commit();
+}
+
+Status Device::ListOutbox(Json* out) {
+  return Query("SELECT seq, op, created_at FROM _ts_outbox ORDER BY seq", Json::array(), out);
+}
+
+Status Device::SyncLog(Json* out) {
+  return Query("SELECT id, at, kind, detail FROM _ts_sync_log ORDER BY id DESC LIMIT 100", Json::array(), out);
+}
+
+Status Device::CanonicalDump(std::string* out) {
+  return CanonicalDumpOf(db_.get(), {std::string(), identity_.shop_id}, out);
+}
+
+}  // namespace tillsync

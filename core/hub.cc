@@ -1,0 +1,496 @@
+#include "core/hub.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/migrations.h"
+
+namespace tillsync {
+namespace {
+
+uint64_t HashText(std::string_view text) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+Status KvGet(Database* db, const char* key, std::string* out, bool* found) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db->Cached("SELECT value FROM _ts_kv WHERE key=?1", &st));
+  st->Bind(1, std::string_view(key));
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->Step(&row));
+  *found = row;
+  if (row) *out = st->Text(0);
+  st->Reset();
+  return Status::Ok();
+}
+
+Status KvPut(Database* db, const char* key, const std::string& value) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES (?1, ?2)", &st));
+  st->Bind(1, std::string_view(key)).Bind(2, value);
+  return st->Run();
+}
+
+WireRow ToWire(const TableSpec& spec, const std::string& id, const StoredRow& row) {
+  WireRow w;
+  w.table = spec.name;
+  w.id = id;
+  w.values = row.values;
+  w.clocks = row.clocks;
+  w.version = row.version;
+  w.seq = row.seq;
+  return w;
+}
+
+}  // namespace
+
+Status Hub::Open(const std::string& path, const HubOptions& options, std::unique_ptr<Hub>* out) {
+  std::unique_ptr<Hub> hub(new Hub());
+  hub->options_ = options;
+  hub->env_ = options.env ? options.env : SystemEnv();
+  TS_RETURN_IF_ERROR(Database::Open(path, options.open, &hub->db_));
+  TS_RETURN_IF_ERROR(Migrate(hub->db_.get()));
+  hub->rows_ = std::make_unique<RowStore>(hub->db_.get());
+  hub->clock_ = std::make_unique<HybridClock>(hub->env_, "hub");
+  TS_RETURN_IF_ERROR(hub->LoadKv());
+  *out = std::move(hub);
+  return Status::Ok();
+}
+
+Status Hub::LoadKv() {
+  std::string text;
+  bool found = false;
+  TS_RETURN_IF_ERROR(KvGet(db_.get(), "hub_hlc", &text, &found));
+  HlcTimestamp ts;
+  if (found && HlcTimestamp::Parse(text, &ts).ok()) clock_->Restore(ts);
+  TS_RETURN_IF_ERROR(KvGet(db_.get(), "hub_seq", &text, &found));
+  last_seq_ = found ? std::stoll(text) : 0;
+  return Status::Ok();
+}
+
+Status Hub::SaveKv() {
+  TS_RETURN_IF_ERROR(KvPut(db_.get(), "hub_hlc", clock_->last().ToString()));
+  return KvPut(db_.get(), "hub_seq", std::to_string(last_seq_));
+}
+
+std::string Hub::NewId(const char* prefix) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s%016llx", prefix, static_cast<unsigned long long>(env_->Random64()));
+  return buf;
+}
+
+Status Hub::CheckSchema(int64_t device_version) const {
+  if (device_version < options_.min_schema_version)
+    return Status(ErrorCode::kUpdateRequired,
+                  "this app's schema version " + std::to_string(device_version) + " is too old; version " +
+                      std::to_string(options_.min_schema_version) + " or newer is required",
+                  "{\"min_schema_version\":" + std::to_string(options_.min_schema_version) + "}");
+  if (device_version > LatestSchemaVersion())
+    return Status(ErrorCode::kBadVersion, "the app's schema version " + std::to_string(device_version) +
+                                              " is newer than this hub understands");
+  return Status::Ok();
+}
+
+// Every row change on the hub takes the next hub sequence: pulls deliver rows in this order.
+Status Hub::StoreChange(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row) {
+  row->seq = ++last_seq_;
+  row->version = before.exists ? before.version + 1 : 1;
+  return rows_->Store(spec, id, before, row);
+}
+
+Status Hub::AdminWrite(const std::vector<Change>& changes) {
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  TS_RETURN_IF_ERROR(ApplyAdminChanges(changes));
+  TS_RETURN_IF_ERROR(SaveKv());
+  return txn.Commit();
+}
+
+Status Hub::ApplyAdminChanges(const std::vector<Change>& changes) {
+  std::string clock_text = clock_->Now().ToString();
+  Operation op;
+  op.changes = changes;
+  for (size_t i = 0; i < op.changes.size(); ++i) {
+    Change& c = op.changes[i];
+    const TableSpec* spec = FindTable(c.table);
+    if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + c.table);
+    if (!IsValidId(c.id)) return Status(ErrorCode::kBadId, "bad id " + c.id);
+    TS_RETURN_IF_ERROR(ValidateChangeValues(*spec, c, "changes[" + std::to_string(i) + "]"));
+    if (spec->tracking) {
+      c.values["last_modified_shop_id"] = nullptr;  // the hub itself, not a shop
+      c.values["last_modified_at"] = env_->NowMillis();
+    }
+    StoredRow current, next;
+    TS_RETURN_IF_ERROR(rows_->Load(*spec, c.id, &current));
+    MergeOutcome outcome;
+    MergeOptions opts;
+    opts.check_base_version = false;
+    opts.resolvers = &resolvers_;
+    TS_RETURN_IF_ERROR(MergeChange(*spec, current, c, ColumnClock(*spec, clock_text, true), opts, &outcome, &next));
+    if (outcome == MergeOutcome::kApplied) TS_RETURN_IF_ERROR(StoreChange(*spec, c.id, current, &next));
+  }
+  return Status::Ok();
+}
+
+Status Hub::CreateShop(const std::string& name, const std::string& currency, ShopRecord* out) {
+  ShopRecord shop{NewId("shop_"), name, currency, env_->NowMillis()};
+  Change c{"shops", shop.id,
+           Json{{"shop_id", shop.id}, {"name", name}, {"currency", currency}, {"created_at", shop.created_at}}};
+  TS_RETURN_IF_ERROR(AdminWrite({c}));
+  *out = shop;
+  return Status::Ok();
+}
+
+Status Hub::RegisterDevice(const std::string& shop_id, const std::string& name, DeviceRecord* out) {
+  StoredRow shop;
+  TS_RETURN_IF_ERROR(rows_->Load(*FindTable("shops"), shop_id, &shop));
+  if (!shop.exists) return Status(ErrorCode::kNotFound, "no such shop");
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare("SELECT COUNT(*) FROM devices WHERE shop_id=?1", &st));
+  st.Bind(1, shop_id);
+  bool row = false;
+  TS_RETURN_IF_ERROR(st.Step(&row));
+  DeviceRecord d{NewId("dev_"), shop_id, name, "D" + std::to_string(st.Int(0) + 1), env_->NowMillis()};
+  Change c{"devices", d.id,
+           Json{{"shop_id", shop_id}, {"name", name}, {"receipt_prefix", d.receipt_prefix}, {"created_at", d.created_at}}};
+  // The replicated device row and the hub's sequence record commit together.
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  TS_RETURN_IF_ERROR(ApplyAdminChanges({c}));
+  Statement ins;
+  TS_RETURN_IF_ERROR(db_->Prepare("INSERT INTO _hub_devices (device_id, shop_id, last_seq) VALUES (?1, ?2, 0)", &ins));
+  ins.Bind(1, d.id).Bind(2, shop_id);
+  TS_RETURN_IF_ERROR(ins.Run());
+  TS_RETURN_IF_ERROR(SaveKv());
+  TS_RETURN_IF_ERROR(txn.Commit());
+  *out = d;
+  return Status::Ok();
+}
+
+Status Hub::ListShops(std::vector<ShopRecord>* out) {
+  out->clear();
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare("SELECT id, name, currency, created_at FROM shops ORDER BY created_at, id", &st));
+  bool row = false;
+  while (true) {
+    TS_RETURN_IF_ERROR(st.Step(&row));
+    if (!row) break;
+    out->push_back({st.Text(0), st.Text(1), st.Text(2), st.Int(3)});
+  }
+  return Status::Ok();
+}
+
+Status Hub::ListDevices(const std::string& shop_id, std::vector<DeviceRecord>* out) {
+  out->clear();
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare(
+      "SELECT id, shop_id, name, receipt_prefix, created_at FROM devices WHERE shop_id=?1 ORDER BY created_at, id", &st));
+  st.Bind(1, shop_id);
+  bool row = false;
+  while (true) {
+    TS_RETURN_IF_ERROR(st.Step(&row));
+    if (!row) break;
+    out->push_back({st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4)});
+  }
+  return Status::Ok();
+}
+
+Status Hub::FindDevice(const std::string& device_id, DeviceRecord* out) {
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare("SELECT id, shop_id, name, receipt_prefix, created_at FROM devices WHERE id=?1", &st));
+  st.Bind(1, device_id);
+  bool row = false;
+  TS_RETURN_IF_ERROR(st.Step(&row));
+  if (!row) return Status(ErrorCode::kNotFound, "no such device");
+  *out = {st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4)};
+  return Status::Ok();
+}
+
+Status Hub::ApplyOperation(const Caller& caller, const Operation& op, OpResult* result) {
+  result->seq = op.seq;
+  auto reject = [&](const Status& s) {
+    result->status = OpStatus::kRejected;
+    result->code = s.code_name();
+    result->message = s.message();
+    return Status::Ok();
+  };
+  HlcTimestamp ts;
+  TS_RETURN_IF_ERROR(HlcTimestamp::Parse(op.hlc, &ts));
+  if (ts.wall_ms > env_->NowMillis() + options_.max_clock_skew_ms)
+    return reject(Status(ErrorCode::kClockSkew, "operation clock is more than " +
+                                                    std::to_string(options_.max_clock_skew_ms / 60000) +
+                                                    " minutes ahead of the hub; check the device clock"));
+  if (ts.node != caller.device_id)
+    return reject(Status(ErrorCode::kShopMismatch, "operation clock names another device"));
+  Status valid = ValidateOperation(op, caller);
+  if (!valid.ok()) return reject(valid);
+
+  Savepoint sp(db_.get(), "op");
+  TS_RETURN_IF_ERROR(sp.Begin());
+  int64_t seq_before = last_seq_;
+  MergeOptions opts;
+  opts.resolvers = &resolvers_;
+  for (const Change& c : op.changes) {
+    const TableSpec& spec = *FindTable(c.table);
+    StoredRow current, next;
+    TS_RETURN_IF_ERROR(rows_->Load(spec, c.id, &current));
+    // Isolation is enforced here, not trusted: a shop row of another shop is not the caller's
+    // to change, and the answer does not say whose it is.
+    if (current.exists && spec.scope == Scope::kShop && current.scope != caller.shop_id) {
+      sp.RollbackTo();
+      last_seq_ = seq_before;
+      return reject(Status(ErrorCode::kShopMismatch, c.table + " id " + c.id + " is not available to this shop"));
+    }
+    Change effective = c;
+    if (spec.tracking) {
+      // Tracking columns record the authenticated shop, whatever the body said.
+      effective.values["last_modified_shop_id"] = caller.shop_id;
+      if (!current.exists) effective.values["origin_shop_id"] = caller.shop_id;
+      else effective.values.erase("origin_shop_id");
+    }
+    MergeOutcome outcome;
+    Status s = MergeChange(spec, current, effective, ColumnClock(spec, op.hlc, false), opts, &outcome, &next);
+    if (!s.ok()) {
+      sp.RollbackTo();
+      last_seq_ = seq_before;
+      return reject(s);
+    }
+    if (outcome == MergeOutcome::kConflict) {
+      result->status = OpStatus::kConflict;
+      result->current.push_back(ToWire(spec, c.id, current));
+      continue;  // collect every conflicting row of the operation, apply none of it
+    }
+    if (outcome == MergeOutcome::kApplied) TS_RETURN_IF_ERROR(StoreChange(spec, c.id, current, &next));
+  }
+  if (result->status == OpStatus::kConflict) {
+    sp.RollbackTo();
+    last_seq_ = seq_before;
+    return Status::Ok();
+  }
+  clock_->Observe(ts);
+  result->status = OpStatus::kApplied;
+  return sp.Release();
+}
+
+Status Hub::PushOne(PushCall* call) {
+  PushRequest req;
+  TS_RETURN_IF_ERROR(DecodePushRequest(call->body, &req));
+  if (req.device_id != call->caller.device_id)
+    return Status(ErrorCode::kForbidden, "device_id does not match the credentials");
+  TS_RETURN_IF_ERROR(CheckSchema(req.schema_version));
+
+  Statement* dev = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT shop_id, last_seq FROM _hub_devices WHERE device_id=?1", &dev));
+  dev->Bind(1, req.device_id);
+  bool row = false;
+  TS_RETURN_IF_ERROR(dev->Step(&row));
+  if (!row || dev->Text(0) != call->caller.shop_id) {
+    dev->Reset();
+    return Status(ErrorCode::kForbidden, "device is not registered with this shop");
+  }
+  int64_t last = dev->Int(1);
+  dev->Reset();
+  if (!req.ops.empty() && req.ops.front().seq > last + 1)
+    return Status(ErrorCode::kSequenceGap, "first operation has seq " + std::to_string(req.ops.front().seq) +
+                                               " but the hub expects " + std::to_string(last + 1) + " or less",
+                  "{\"expected_seq\":" + std::to_string(last + 1) + "}");
+
+  PushResponse resp;
+  int64_t applied_up_to = last;
+  for (const Operation& op : req.ops) {
+    uint64_t hash = HashText(DumpJson(OperationToJson(op)));
+    if (op.seq <= last) {
+      // A replay: answer with the first answer, or refuse a changed payload.
+      Statement* prev = nullptr;
+      TS_RETURN_IF_ERROR(db_->Cached("SELECT hash, answer FROM _hub_ops WHERE device_id=?1 AND seq=?2", &prev));
+      prev->Bind(1, req.device_id).Bind(2, op.seq);
+      TS_RETURN_IF_ERROR(prev->Step(&row));
+      if (!row) {
+        prev->Reset();
+        return Status(ErrorCode::kInternal, "no stored answer for an applied operation");
+      }
+      if (uint64_t(prev->Int(0)) != hash) {
+        prev->Reset();
+        return Status(ErrorCode::kPayloadMismatch, "operation " + std::to_string(op.seq) +
+                                                       " was already received with a different payload");
+      }
+      std::string answer = prev->Text(1);
+      prev->Reset();
+      PushResponse stored;
+      TS_RETURN_IF_ERROR(DecodePushResponse(answer, &stored));
+      if (stored.results.size() != 1) return Status(ErrorCode::kInternal, "stored answer is malformed");
+      resp.results.push_back(std::move(stored.results[0]));
+      continue;
+    }
+    OpResult result;
+    TS_RETURN_IF_ERROR(ApplyOperation(call->caller, op, &result));
+    PushResponse one;
+    one.results.push_back(result);
+    one.hub_hlc = clock_->last().ToString();
+    Statement* ins = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _hub_ops (device_id, seq, hash, answer) VALUES (?1, ?2, ?3, ?4)", &ins));
+    ins->Bind(1, req.device_id).Bind(2, op.seq).Bind(3, int64_t(hash)).Bind(4, EncodePushResponse(one));
+    TS_RETURN_IF_ERROR(ins->Run());
+    std::string counter = std::string("ops_") + OpStatusName(result.status);
+    Statement* cnt = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached(
+        "INSERT INTO _ts_kv (key, value) VALUES (?1, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1", &cnt));
+    cnt->Bind(1, counter);
+    TS_RETURN_IF_ERROR(cnt->Run());
+    resp.results.push_back(std::move(result));
+    applied_up_to = op.seq;
+  }
+  if (applied_up_to != last) {
+    Statement* upd = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached("UPDATE _hub_devices SET last_seq=?2 WHERE device_id=?1", &upd));
+    upd->Bind(1, req.device_id).Bind(2, applied_up_to);
+    TS_RETURN_IF_ERROR(upd->Run());
+  }
+  resp.hub_hlc = clock_->Now().ToString();
+  call->response = EncodePushResponse(resp);
+  return Status::Ok();
+}
+
+Status Hub::PushGroup(std::vector<PushCall>* calls) {
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  for (PushCall& call : *calls) {
+    // Each call is all or nothing: its savepoint rolls back everything it wrote if it fails.
+    Savepoint sp(db_.get(), "push");
+    TS_RETURN_IF_ERROR(sp.Begin());
+    int64_t seq_before = last_seq_;
+    HlcTimestamp clock_before = clock_->last();
+    call.status = PushOne(&call);
+    if (call.status.ok()) {
+      TS_RETURN_IF_ERROR(sp.Release());
+    } else {
+      sp.RollbackTo();
+      last_seq_ = seq_before;
+      clock_->Restore(clock_before);
+      call.response.clear();
+    }
+  }
+  TS_RETURN_IF_ERROR(SaveKv());
+  Status commit = txn.Commit();
+  if (!commit.ok()) {
+    // Nothing was acknowledged: every call fails with the commit's error.
+    TS_RETURN_IF_ERROR(LoadKv());
+    for (PushCall& call : *calls) {
+      call.status = commit;
+      call.response.clear();
+    }
+    return commit;
+  }
+  return Status::Ok();
+}
+
+Status Hub::Push(const Caller& caller, std::string_view body, std::string* response) {
+  std::vector<PushCall> calls(1);
+  calls[0].caller = caller;
+  calls[0].body = std::string(body);
+  TS_RETURN_IF_ERROR(PushGroup(&calls));
+  if (!calls[0].status.ok()) return calls[0].status;
+  *response = std::move(calls[0].response);
+  return Status::Ok();
+}
+
+Status Hub::Pull(const Caller& caller, std::string_view body, std::string* response) {
+  PullRequest req;
+  TS_RETURN_IF_ERROR(DecodePullRequest(body, &req));
+  if (req.device_id != caller.device_id)
+    return Status(ErrorCode::kForbidden, "device_id does not match the credentials");
+  TS_RETURN_IF_ERROR(CheckSchema(req.schema_version));
+  // One read transaction: the page, the remaining count and the checksum see the same state.
+  TS_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  struct EndRead {
+    Database* db;
+    ~EndRead() { (void)db->Exec("COMMIT"); }
+  } end_read{db_.get()};
+
+  // Two index range scans (catalog scope, shop scope), each already in seq order, merged here:
+  // one query with scope IN (...) ORDER BY seq would sort every remaining row on every page.
+  struct Ref {
+    int64_t seq;
+    std::string table, id;
+  };
+  std::vector<Ref> refs;
+  int64_t remaining_total = 0;
+  for (const std::string& scope : {std::string(), caller.shop_id}) {
+    Statement* st = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached(
+        "SELECT seq, tbl, id FROM _ts_rows WHERE scope=?1 AND seq>?2 ORDER BY seq LIMIT ?3", &st));
+    st->Bind(1, scope).Bind(2, req.cursor).Bind(3, req.limit + 1);
+    bool row = false;
+    while (true) {
+      TS_RETURN_IF_ERROR(st->Step(&row));
+      if (!row) break;
+      refs.push_back({st->Int(0), st->Text(1), st->Text(2)});
+    }
+    st->Reset();
+    Statement* count = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached("SELECT COUNT(*) FROM _ts_rows WHERE scope=?1 AND seq>?2", &count));
+    count->Bind(1, scope).Bind(2, req.cursor);
+    TS_RETURN_IF_ERROR(count->Step(&row));
+    remaining_total += count->Int(0);
+    count->Reset();
+  }
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.seq < b.seq; });
+  PullResponse resp;
+  resp.more = int64_t(refs.size()) > req.limit;
+  if (resp.more) refs.resize(size_t(req.limit));
+  resp.cursor = refs.empty() ? req.cursor : refs.back().seq;
+  resp.remaining = remaining_total - int64_t(refs.size());
+  for (const Ref& ref : refs) {
+    const TableSpec* spec = FindTable(ref.table);
+    if (spec == nullptr) return Status(ErrorCode::kCorrupt, "row of unknown table " + ref.table);
+    StoredRow row;
+    TS_RETURN_IF_ERROR(rows_->Load(*spec, ref.id, &row));
+    resp.rows.push_back(ToWire(*spec, ref.id, row));
+  }
+  if (!resp.more) {
+    uint64_t sum = 0;
+    TS_RETURN_IF_ERROR(ShopChecksum(caller.shop_id, &sum));
+    resp.checksum = ChecksumHex(sum);
+  }
+  resp.hub_hlc = clock_->Now().ToString();
+  *response = EncodePullResponse(resp);
+  return Status::Ok();
+}
+
+Status Hub::ShopChecksum(const std::string& shop_id, uint64_t* out) {
+  uint64_t catalog = 0, shop = 0;
+  TS_RETURN_IF_ERROR(rows_->ScopeChecksum("", &catalog));
+  TS_RETURN_IF_ERROR(rows_->ScopeChecksum(shop_id, &shop));
+  *out = catalog + shop;
+  return Status::Ok();
+}
+
+Status Hub::Stats(HubStats* out) {
+  *out = HubStats();
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare(
+      "SELECT (SELECT COUNT(*) FROM shops), (SELECT COUNT(*) FROM _hub_devices), (SELECT COUNT(*) FROM _ts_rows),"
+      " (SELECT value FROM _ts_kv WHERE key='ops_applied'), (SELECT value FROM _ts_kv WHERE key='ops_rejected'),"
+      " (SELECT value FROM _ts_kv WHERE key='ops_conflict')", &st));
+  bool row = false;
+  TS_RETURN_IF_ERROR(st.Step(&row));
+  out->shops = st.Int(0);
+  out->devices = st.Int(1);
+  out->rows = st.Int(2);
+  out->ops_applied = st.Int(3);
+  out->ops_rejected = st.Int(4);
+  out->ops_conflicted = st.Int(5);
+  out->last_seq = last_seq_;
+  return Status::Ok();
+}
+
+Status Hub::CanonicalDump(const std::string& shop_id, std::string* out) {
+  return CanonicalDumpOf(db_.get(), {std::string(), shop_id}, out);
+}
+
+}  // namespace tillsync

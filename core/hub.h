@@ -1,0 +1,123 @@
+// Hub: the hub side of the engine, the same library the devices run. It holds every shop in one
+// SQLite database, applies pushed operations exactly once per (device, seq), answers a replay
+// with the first answer, refuses the same id with a different payload, enforces shop scoping
+// (catalog rows reach every shop; a shop's rows reach only that shop's devices), serves pulls by
+// cursor in pages with a checksum of what the shop can see, and records shops and devices.
+//
+// It does no network I/O: server/ authenticates the request, builds the Caller from the token
+// (never from the body) and hands the body bytes to Push/Pull, which return answer bytes or a
+// Status for the HTTP edge to turn into problem+json. Every acknowledged push is committed with
+// synchronous=FULL before Push returns.
+//
+// Threading: a Hub owns one connection and is not thread-safe; the server serialises writers on
+// one Hub and may open more Hubs on the same file for concurrent pulls (WAL readers).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/database.h"
+#include "core/env.h"
+#include "core/hybrid_clock.h"
+#include "core/merge.h"
+#include "core/operation.h"
+#include "core/protocol.h"
+#include "core/row_store.h"
+
+namespace tillsync {
+
+struct HubOptions {
+  OpenOptions open;          // default: WAL, synchronous=FULL
+  Env* env = nullptr;        // nullptr: SystemEnv()
+  // Devices below this schema version get kUpdateRequired (detail names the minimum).
+  int64_t min_schema_version = 1;
+  // An operation stamped further than this ahead of the hub's clock is refused (kClockSkew).
+  int64_t max_clock_skew_ms = 24LL * 3600 * 1000;
+};
+
+struct ShopRecord {
+  std::string id;
+  std::string name;
+  std::string currency;
+  int64_t created_at = 0;
+};
+
+struct DeviceRecord {
+  std::string id;
+  std::string shop_id;
+  std::string name;
+  std::string receipt_prefix;
+  int64_t created_at = 0;
+};
+
+struct HubStats {
+  int64_t shops = 0, devices = 0, rows = 0, ops_applied = 0, ops_rejected = 0, ops_conflicted = 0;
+  int64_t last_seq = 0;
+};
+
+// One push in a group commit: the caller, the request bytes; filled: status and answer bytes.
+struct PushCall {
+  Caller caller;
+  std::string body;
+  Status status;
+  std::string response;
+};
+
+class Hub {
+ public:
+  static Status Open(const std::string& path, const HubOptions& options, std::unique_ptr<Hub>* out);
+
+  // Provisioning. Ids are random and opaque; the shop and device rows replicate to the shop.
+  Status CreateShop(const std::string& name, const std::string& currency, ShopRecord* out);
+  Status RegisterDevice(const std::string& shop_id, const std::string& name, DeviceRecord* out);
+  Status ListShops(std::vector<ShopRecord>* out);
+  Status ListDevices(const std::string& shop_id, std::vector<DeviceRecord>* out);
+  Status FindDevice(const std::string& device_id, DeviceRecord* out);  // kNotFound if absent
+
+  // Sync. `caller` comes from the authenticated token. On success *response is the answer
+  // body; on failure nothing was stored and the Status says why.
+  Status Push(const Caller& caller, std::string_view body, std::string* response);
+  // Several pushes in one transaction and one durable commit (group commit). Each call is
+  // all-or-nothing on its own; a failing call does not affect the others.
+  Status PushGroup(std::vector<PushCall>* calls);
+  Status Pull(const Caller& caller, std::string_view body, std::string* response);
+
+  // Operator catalog edits made on the hub (admin): they win over shop edits on hub-wins tables.
+  Status AdminWrite(const std::vector<Change>& changes);
+
+  Status Stats(HubStats* out);
+  // Sum of row hashes visible to a shop (catalog + the shop's rows).
+  Status ShopChecksum(const std::string& shop_id, uint64_t* out);
+  // Canonical dump of what a shop can see, one line per row ("table id values"), sorted: tests
+  // and the simulation compare replicas with it.
+  Status CanonicalDump(const std::string& shop_id, std::string* out);
+
+  void set_min_schema_version(int64_t v) { options_.min_schema_version = v; }
+  int64_t min_schema_version() const { return options_.min_schema_version; }
+  ResolverRegistry& resolvers() { return resolvers_; }
+  Database* db() { return db_.get(); }
+
+ private:
+  Hub() = default;
+  Status CheckSchema(int64_t device_version) const;
+  Status PushOne(PushCall* call);
+  Status ApplyAdminChanges(const std::vector<Change>& changes);  // inside the caller's transaction
+  Status ApplyOperation(const Caller& caller, const Operation& op, OpResult* result);
+  Status StoreChange(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
+  Status LoadKv();
+  Status SaveKv();
+  std::string NewId(const char* prefix);
+
+  HubOptions options_;
+  Env* env_ = nullptr;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<RowStore> rows_;
+  std::unique_ptr<HybridClock> clock_;
+  ResolverRegistry resolvers_;
+  int64_t last_seq_ = 0;  // hub sequence of the latest row change
+};
+
+
+}  // namespace tillsync

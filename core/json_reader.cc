@@ -1,0 +1,93 @@
+#include "core/json_reader.h"
+
+namespace tillsync {
+
+Status ParseJson(std::string_view text, Json* out) {
+  // allow_exceptions=false: malformed input yields a "discarded" value instead of a throw.
+  Json parsed = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Status(ErrorCode::kBadJson, "body is not valid JSON");
+  *out = std::move(parsed);
+  return Status::Ok();
+}
+
+std::string DumpJson(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Status JsonReader::ExpectObject(std::initializer_list<const char*> allowed) const {
+  if (!obj_.is_object())
+    return Status(ErrorCode::kBadRequest, (path_.empty() ? "body" : path_) + " must be an object");
+  for (auto it = obj_.begin(); it != obj_.end(); ++it) {
+    bool known = false;
+    for (const char* a : allowed)
+      if (it.key() == a) known = true;
+    if (!known) return Status(ErrorCode::kBadRequest, "unknown field " + Path(it.key().c_str()));
+  }
+  return Status::Ok();
+}
+
+bool JsonReader::Has(const char* key) const {
+  return obj_.is_object() && obj_.find(key) != obj_.end();
+}
+
+Status JsonReader::OptionalInt(const char* key, int64_t* out, bool* present) const {
+  *present = false;
+  auto it = obj_.find(key);
+  if (it == obj_.end()) return Status::Ok();
+  if (!it->is_number_integer())
+    return Status(ErrorCode::kBadRequest, Path(key) + " must be an integer");
+  if (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX))
+    return Status(ErrorCode::kBadRequest, Path(key) + " is out of range");
+  *out = it->get<int64_t>();
+  *present = true;
+  return Status::Ok();
+}
+
+Status JsonReader::Int(const char* key, int64_t* out) const {
+  bool present = false;
+  TS_RETURN_IF_ERROR(OptionalInt(key, out, &present));
+  if (!present) return Status(ErrorCode::kBadRequest, "missing field " + Path(key));
+  return Status::Ok();
+}
+
+Status JsonReader::String(const char* key, std::string* out, size_t max_len) const {
+  auto it = obj_.find(key);
+  if (it == obj_.end()) return Status(ErrorCode::kBadRequest, "missing field " + Path(key));
+  if (!it->is_string()) return Status(ErrorCode::kBadRequest, Path(key) + " must be a string");
+  const std::string& s = it->get_ref<const std::string&>();
+  if (s.size() > max_len)
+    return Status(ErrorCode::kBadValue, Path(key) + " is longer than " + std::to_string(max_len));
+  *out = s;
+  return Status::Ok();
+}
+
+Status JsonReader::Bool(const char* key, bool* out, bool* present) const {
+  *present = false;
+  auto it = obj_.find(key);
+  if (it == obj_.end()) return Status::Ok();
+  if (!it->is_boolean()) return Status(ErrorCode::kBadRequest, Path(key) + " must be true or false");
+  *out = it->get<bool>();
+  *present = true;
+  return Status::Ok();
+}
+
+Status JsonReader::Array(const char* key, const Json** out, size_t max_items) const {
+  auto it = obj_.find(key);
+  if (it == obj_.end()) return Status(ErrorCode::kBadRequest, "missing field " + Path(key));
+  if (!it->is_array()) return Status(ErrorCode::kBadRequest, Path(key) + " must be an array");
+  if (it->size() > max_items)
+    return Status(ErrorCode::kTooLarge,
+                  Path(key) + " has more than " + std::to_string(max_items) + " items");
+  *out = &*it;
+  return Status::Ok();
+}
+
+Status JsonReader::Object(const char* key, const Json** out) const {
+  auto it = obj_.find(key);
+  if (it == obj_.end()) return Status(ErrorCode::kBadRequest, "missing field " + Path(key));
+  if (!it->is_object()) return Status(ErrorCode::kBadRequest, Path(key) + " must be an object");
+  *out = &*it;
+  return Status::Ok();
+}
+
+}  // namespace tillsync

@@ -1,0 +1,199 @@
+#include "core/operation.h"
+
+#include <map>
+
+#include "core/hybrid_clock.h"
+
+namespace tillsync {
+
+Json OperationToJson(const Operation& op) {
+  Json changes = Json::array();
+  for (const Change& c : op.changes) {
+    Json j = {{"table", c.table}, {"id", c.id}, {"values", c.values}};
+    if (c.base_version >= 0) j["base_version"] = c.base_version;
+    changes.push_back(std::move(j));
+  }
+  return Json{{"seq", op.seq}, {"hlc", op.hlc}, {"wall", op.wall_ms}, {"changes", std::move(changes)}};
+}
+
+Status ValidateChangeValues(const TableSpec& spec, const Change& change, const std::string& path) {
+  if (!change.values.is_object()) return Status(ErrorCode::kBadRequest, path + ".values must be an object");
+  for (auto it = change.values.begin(); it != change.values.end(); ++it) {
+    const std::string field = path + ".values." + it.key();
+    const ColumnSpec* col = spec.FindColumn(it.key());
+    if (col == nullptr)
+      return Status(ErrorCode::kUnknownColumn, "table " + std::string(spec.name) + " has no column " + it.key(),
+                    Json{{"field", field}}.dump());
+    const Json& v = *it;
+    if (v.is_null()) {
+      if (col->required) return Status(ErrorCode::kMissingField, field + " may not be null");
+      continue;
+    }
+    switch (col->type) {
+      case ColumnType::kText:
+      case ColumnType::kEnum: {
+        if (!v.is_string()) return Status(ErrorCode::kBadRequest, field + " must be a string");
+        const std::string& s = v.get_ref<const std::string&>();
+        if (col->type == ColumnType::kEnum) {
+          bool ok = false;
+          for (const char* a : col->allowed) ok = ok || s == a;
+          if (!ok) return Status(ErrorCode::kBadValue, field + " has a value outside its allowed set");
+        } else if (int64_t(s.size()) < col->min || int64_t(s.size()) > col->max) {
+          return Status(ErrorCode::kBadValue, field + " must be " + std::to_string(col->min) + " to " +
+                                                  std::to_string(col->max) + " bytes long");
+        }
+        // Ids that point at other rows follow the id rules too.
+        if (s.size() > 0 && it.key().size() > 3 && it.key().compare(it.key().size() - 3, 3, "_id") == 0 &&
+            !IsValidId(s))
+          return Status(ErrorCode::kBadId, field + " is not a valid id");
+        break;
+      }
+      case ColumnType::kMoney:
+        if (v.is_number_float()) return Status(ErrorCode::kFloatMoney, field + " is money and must be an integer number of minor units");
+        [[fallthrough]];
+      case ColumnType::kInteger:
+      case ColumnType::kBool: {
+        if (!v.is_number_integer()) return Status(ErrorCode::kBadRequest, field + " must be an integer");
+        if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
+          return Status(ErrorCode::kBadValue, field + " is out of range");
+        int64_t n = v.get<int64_t>();
+        int64_t lo = col->type == ColumnType::kBool ? 0 : col->min;
+        int64_t hi = col->type == ColumnType::kBool ? 1 : col->max;
+        if (n < lo || n > hi) {
+          ErrorCode code = col->type == ColumnType::kMoney ? ErrorCode::kBadAmount
+                           : (std::string(col->name) == "qty" || std::string(col->name) == "qty_delta")
+                               ? ErrorCode::kBadQuantity
+                               : ErrorCode::kBadValue;
+          return Status(code, field + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+        }
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status OperationFromJson(const Json& json, const std::string& path, Operation* out) {
+  JsonReader r(json, path);
+  TS_RETURN_IF_ERROR(r.ExpectObject({"seq", "hlc", "wall", "changes"}));
+  Operation op;
+  TS_RETURN_IF_ERROR(r.Int("seq", &op.seq));
+  if (op.seq < 1) return Status(ErrorCode::kBadValue, r.Path("seq") + " must be 1 or more");
+  TS_RETURN_IF_ERROR(r.String("hlc", &op.hlc, 100));
+  HlcTimestamp ts;
+  Status hs = HlcTimestamp::Parse(op.hlc, &ts);
+  if (!hs.ok()) return Status(ErrorCode::kBadValue, r.Path("hlc") + ": " + hs.message());
+  TS_RETURN_IF_ERROR(r.Int("wall", &op.wall_ms));
+  const Json* changes = nullptr;
+  TS_RETURN_IF_ERROR(r.Array("changes", &changes, kMaxChangesPerOperation));
+  if (changes->empty()) return Status(ErrorCode::kBadRequest, r.Path("changes") + " is empty");
+  for (size_t i = 0; i < changes->size(); ++i) {
+    const std::string cpath = r.Path("changes") + "[" + std::to_string(i) + "]";
+    JsonReader cr((*changes)[i], cpath);
+    TS_RETURN_IF_ERROR(cr.ExpectObject({"table", "id", "values", "base_version"}));
+    Change c;
+    TS_RETURN_IF_ERROR(cr.String("table", &c.table, 64));
+    const TableSpec* spec = FindTable(c.table);
+    if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + cr.Path("table"));
+    TS_RETURN_IF_ERROR(cr.String("id", &c.id, 1024));
+    if (!IsValidId(c.id)) return Status(ErrorCode::kBadId, cr.Path("id") + " must be 1 to 64 characters of A-Z a-z 0-9 _ . : -");
+    const Json* values = nullptr;
+    TS_RETURN_IF_ERROR(cr.Object("values", &values));
+    c.values = *values;
+    bool has_base = false;
+    TS_RETURN_IF_ERROR(cr.OptionalInt("base_version", &c.base_version, &has_base));
+    if (!has_base) c.base_version = -1;
+    else if (c.base_version < 0) return Status(ErrorCode::kBadValue, cr.Path("base_version") + " must be 0 or more");
+    TS_RETURN_IF_ERROR(ValidateChangeValues(*spec, c, cpath));
+    op.changes.push_back(std::move(c));
+  }
+  *out = std::move(op);
+  return Status::Ok();
+}
+
+namespace {
+
+int64_t IntOr(const Json& values, const char* key, int64_t fallback) {
+  auto it = values.find(key);
+  return (it != values.end() && it->is_number_integer()) ? it->get<int64_t>() : fallback;
+}
+std::string TextOr(const Json& values, const char* key) {
+  auto it = values.find(key);
+  return (it != values.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+// A sale is recorded as one operation: the order row, its lines and its payments together.
+// Checks that the money adds up, in integer minor units, exactly.
+Status ValidateSale(const Operation& op, const Change& order) {
+  int64_t subtotal = 0, tax = 0, paid = 0, lines = 0;
+  for (const Change& c : op.changes) {
+    if (c.table == "order_lines" && TextOr(c.values, "order_id") == order.id) {
+      int64_t qty = IntOr(c.values, "qty", 0), unit = IntOr(c.values, "unit_price_minor", 0);
+      int64_t line_total = IntOr(c.values, "line_total_minor", -1);
+      if (qty * unit != line_total)  // bounded: qty <= 10^6, unit <= 10^12, fits in int64
+        return Status(ErrorCode::kTotalsMismatch, "order line " + c.id + ": qty x unit price is not the line total");
+      subtotal += line_total;
+      tax += IntOr(c.values, "tax_minor", 0);
+      ++lines;
+    } else if (c.table == "payments" && TextOr(c.values, "order_id") == order.id) {
+      int64_t amount = IntOr(c.values, "amount_minor", 0);
+      int64_t tendered = IntOr(c.values, "tendered_minor", 0);
+      int64_t change = IntOr(c.values, "change_minor", 0);
+      if (tendered - change != amount)
+        return Status(ErrorCode::kTotalsMismatch, "payment " + c.id + ": tendered minus change is not the amount");
+      if (TextOr(c.values, "method") != "cash" && change != 0)
+        return Status(ErrorCode::kTotalsMismatch, "payment " + c.id + ": only cash gives change");
+      paid += amount;
+    }
+  }
+  if (lines == 0) return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + " has no lines");
+  if (IntOr(order.values, "subtotal_minor", -1) != subtotal)
+    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": subtotal is not the sum of its lines");
+  if (IntOr(order.values, "tax_minor", -1) != tax)
+    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": tax is not the sum of its lines' tax");
+  if (IntOr(order.values, "total_minor", -1) != subtotal + tax)
+    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": total is not subtotal plus tax");
+  if (paid != subtotal + tax)
+    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": payments do not add up to the total");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateOperation(const Operation& op, const Caller& caller) {
+  std::map<std::string, const Change*> new_orders;  // orders created (with full values) here
+  for (const Change& c : op.changes) {
+    const TableSpec* spec = FindTable(c.table);
+    if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + c.table);
+    if (spec->scope == Scope::kShop) {
+      auto it = c.values.find("shop_id");
+      if (it != c.values.end() && !(it->is_string() && *it == caller.shop_id))
+        return Status(ErrorCode::kShopMismatch, c.table + " " + c.id + " names a shop other than the caller's");
+    }
+    if ((c.table == "shops" || c.table == "devices") && !caller.hub_admin)
+      return Status(ErrorCode::kForbidden, c.table + " rows are written by the hub only");
+    if (c.table == "sales_orders" && c.values.contains("receipt_no")) new_orders[c.id] = &c;
+    if (c.table == "sales_orders" || c.table == "expenses") {
+      auto it = c.values.find("device_id");
+      if (it != c.values.end() && !(it->is_string() && *it == caller.device_id))
+        return Status(ErrorCode::kShopMismatch, c.table + " " + c.id + " names a device other than the caller");
+    }
+    if (c.table == "stock_movements" && c.values.contains("qty_delta")) {
+      int64_t q = IntOr(c.values, "qty_delta", 0);
+      std::string kind = TextOr(c.values, "kind");
+      bool ok = q != 0 && (kind == "adjustment" || (kind == "sale" ? q < 0 : q > 0));
+      if (!ok) return Status(ErrorCode::kBadQuantity, "stock movement " + c.id + ": quantity " + std::to_string(q) + " does not fit kind " + kind);
+    }
+  }
+  for (const Change& c : op.changes) {
+    if (c.table == "order_lines" || c.table == "payments") {
+      std::string order_id = TextOr(c.values, "order_id");
+      if (new_orders.find(order_id) == new_orders.end())
+        return Status(ErrorCode::kBadRequest, c.table + " " + c.id + " must be written in the same operation as its order");
+    }
+  }
+  for (const auto& [id, order] : new_orders) TS_RETURN_IF_ERROR(ValidateSale(op, *order));
+  return Status::Ok();
+}
+
+}  // namespace tillsync

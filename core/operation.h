@@ -1,0 +1,56 @@
+// Operation: the unit of sync. One local transaction produces one operation: a list of row
+// changes that the hub applies all together or not at all. Its id is (device id, seq), chosen
+// by the device before the operation is ever sent (seq counts 1, 2, 3... per device), and it
+// carries the hybrid clock stamp that orders its column writes, plus the device's wall time as
+// data. A sale (order + lines + payment + stock movements) is one operation.
+//
+// Validation lives here, so the device refuses locally exactly what the hub would refuse:
+// - ValidateChangeValues: each value against its column (type, range, length, allowed set);
+// - ValidateOperation: the whole operation for a caller: shop scoping, sale totals, quantities.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/json_reader.h"
+#include "core/status.h"
+#include "core/table_spec.h"
+
+namespace tillsync {
+
+struct Change {
+  std::string table;
+  std::string id;
+  Json values = Json::object();  // column -> integer | string | null; never `id`
+  // For manual and custom tables: the hub version of the row the writer saw (0 = new row).
+  // -1: not given.
+  int64_t base_version = -1;
+};
+
+struct Operation {
+  int64_t seq = 0;
+  std::string hlc;       // HybridClock text form
+  int64_t wall_ms = 0;   // device wall time when written: data, not order
+  std::vector<Change> changes;
+};
+
+// Who an operation is checked against. The hub fills it from the authenticated token, never
+// from the request body; the device fills it from its own identity.
+struct Caller {
+  std::string shop_id;
+  std::string device_id;
+  bool hub_admin = false;  // an operator's catalog edit made on the hub
+};
+
+constexpr size_t kMaxChangesPerOperation = 256;
+
+Json OperationToJson(const Operation& op);
+// Structural decoding plus per-value validation. `path` prefixes error field names.
+Status OperationFromJson(const Json& json, const std::string& path, Operation* out);
+
+Status ValidateChangeValues(const TableSpec& spec, const Change& change, const std::string& path);
+// Whole-operation rules for this caller (run after OperationFromJson).
+Status ValidateOperation(const Operation& op, const Caller& caller);
+
+}  // namespace tillsync

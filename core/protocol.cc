@@ -1,0 +1,229 @@
+#include "core/protocol.h"
+
+#include <cstdio>
+
+#include "core/hybrid_clock.h"
+#include "core/table_spec.h"
+
+namespace tillsync {
+
+const char* OpStatusName(OpStatus s) {
+  switch (s) {
+    case OpStatus::kApplied: return "applied";
+    case OpStatus::kRejected: return "rejected";
+    case OpStatus::kConflict: return "conflict";
+  }
+  return "applied";
+}
+
+std::string ChecksumHex(uint64_t sum) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(sum));
+  return buf;
+}
+
+namespace {
+
+Status ReadVersion(const JsonReader& r) {
+  int64_t v = 0;
+  TS_RETURN_IF_ERROR(r.Int("v", &v));
+  if (v != kProtocolVersion)
+    return Status(ErrorCode::kBadVersion, "protocol version " + std::to_string(v) + " is not supported (this side speaks " +
+                                              std::to_string(kProtocolVersion) + ")");
+  return Status::Ok();
+}
+
+Status ReadDeviceId(const JsonReader& r, std::string* out) {
+  TS_RETURN_IF_ERROR(r.String("device_id", out, 256));
+  if (!IsValidId(*out)) return Status(ErrorCode::kBadId, "device_id is not a valid id");
+  return Status::Ok();
+}
+
+Json WireRowToJson(const WireRow& row) {
+  return Json{{"table", row.table}, {"id", row.id}, {"values", row.values},
+              {"clocks", row.clocks}, {"version", row.version}, {"seq", row.seq}};
+}
+
+Status WireRowFromJson(const Json& j, const std::string& path, WireRow* out) {
+  JsonReader r(j, path);
+  TS_RETURN_IF_ERROR(r.ExpectObject({"table", "id", "values", "clocks", "version", "seq"}));
+  TS_RETURN_IF_ERROR(r.String("table", &out->table, 64));
+  const TableSpec* spec = FindTable(out->table);
+  if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + r.Path("table"));
+  TS_RETURN_IF_ERROR(r.String("id", &out->id, kMaxIdLength));
+  if (!IsValidId(out->id)) return Status(ErrorCode::kBadId, r.Path("id") + " is not a valid id");
+  const Json* values = nullptr;
+  const Json* clocks = nullptr;
+  TS_RETURN_IF_ERROR(r.Object("values", &values));
+  TS_RETURN_IF_ERROR(r.Object("clocks", &clocks));
+  for (auto it = clocks->begin(); it != clocks->end(); ++it)
+    if (!it->is_string() || (it.key() != "*" && spec->FindColumn(it.key()) == nullptr))
+      return Status(ErrorCode::kBadRequest, r.Path("clocks") + " holds an unknown column or a non-string clock");
+  Change probe;
+  probe.values = *values;
+  TS_RETURN_IF_ERROR(ValidateChangeValues(*spec, probe, path));
+  out->values = *values;
+  out->clocks = *clocks;
+  TS_RETURN_IF_ERROR(r.Int("version", &out->version));
+  TS_RETURN_IF_ERROR(r.Int("seq", &out->seq));
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string EncodePushRequest(const PushRequest& r) {
+  Json ops = Json::array();
+  for (const Operation& op : r.ops) ops.push_back(OperationToJson(op));
+  return DumpJson(Json{{"v", kProtocolVersion}, {"device_id", r.device_id},
+                       {"schema_version", r.schema_version}, {"ops", std::move(ops)}});
+}
+
+Status DecodePushRequest(std::string_view body, PushRequest* out) {
+  Json j;
+  TS_RETURN_IF_ERROR(ParseJson(body, &j));
+  JsonReader r(j, "");
+  TS_RETURN_IF_ERROR(r.ExpectObject({"v", "device_id", "schema_version", "ops"}));
+  TS_RETURN_IF_ERROR(ReadVersion(r));
+  PushRequest req;
+  TS_RETURN_IF_ERROR(ReadDeviceId(r, &req.device_id));
+  TS_RETURN_IF_ERROR(r.Int("schema_version", &req.schema_version));
+  const Json* ops = nullptr;
+  TS_RETURN_IF_ERROR(r.Array("ops", &ops, kMaxOpsPerPush));
+  for (size_t i = 0; i < ops->size(); ++i) {
+    Operation op;
+    TS_RETURN_IF_ERROR(OperationFromJson((*ops)[i], "ops[" + std::to_string(i) + "]", &op));
+    if (!req.ops.empty() && op.seq != req.ops.back().seq + 1)
+      return Status(ErrorCode::kSequenceGap, "ops must have consecutive seq values; ops[" + std::to_string(i) +
+                                                 "] has " + std::to_string(op.seq));
+    req.ops.push_back(std::move(op));
+  }
+  *out = std::move(req);
+  return Status::Ok();
+}
+
+std::string EncodePushResponse(const PushResponse& r) {
+  Json results = Json::array();
+  for (const OpResult& res : r.results) {
+    Json j = {{"seq", res.seq}, {"status", OpStatusName(res.status)}};
+    if (res.status == OpStatus::kRejected) {
+      j["code"] = res.code;
+      j["message"] = res.message;
+    }
+    if (res.status == OpStatus::kConflict) {
+      Json rows = Json::array();
+      for (const WireRow& row : res.current) rows.push_back(WireRowToJson(row));
+      j["current"] = std::move(rows);
+    }
+    results.push_back(std::move(j));
+  }
+  return DumpJson(Json{{"v", kProtocolVersion}, {"results", std::move(results)}, {"hub_hlc", r.hub_hlc}});
+}
+
+Status DecodePushResponse(std::string_view body, PushResponse* out) {
+  Json j;
+  TS_RETURN_IF_ERROR(ParseJson(body, &j));
+  JsonReader r(j, "");
+  TS_RETURN_IF_ERROR(r.ExpectObject({"v", "results", "hub_hlc"}));
+  TS_RETURN_IF_ERROR(ReadVersion(r));
+  PushResponse resp;
+  TS_RETURN_IF_ERROR(r.String("hub_hlc", &resp.hub_hlc, 100));
+  HlcTimestamp ts;
+  TS_RETURN_IF_ERROR(HlcTimestamp::Parse(resp.hub_hlc, &ts));
+  const Json* results = nullptr;
+  TS_RETURN_IF_ERROR(r.Array("results", &results, kMaxOpsPerPush));
+  for (size_t i = 0; i < results->size(); ++i) {
+    const std::string path = "results[" + std::to_string(i) + "]";
+    JsonReader rr((*results)[i], path);
+    TS_RETURN_IF_ERROR(rr.ExpectObject({"seq", "status", "code", "message", "current"}));
+    OpResult res;
+    TS_RETURN_IF_ERROR(rr.Int("seq", &res.seq));
+    std::string status;
+    TS_RETURN_IF_ERROR(rr.String("status", &status, 16));
+    if (status == "applied") res.status = OpStatus::kApplied;
+    else if (status == "rejected") res.status = OpStatus::kRejected;
+    else if (status == "conflict") res.status = OpStatus::kConflict;
+    else return Status(ErrorCode::kBadValue, rr.Path("status") + " is not applied, rejected or conflict");
+    if (res.status == OpStatus::kRejected) {
+      TS_RETURN_IF_ERROR(rr.String("code", &res.code, 64));
+      TS_RETURN_IF_ERROR(rr.String("message", &res.message, 4096));
+    }
+    if (res.status == OpStatus::kConflict) {
+      const Json* rows = nullptr;
+      TS_RETURN_IF_ERROR(rr.Array("current", &rows, kMaxChangesPerOperation));
+      for (size_t k = 0; k < rows->size(); ++k) {
+        WireRow row;
+        TS_RETURN_IF_ERROR(WireRowFromJson((*rows)[k], rr.Path("current") + "[" + std::to_string(k) + "]", &row));
+        res.current.push_back(std::move(row));
+      }
+    }
+    resp.results.push_back(std::move(res));
+  }
+  *out = std::move(resp);
+  return Status::Ok();
+}
+
+std::string EncodePullRequest(const PullRequest& r) {
+  return DumpJson(Json{{"v", kProtocolVersion}, {"device_id", r.device_id}, {"schema_version", r.schema_version},
+                       {"cursor", r.cursor}, {"limit", r.limit}});
+}
+
+Status DecodePullRequest(std::string_view body, PullRequest* out) {
+  Json j;
+  TS_RETURN_IF_ERROR(ParseJson(body, &j));
+  JsonReader r(j, "");
+  TS_RETURN_IF_ERROR(r.ExpectObject({"v", "device_id", "schema_version", "cursor", "limit"}));
+  TS_RETURN_IF_ERROR(ReadVersion(r));
+  PullRequest req;
+  TS_RETURN_IF_ERROR(ReadDeviceId(r, &req.device_id));
+  TS_RETURN_IF_ERROR(r.Int("schema_version", &req.schema_version));
+  TS_RETURN_IF_ERROR(r.Int("cursor", &req.cursor));
+  if (req.cursor < 0) return Status(ErrorCode::kBadValue, "cursor must be 0 or more");
+  bool has_limit = false;
+  TS_RETURN_IF_ERROR(r.OptionalInt("limit", &req.limit, &has_limit));
+  if (!has_limit) req.limit = kDefaultPullLimit;
+  if (req.limit < 1 || req.limit > kMaxPullLimit)
+    return Status(ErrorCode::kTooLarge, "limit must be 1 to " + std::to_string(kMaxPullLimit));
+  *out = std::move(req);
+  return Status::Ok();
+}
+
+std::string EncodePullResponse(const PullResponse& r) {
+  Json rows = Json::array();
+  for (const WireRow& row : r.rows) rows.push_back(WireRowToJson(row));
+  Json j = {{"v", kProtocolVersion}, {"rows", std::move(rows)}, {"cursor", r.cursor}, {"more", r.more},
+            {"remaining", r.remaining}, {"hub_hlc", r.hub_hlc}};
+  if (!r.checksum.empty()) j["checksum"] = r.checksum;
+  return DumpJson(j);
+}
+
+Status DecodePullResponse(std::string_view body, PullResponse* out) {
+  Json j;
+  TS_RETURN_IF_ERROR(ParseJson(body, &j));
+  JsonReader r(j, "");
+  TS_RETURN_IF_ERROR(r.ExpectObject({"v", "rows", "cursor", "more", "remaining", "checksum", "hub_hlc"}));
+  TS_RETURN_IF_ERROR(ReadVersion(r));
+  PullResponse resp;
+  const Json* rows = nullptr;
+  TS_RETURN_IF_ERROR(r.Array("rows", &rows, size_t(kMaxPullLimit)));
+  for (size_t i = 0; i < rows->size(); ++i) {
+    WireRow row;
+    TS_RETURN_IF_ERROR(WireRowFromJson((*rows)[i], "rows[" + std::to_string(i) + "]", &row));
+    resp.rows.push_back(std::move(row));
+  }
+  TS_RETURN_IF_ERROR(r.Int("cursor", &resp.cursor));
+  bool present = false;
+  TS_RETURN_IF_ERROR(r.Bool("more", &resp.more, &present));
+  if (!present) return Status(ErrorCode::kBadRequest, "missing field more");
+  TS_RETURN_IF_ERROR(r.Int("remaining", &resp.remaining));
+  if (r.Has("checksum")) {
+    TS_RETURN_IF_ERROR(r.String("checksum", &resp.checksum, 16));
+    if (resp.checksum.size() != 16) return Status(ErrorCode::kBadValue, "checksum must be 16 hex digits");
+  }
+  TS_RETURN_IF_ERROR(r.String("hub_hlc", &resp.hub_hlc, 100));
+  HlcTimestamp ts;
+  TS_RETURN_IF_ERROR(HlcTimestamp::Parse(resp.hub_hlc, &ts));
+  *out = std::move(resp);
+  return Status::Ok();
+}
+
+}  // namespace tillsync

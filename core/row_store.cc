@@ -1,0 +1,199 @@
+#include "core/row_store.h"
+
+#include <algorithm>
+
+namespace tillsync {
+namespace {
+
+// FNV-1a, 64 bit: a stable, portable hash for change detection (not for security).
+uint64_t Fnv1a(uint64_t h, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string StoredRow::ClockOf(const std::string& column) const {
+  auto it = clocks.find(column);
+  if (it == clocks.end()) it = clocks.find("*");
+  return (it != clocks.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+uint64_t RowStore::RowHash(const TableSpec& spec, const std::string& id, const Json& values) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  h = Fnv1a(h, spec.name);
+  h = Fnv1a(h, std::string_view("\0", 1));
+  h = Fnv1a(h, id);
+  h = Fnv1a(h, std::string_view("\0", 1));
+  h = Fnv1a(h, DumpJson(values));
+  return h;
+}
+
+std::string RowStore::ScopeOf(const TableSpec& spec, const Json& values) {
+  if (spec.scope == Scope::kCatalog) return std::string();
+  auto it = values.find("shop_id");
+  return (it != values.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+Json RowStore::Normalize(const TableSpec& spec, const Json& values) {
+  Json out = Json::object();
+  for (const ColumnSpec& c : spec.columns) {
+    auto it = values.find(c.name);
+    out[c.name] = (it != values.end()) ? *it : Json();
+  }
+  return out;
+}
+
+Json RowStore::CompactClocks(const TableSpec& spec, const std::map<std::string, std::string>& clocks) {
+  std::map<std::string, int> counts;
+  for (const auto& [col, clock] : clocks) ++counts[clock];
+  std::string common;
+  int best = -1;
+  for (const auto& [clock, n] : counts)
+    if (n > best) best = n, common = clock;
+  Json out = Json::object();
+  if (!common.empty()) out["*"] = common;
+  for (const auto& [col, clock] : clocks)
+    if (clock != common) out[col] = clock;
+  return out;
+}
+
+Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
+  auto it = statements_.find(spec.name);
+  if (it == statements_.end()) {
+    TableStatements st;
+    std::string cols, params;
+    for (size_t i = 0; i < spec.columns.size(); ++i) {
+      cols += std::string(", ") + spec.columns[i].name;
+      params += ", ?" + std::to_string(i + 2);
+    }
+    TS_RETURN_IF_ERROR(db_->Prepare("SELECT " + cols.substr(2) + " FROM " + spec.name + " WHERE id=?1", &st.select));
+    TS_RETURN_IF_ERROR(db_->Prepare("INSERT OR REPLACE INTO " + std::string(spec.name) + " (id" + cols +
+                                        ") VALUES (?1" + params + ")", &st.upsert));
+    it = statements_.emplace(spec.name, std::move(st)).first;
+  }
+  *out = &it->second;
+  return Status::Ok();
+}
+
+Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* out) {
+  *out = StoredRow();
+  TableStatements* st = nullptr;
+  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
+  st->select.Reset();
+  st->select.Bind(1, id);
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->select.Step(&row));
+  if (!row) return Status::Ok();
+  out->exists = true;
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    int col = int(i);
+    switch (st->select.ColumnType(col)) {
+      case 1: out->values[spec.columns[i].name] = st->select.Int(col); break;
+      case 3: out->values[spec.columns[i].name] = st->select.Text(col); break;
+      default: out->values[spec.columns[i].name] = nullptr; break;
+    }
+  }
+  st->select.Reset();
+  Statement* meta = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT scope, seq, version, clocks, hash FROM _ts_rows WHERE tbl=?1 AND id=?2", &meta));
+  meta->Bind(1, std::string_view(spec.name)).Bind(2, id);
+  TS_RETURN_IF_ERROR(meta->Step(&row));
+  if (row) {
+    out->scope = meta->Text(0);
+    out->seq = meta->Int(1);
+    out->version = meta->Int(2);
+    Json clocks;
+    if (ParseJson(meta->Text(3), &clocks).ok() && clocks.is_object()) out->clocks = std::move(clocks);
+    out->hash = uint64_t(meta->Int(4));
+  } else {
+    // A row without metadata (written outside the engine): treat its hash as computed now.
+    out->scope = ScopeOf(spec, out->values);
+    out->hash = RowHash(spec, id, out->values);
+  }
+  meta->Reset();
+  return Status::Ok();
+}
+
+Status RowStore::Store(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row) {
+  row->values = Normalize(spec, row->values);
+  row->hash = RowHash(spec, id, row->values);
+  row->scope = ScopeOf(spec, row->values);
+  row->exists = true;
+  TableStatements* st = nullptr;
+  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
+  st->upsert.Reset();
+  st->upsert.Bind(1, id);
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    const Json& v = row->values[spec.columns[i].name];
+    if (v.is_string()) st->upsert.Bind(int(i) + 2, std::string_view(v.get_ref<const std::string&>()));
+    else if (v.is_number_integer()) st->upsert.Bind(int(i) + 2, v.get<int64_t>());
+    else st->upsert.BindNull(int(i) + 2);
+  }
+  TS_RETURN_IF_ERROR(st->upsert.Run());
+  st->upsert.Reset();
+  Statement* meta = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached(
+      "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
+  meta->Bind(1, std::string_view(spec.name)).Bind(2, id).Bind(3, row->scope).Bind(4, row->seq)
+      .Bind(5, row->version).Bind(6, DumpJson(row->clocks)).Bind(7, int64_t(row->hash));
+  TS_RETURN_IF_ERROR(meta->Run());
+  // Checksum: remove the old row's hash from its scope, add the new one to its scope. Unsigned
+  // arithmetic wraps mod 2^64; SQLite stores the bits as a signed integer.
+  // SQLite integer addition overflows into REAL, so the addition is done here in uint64_t.
+  auto move = [&](const std::string& scope, uint64_t delta) -> Status {
+    uint64_t current = 0;
+    TS_RETURN_IF_ERROR(ScopeChecksum(scope, &current));
+    Statement* put = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_checksum (scope, sum) VALUES (?1, ?2)", &put));
+    put->Bind(1, scope).Bind(2, int64_t(current + delta));
+    return put->Run();
+  };
+  if (before.exists) TS_RETURN_IF_ERROR(move(before.scope, uint64_t(0) - before.hash));
+  return move(row->scope, row->hash);
+}
+
+Status RowStore::ScopeChecksum(const std::string& scope, uint64_t* sum) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT sum FROM _ts_checksum WHERE scope=?1", &st));
+  st->Bind(1, scope);
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->Step(&row));
+  *sum = row ? uint64_t(st->Int(0)) : 0;
+  st->Reset();
+  return Status::Ok();
+}
+
+Status RowStore::RemoveAll() {
+  for (const TableSpec& t : AllTables()) TS_RETURN_IF_ERROR(db_->Exec(std::string("DELETE FROM ") + t.name));
+  return db_->Exec("DELETE FROM _ts_rows; DELETE FROM _ts_checksum;");
+}
+
+Status CanonicalDumpOf(Database* db, const std::vector<std::string>& scopes, std::string* out) {
+  out->clear();
+  RowStore rows(db);
+  std::vector<std::string> lines;
+  for (const std::string& scope : scopes) {
+    Statement st;
+    TS_RETURN_IF_ERROR(db->Prepare("SELECT tbl, id FROM _ts_rows WHERE scope=?1", &st));
+    st.Bind(1, scope);
+    bool row = false;
+    while (true) {
+      TS_RETURN_IF_ERROR(st.Step(&row));
+      if (!row) break;
+      const TableSpec* spec = FindTable(st.Text(0));
+      if (spec == nullptr) return Status(ErrorCode::kCorrupt, "unknown table in _ts_rows");
+      StoredRow r;
+      TS_RETURN_IF_ERROR(rows.Load(*spec, st.Text(1), &r));
+      lines.push_back(std::string(spec->name) + " " + st.Text(1) + " " + DumpJson(r.values));
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  for (const std::string& l : lines) *out += l + "\n";
+  return Status::Ok();
+}
+
+}  // namespace tillsync

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `npm test`: every suite. Installs what is missing first (scripts/ensure-deps.sh), so it works
+# on a fresh Debian 12 machine as root. Each suite prints its own summary; the script stops at
+# the first failing suite and exits non-zero.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+scripts/ensure-deps.sh all
+scripts/build-native.sh
+
+echo "== core unit tests, storage fault loops (GoogleTest)"
+./build/tillsync_tests --gtest_brief=1
+
+echo "== deterministic simulation (3 shops x 3 devices + hub)"
+./build/tillsync_sim --seeds "${TILLSYNC_SIM_SEEDS:-1-200}" --ops "${TILLSYNC_SIM_OPS:-2000}"
+
+for suite in tests/wasm tests/server e2e; do
+  if compgen -G "$suite/*.test.mjs" >/dev/null; then
+    case "$suite" in
+      tests/wasm|e2e) [ -f scripts/build-wasm.sh ] && scripts/build-wasm.sh ;;
+    esac
+    echo "== $suite (node --test)"
+    node --test --test-concurrency=1 "$suite"/*.test.mjs
+  fi
+done
