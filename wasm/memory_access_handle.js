@@ -14,12 +14,15 @@
 //                     read/write use and advance the handle's cursor, as the real one does.
 //
 // Durability model (LevelDB's fault-injection idea): each file keeps the bytes last made durable
-// by flush() (or close(), which flushes per the spec). MemoryDirectory.crash() throws away every
-// unflushed byte and every open handle, as a killed browser plus a power cut would.
+// by flush() (or close(), which flushes per the spec) and the list of writes since.
+// MemoryDirectory.crash(keep) kills every open handle, as a killed browser plus a power cut
+// would, and keeps the flushed bytes plus a chosen subset of the unflushed writes (none, all, or
+// e.g. a random subset: the OS may have written any of them back, in any order).
 //
 // Faults: a FaultPlan makes calls fail on purpose, to test the VFS's error paths.
 //   plan.failNext('write', {name: 'QuotaExceededError', count: 1})  next write(s) throw
 //   plan.failNext('write', {file: 'tsopfs-000.slot', count: 99})   only writes to that file
+//   plan.hook = (op, fileName) => {...}   sees every call first and may throw (crash loops)
 //   plan.shortWrites(100)   every write stores at most 100 bytes and returns that count, as a
 //                           full quota does in Chromium, until plan.clear()
 // The same FaultPlan drives tests/vfs_contract/fault_injecting_directory.mjs around real OPFS.
@@ -54,6 +57,7 @@ export class FaultPlan {
   }
 
   clear() {
+    this.hook = null; // optional (op, fileName) => void, called before every call; may throw
     this.failures = [];
     this.writeLimit = Infinity;
     this.injected = 0; // how many faults fired: lets a test prove its fault was reached
@@ -62,6 +66,7 @@ export class FaultPlan {
 
   // Called by handles before doing `op`; throws if a failure is planned for it.
   check(op, fileName) {
+    if (this.hook) this.hook(op, fileName);
     const f = this.failures.find((x) => x.op === op && x.count > 0 && (x.file === null || x.file === fileName));
     if (!f) return;
     f.count--;
@@ -96,7 +101,8 @@ class MemoryFile {
   constructor() {
     this.data = new Uint8Array(0);
     this.size = 0;
-    this.durable = new Uint8Array(0); // what survives crash()
+    this.durable = new Uint8Array(0); // what survives crash() for sure
+    this.pending = []; // writes and truncates since the last flush, in order
     this.handle = null; // the one open access handle, if any
   }
 
@@ -113,6 +119,25 @@ class MemoryFile {
 
   makeDurable() {
     this.durable = this.data.slice(0, this.size);
+    this.pending = [];
+  }
+
+  // After a crash the file holds its durable bytes plus whichever unflushed operations the OS
+  // happened to write back: any subset, in any order of completion (page caches reorder).
+  crash(keep) {
+    const kept = this.pending.filter((op, i) => keep(op, i));
+    this.data = this.durable.slice();
+    this.size = this.durable.length;
+    this.pending = [];
+    for (const op of kept) {
+      if (op.kind === 'write') {
+        if (op.at + op.bytes.length > this.size) this.resize(op.at + op.bytes.length);
+        this.data.set(op.bytes, op.at);
+      } else {
+        this.resize(op.size);
+      }
+    }
+    this.makeDurable();
   }
 }
 
@@ -149,6 +174,7 @@ export class MemoryAccessHandle {
     if (n > 0) {
       if (at + n > f.size) f.resize(at + n); // the gap [size, at) reads as zeros
       f.data.set(n === src.length ? src : src.subarray(0, n), at);
+      f.pending.push({ kind: 'write', at, bytes: src.slice(0, n) });
     }
     this._cursor = at + n;
     return n;
@@ -158,6 +184,7 @@ export class MemoryAccessHandle {
     const f = this._live('truncate');
     checkOffset(newSize);
     f.resize(newSize);
+    f.pending.push({ kind: 'truncate', size: newSize });
     if (this._cursor > newSize) this._cursor = newSize;
   }
 
@@ -245,14 +272,18 @@ export class MemoryDirectory {
 
   // Test helpers (not part of the OPFS shape).
 
-  // A killed browser plus a power cut: every byte not flushed is lost, every open handle is dead
-  // (further calls throw InvalidStateError) and every file can be opened again.
-  crash() {
+  // A killed browser plus a power cut: every open handle is dead (further calls throw
+  // InvalidStateError), every file can be opened again, and each file keeps its flushed bytes
+  // plus the unflushed writes/truncates that `keep` selects (applied in the order issued):
+  //   'none' (default)  all unflushed work is lost
+  //   'all'             all of it reached the disk anyway
+  //   (op, index) => boolean   any subset, e.g. a seeded random one (page cache writeback order)
+  crash(keep = 'none') {
+    const pick = keep === 'none' ? () => false : keep === 'all' ? () => true : keep;
     for (const f of this._files.values()) {
       if (f.handle) f.handle._closed = true;
       f.handle = null;
-      f.data = f.durable.slice();
-      f.size = f.durable.length;
+      f.crash(pick);
     }
   }
 
