@@ -1,5 +1,7 @@
 #include "core/merge.h"
 
+#include <algorithm>
+
 namespace tillsync {
 
 std::string ColumnClock(const TableSpec& spec, const std::string& hlc, bool hub_admin) {
@@ -79,14 +81,22 @@ Status MergeChange(const TableSpec& spec, const StoredRow& current, const Change
       auto st = change.values.find(spec.status_column);
       if (st == change.values.end()) return Status::Ok();
       const Json& cur = current.values[spec.status_column];
-      int from = cur.is_string() ? spec.StatusRank(cur.get_ref<const std::string&>()) : -1;
-      int to = spec.StatusRank(st->get_ref<const std::string&>());
-      if (to <= from)
+      const std::string from = cur.is_string() ? cur.get<std::string>() : std::string();
+      const std::string& to = st->get_ref<const std::string&>();
+      if (from == to) return Status::Ok();  // the same move again
+      // A state machine decided by arrival order at the hub, not by clocks: the first move out
+      // of the initial status wins, every final status is final. Comparing clocks here would
+      // let a void stamped earlier than a concurrent refund be "applied" without effect while
+      // its stock movements still count.
+      if (spec.StatusRank(from) != 0 || spec.StatusRank(to) <= 0)
         return Status(ErrorCode::kStatusRegression,
-                      std::string(spec.name) + " " + change.id + " is already " +
-                          cur.get<std::string>() + "; it cannot become " + st->get<std::string>());
-      if (MergeColumns(spec, current, Json{{spec.status_column, *st}}, clock, result))
-        *outcome = MergeOutcome::kApplied;
+                      std::string(spec.name) + " " + change.id + " is already " + from + "; it cannot become " + to);
+      std::map<std::string, std::string> clocks = ExpandClocks(spec, current);
+      clocks[spec.status_column] = std::max(clock, clocks[spec.status_column]);
+      *result = current;
+      result->values[spec.status_column] = *st;
+      result->clocks = RowStore::CompactClocks(spec, clocks);
+      *outcome = MergeOutcome::kApplied;
       return Status::Ok();
     }
     case MergeRule::kManual:
@@ -127,11 +137,13 @@ StoredRow MergePulledRow(const TableSpec& spec, const StoredRow& local, const St
     case MergeRule::kMovement:
       return out;  // the hub's copy is the one copy
     case MergeRule::kMonotonicStatus: {
+      // The hub decides the status. Only while the hub still shows the initial status may a
+      // local move that is not yet acknowledged stay visible here.
       const Json& mine = local.values[spec.status_column];
       const Json& theirs = remote.values[spec.status_column];
-      if (mine.is_string() && theirs.is_string() &&
-          spec.StatusRank(mine.get_ref<const std::string&>()) > spec.StatusRank(theirs.get_ref<const std::string&>())) {
-        out.values[spec.status_column] = mine;  // a local void or refund not yet acknowledged
+      if (mine.is_string() && theirs.is_string() && spec.StatusRank(theirs.get_ref<const std::string&>()) == 0 &&
+          spec.StatusRank(mine.get_ref<const std::string&>()) > 0) {
+        out.values[spec.status_column] = mine;
         std::map<std::string, std::string> clocks = ExpandClocks(spec, remote);
         clocks[spec.status_column] = local.ClockOf(spec.status_column);
         out.clocks = RowStore::CompactClocks(spec, clocks);

@@ -152,6 +152,7 @@ Status RowStore::Store(const TableSpec& spec, const std::string& id, const Store
     put->Bind(1, scope).Bind(2, int64_t(current + delta));
     return put->Run();
   };
+  if (before.exists && before.scope == row->scope) return move(row->scope, row->hash - before.hash);
   if (before.exists) TS_RETURN_IF_ERROR(move(before.scope, uint64_t(0) - before.hash));
   return move(row->scope, row->hash);
 }

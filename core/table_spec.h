@@ -29,7 +29,8 @@ enum class MergeRule {
   kLastWriterWins,   // per column, the newer hybrid clock wins; node id breaks ties
   kHubWins,          // as LWW, but a write made by the hub (admin) beats any shop's write
   kAppendOnly,       // written once; a second write must be identical
-  kMonotonicStatus,  // written once, then only the status column moves forward
+  kMonotonicStatus,  // written once; then only the status moves, once, from the initial value
+                     // (allowed[0]) to one final value; the hub's arrival order decides
   kMovement,         // stock movements: append-only rows summed into stock on hand
   kManual,           // a stale write becomes a conflict with both versions kept for a person
   kCustom,           // a registered resolver decides; LWW when none is registered

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace tillsync {
@@ -46,6 +47,11 @@ int xWrite(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) {
   if (rc != SQLITE_OK) return rc;
   FaultVfs::File* file = ff->owner->Lookup(*ff->path, true);
   size_t end = size_t(offset) + size_t(amount);
+  size_t keep_end = std::min(end, file->current.size());
+  FaultVfs::Undo undo{size_t(offset), {}, size_t(amount)};
+  if (size_t(offset) < keep_end)
+    undo.old_bytes.assign(file->current.begin() + offset, file->current.begin() + keep_end);
+  file->undo.push_back(std::move(undo));
   if (file->current.size() < end) file->current.resize(end, 0);
   std::memcpy(file->current.data() + offset, buf, size_t(amount));
   return SQLITE_OK;
@@ -56,6 +62,9 @@ int xTruncate(sqlite3_file* f, sqlite3_int64 size) {
   int rc = ff->owner->BeforeWrite();
   if (rc != SQLITE_OK) return rc == SQLITE_IOERR_WRITE ? SQLITE_IOERR_TRUNCATE : rc;
   FaultVfs::File* file = ff->owner->Lookup(*ff->path, true);
+  if (size_t(size) < file->current.size())
+    file->undo.push_back({size_t(size), std::vector<uint8_t>(file->current.begin() + size, file->current.end()),
+                          file->current.size() - size_t(size)});
   file->current.resize(size_t(size), 0);
   return SQLITE_OK;
 }
@@ -65,7 +74,8 @@ int xSync(sqlite3_file* f, int) {
   int rc = ff->owner->BeforeSync();
   if (rc != SQLITE_OK) return rc;
   FaultVfs::File* file = ff->owner->Lookup(*ff->path, true);
-  file->durable = file->current;
+  file->undo.clear();
+  file->durable_size = file->current.size();
   return SQLITE_OK;
 }
 
@@ -204,30 +214,39 @@ uint64_t FaultVfs::NextRandom() {
 
 std::string FaultVfs::TempName() { return "temp-" + std::to_string(++temp_counter_); }
 
-void FaultVfs::Crash(CrashMode mode) {
+void FaultVfs::CrashFiles(const std::string& prefix, CrashMode mode) {
   for (auto& [path, file] : files_) {
-    if (mode == CrashMode::kDropUnsynced) {
-      file.current = file.durable;
-      continue;
+    if (path.compare(0, prefix.size(), prefix) != 0) continue;
+    // Rewind the unsynced writes, newest first. When garbling, each rewound region instead may
+    // keep its new bytes (the write reached the platter) or become noise (a torn write).
+    std::vector<uint8_t> newest = file.current;
+    for (auto it = file.undo.rbegin(); it != file.undo.rend(); ++it) {
+      if (file.current.size() < it->offset + it->old_bytes.size()) file.current.resize(it->offset + it->old_bytes.size(), 0);
+      std::copy(it->old_bytes.begin(), it->old_bytes.end(), file.current.begin() + it->offset);
     }
-    // Garble: sector by sector, an unsynced change survives whole, is lost, or is torn noise.
-    std::vector<uint8_t> out = file.durable;
-    size_t size = file.current.size();
-    if (NextRandom() % 2) size = file.durable.size();  // the size change may be lost too
-    out.resize(size, 0);
-    for (size_t off = 0; off < size; off += 512) {
-      size_t end = std::min(size, off + 512);
-      bool changed = off >= file.durable.size() || end > file.durable.size() ||
-                     std::memcmp(file.current.data() + off, file.durable.data() + off, end - off) != 0;
-      if (!changed || off >= file.current.size()) continue;
-      switch (NextRandom() % 3) {
-        case 0: std::memcpy(out.data() + off, file.current.data() + off, std::min(end, file.current.size()) - off); break;
-        case 1: break;  // keeps the durable bytes
-        default: for (size_t i = off; i < end; ++i) out[i] = uint8_t(NextRandom()); break;
+    size_t size = file.durable_size;
+    if (mode == CrashMode::kGarbleUnsynced) {
+      if (NextRandom() % 2) size = newest.size();  // the size change may have reached the disk
+      file.current.resize(std::max(file.current.size(), size), 0);
+      for (const Undo& u : file.undo) {
+        size_t end = std::min(size, u.offset + u.length);
+        for (size_t off = u.offset; off < end; off += 512) {
+          size_t stop = std::min(end, off + 512);
+          switch (NextRandom() % 3) {
+            case 0:
+              for (size_t i = off; i < stop && i < newest.size(); ++i) file.current[i] = newest[i];
+              break;
+            case 1: break;  // the old bytes stay
+            default:
+              for (size_t i = off; i < stop; ++i) file.current[i] = uint8_t(NextRandom());
+              break;
+          }
+        }
       }
     }
-    file.current = out;
-    file.durable = out;
+    file.current.resize(size, 0);
+    file.undo.clear();
+    file.durable_size = file.current.size();
   }
   frozen_ = false;
   fail_write_at_ = fail_sync_at_ = freeze_at_sync_ = 0;

@@ -44,7 +44,11 @@ class FaultVfs {
   bool frozen() const { return frozen_; }
 
   // Power cut: close your connections first (they would die with the process).
-  void Crash(CrashMode mode);
+  void Crash(CrashMode mode) { CrashFiles("", mode); }
+  // One process dies: only files whose names start with `prefix` (its database and WAL) lose
+  // their unsynced bytes. Files under other live connections must not be touched: rewinding a
+  // WAL tail under a running connection corrupts what it writes next, which no crash can do.
+  void CrashFiles(const std::string& prefix, CrashMode mode);
   // Forgets every file.
   void Reset();
 
@@ -53,9 +57,17 @@ class FaultVfs {
   bool Exists(const std::string& path) const { return files_.count(path) != 0; }
 
   // Used by the C callbacks; not for tests.
+  // A file is its current bytes plus an undo log of what was overwritten since the last sync,
+  // so a sync is cheap (clear the log) and a crash can rewind or garble exactly the unsynced part.
+  struct Undo {
+    size_t offset;
+    std::vector<uint8_t> old_bytes;  // the bytes that were there (only those inside the old size)
+    size_t length = 0;               // bytes the write or truncate touched
+  };
   struct File {
     std::vector<uint8_t> current;
-    std::vector<uint8_t> durable;
+    size_t durable_size = 0;
+    std::vector<Undo> undo;
   };
   File* Lookup(const std::string& path, bool create);
   void Delete(const std::string& path) { files_.erase(path); }
