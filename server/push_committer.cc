@@ -1,0 +1,123 @@
+#include "server/push_committer.h"
+
+#include <cstdio>
+#include <vector>
+
+namespace tillsync::server {
+
+// One waiter: a push or a task, and the condition it sleeps on until the writer is done with it.
+struct PushCommitter::Item {
+  bool is_task = false;
+  PushCall call;
+  const std::function<Status(Hub*)>* task = nullptr;
+  Status task_status;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+PushCommitter::PushCommitter(std::unique_ptr<Hub> writer, size_t max_group)
+    : hub_(std::move(writer)), max_group_(max_group == 0 ? 1 : max_group) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+PushCommitter::~PushCommitter() { Stop(); }
+
+void PushCommitter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status PushCommitter::Push(const Caller& caller, std::string body, std::string* response) {
+  Item item;
+  item.call.caller = caller;
+  item.call.body = std::move(body);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return Status(ErrorCode::kNotOpen, "the hub is shutting down");
+  queue_.push_back(&item);
+  wake_.notify_one();
+  item.cv.wait(lock, [&] { return item.done; });
+  if (!item.call.status.ok()) return item.call.status;
+  *response = std::move(item.call.response);
+  return Status::Ok();
+}
+
+Status PushCommitter::Run(const std::function<Status(Hub*)>& task) {
+  Item item;
+  item.is_task = true;
+  item.task = &task;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return Status(ErrorCode::kNotOpen, "the hub is shutting down");
+  queue_.push_back(&item);
+  wake_.notify_one();
+  item.cv.wait(lock, [&] { return item.done; });
+  return item.task_status;
+}
+
+CommitterStats PushCommitter::stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void PushCommitter::Loop() {
+  std::vector<Item*> batch;
+  std::vector<PushCall> calls;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued has been answered
+      // Take a task alone, or a run of consecutive pushes (up to max_group_): FIFO order holds,
+      // so a task queued after a push sees that push's effects.
+      batch.clear();
+      if (queue_.front()->is_task) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      } else {
+        while (!queue_.empty() && !queue_.front()->is_task && batch.size() < max_group_) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+    }
+    // The writer works without the lock held: new pushes queue up meanwhile and form the next
+    // group, which is the whole point.
+    if (batch.front()->is_task) {
+      Item* item = batch.front();
+      item->task_status = (*item->task)(hub_.get());
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.tasks;
+      item->done = true;
+      item->cv.notify_one();
+      continue;
+    }
+    calls.clear();
+    calls.reserve(batch.size());
+    for (Item* item : batch) calls.push_back(std::move(item->call));
+    Status group = hub_->PushGroup(&calls);
+    if (!group.ok()) {
+      // PushGroup failed as a whole (could not begin or commit): nothing of this group is
+      // durable, so no call may be acknowledged, whatever its own status says.
+      std::fprintf(stderr, "tillsync-server: push group of %zu failed: %s\n", calls.size(), group.ToString().c_str());
+      for (PushCall& c : calls) {
+        c.status = group;
+        c.response.clear();
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.groups;
+    stats_.pushes += int64_t(calls.size());
+    if (int64_t(calls.size()) > stats_.largest_group) stats_.largest_group = int64_t(calls.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->call = std::move(calls[i]);
+      batch[i]->done = true;
+      batch[i]->cv.notify_one();
+    }
+  }
+}
+
+}  // namespace tillsync::server
