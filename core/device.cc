@@ -246,7 +246,32 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
 
   SaleResult result;
   result.created_at = env_->NowMillis();
-  TS_RETURN_IF_ERROR(NewRowId(&result.order_id));
+  if (!sale.order_id.empty()) {
+    if (!IsValidId(sale.order_id)) return fail(Status(ErrorCode::kBadId, "order id must be 1 to 64 characters of A-Z a-z 0-9 _ . : -"));
+    StoredRow existing;
+    TS_RETURN_IF_ERROR(rows_->Load(*FindTable("sales_orders"), sale.order_id, &existing));
+    if (existing.exists) {
+      if (existing.scope != identity_.shop_id) return fail(Status(ErrorCode::kBadId, "order id is taken"));
+      // A retry of a sale already recorded: answer with it, write nothing.
+      result.order_id = sale.order_id;
+      result.receipt_no = TextOf(existing.values, "receipt_no");
+      result.subtotal_minor = IntOf(existing.values, "subtotal_minor");
+      result.tax_minor = IntOf(existing.values, "tax_minor");
+      result.total_minor = IntOf(existing.values, "total_minor");
+      result.created_at = IntOf(existing.values, "created_at");
+      Statement ch;
+      TS_RETURN_IF_ERROR(db_->Prepare("SELECT COALESCE(SUM(change_minor), 0) FROM payments WHERE order_id=?1", &ch));
+      ch.Bind(1, sale.order_id);
+      bool row = false;
+      TS_RETURN_IF_ERROR(ch.Step(&row));
+      result.change_minor = ch.Int(0);
+      *out = result;
+      return Status::Ok();
+    }
+    result.order_id = sale.order_id;
+  } else {
+    TS_RETURN_IF_ERROR(NewRowId(&result.order_id));
+  }
   int64_t receipt = 0;
   TS_RETURN_IF_ERROR(KvInt("receipt_counter", &receipt));
   ++receipt;

@@ -85,6 +85,10 @@ struct SaleInput {
   std::vector<SaleLineInput> lines;
   std::vector<PaymentInput> payments;  // empty: one exact cash payment
   std::string customer_id;
+  // Optional id chosen by the caller before the first attempt. Recording the same order id
+  // again returns the sale already recorded instead of ringing it up twice, so a caller that
+  // lost the answer (a tab that closed, a worker handed over) can simply retry.
+  std::string order_id;
 };
 struct SaleResult {
   std::string order_id;

@@ -83,9 +83,10 @@ Status MergeChange(const TableSpec& spec, const StoredRow& current, const Change
       const Json& cur = current.values[spec.status_column];
       const std::string from = cur.is_string() ? cur.get<std::string>() : std::string();
       const std::string& to = st->get_ref<const std::string&>();
-      if (from == to) return Status::Ok();  // the same move again
       // A state machine decided by arrival order at the hub, not by clocks: the first move out
-      // of the initial status wins, every final status is final. Comparing clocks here would
+      // of the initial status wins, every final status is final (a second void of a voided sale
+      // is refused too: its stock movements must not count twice; a replay of the same
+      // operation never reaches this point, the hub answers it from _hub_ops). Comparing clocks here would
       // let a void stamped earlier than a concurrent refund be "applied" without effect while
       // its stock movements still count.
       if (spec.StatusRank(from) != 0 || spec.StatusRank(to) <= 0)
