@@ -11,7 +11,10 @@
 //      contract suite in tests/vfs_contract/. Test-facing, not product API.
 //   3. sql: a tiny SQL runner (open a database by VFS name, exec, query rows as plain arrays)
 //      for durability tests and bench/opfs_commit.mjs. Test-facing, not product API.
-//   4. Engine bindings: to come (owned by the engine work; add them as a new section).
+//   4. sqlBatch: one prepared statement run over many parameter rows inside one transaction,
+//      the row loop kept in wasm (bench/browser.mjs compares it with a per-row JS loop).
+//   5. engine: the Device side of core/ (open, writes, reads, sync bytes, status, conflicts,
+//      quarantine) for worker/. Product API; its JS face is worker/engine.js.
 //
 // Threading: one dedicated worker, single-threaded (SQLITE_THREADSAFE=0).
 
@@ -20,9 +23,16 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/device.h"
+#include "core/env.h"
+#include "core/json_reader.h"
+#include "core/migrations.h"
+#include "core/protocol.h"
+#include "core/status.h"
 #include "sqlite3.h"
 
 using emscripten::val;
@@ -389,6 +399,601 @@ val sqlClose(int id) {
   return Ok();
 }
 
+
+// ---- 4. sqlBatch ------------------------------------------------------------------------------
+// Runs `sql` (one statement with ? parameters) once per element of `rowsJson` (a JSON array of
+// arrays of integers, strings or nulls), between BEGIN and COMMIT, preparing it once. The loop
+// stays inside wasm: calling SQLite from JS once per bind/step/reset costs about 10 us a row
+// (TOOLCHAIN.md), which is most of the time of a 10,000-row import done the JS way.
+val sqlBatch(int id, std::string sql, std::string rowsJson) {
+  SqlDb* d = DbById(id);
+  if (!d) return Result(SQLITE_MISUSE, "sql: no open database with that id");
+  tillsync::Json rows;
+  if (!tillsync::ParseJson(rowsJson, &rows).ok() || !rows.is_array())
+    return Result(SQLITE_MISUSE, "sqlBatch: rows must be a JSON array of arrays");
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(d->db, sql.c_str(), -1, &stmt, nullptr);
+  for (size_t i = 0; rc == SQLITE_OK && i < rows.size(); i++) {
+    const tillsync::Json& row = rows[i];
+    if (!row.is_array()) { rc = SQLITE_MISUSE; break; }
+    for (size_t c = 0; c < row.size(); c++) {
+      const tillsync::Json& v = row[c];
+      int p = static_cast<int>(c) + 1;
+      if (v.is_number_integer()) sqlite3_bind_int64(stmt, p, v.get<int64_t>());
+      else if (v.is_number()) sqlite3_bind_double(stmt, p, v.get<double>());
+      else if (v.is_string()) {
+        const std::string& t = v.get_ref<const std::string&>();
+        sqlite3_bind_text(stmt, p, t.data(), static_cast<int>(t.size()), SQLITE_STATIC);
+      } else sqlite3_bind_null(stmt, p);
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
+    sqlite3_reset(stmt);
+  }
+  int failed = rc == SQLITE_OK ? SQLITE_OK : (rc == SQLITE_MISUSE ? rc : sqlite3_extended_errcode(d->db));
+  val err = failed == SQLITE_OK ? val::undefined() : SqlError(d, failed);
+  sqlite3_finalize(stmt);
+  if (failed == SQLITE_OK) {
+    rc = sqlite3_exec(d->db, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) {
+      val r = Ok();
+      r.set("rows", static_cast<double>(rows.size()));
+      return r;
+    }
+    err = SqlError(d, sqlite3_extended_errcode(d->db));
+  }
+  if (!sqlite3_get_autocommit(d->db)) sqlite3_exec(d->db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return err;
+}
+
+// ---- 5. engine --------------------------------------------------------------------------------
+// Devices are small integer ids into a registry: engineOpen hands one out, engineClose frees it
+// (engineCloseAll frees every one, for a worker that hands the database over). No Embind object
+// ever reaches JS, so nothing leaks when JS forgets a delete().
+//
+// Every call takes plain values (numbers, strings, JSON text) and returns JSON TEXT:
+//     {"ok":true,"result":...}
+//     {"ok":false,"code":"totals_mismatch","message":"...","detail":{...}|null}
+// `code` is the core's stable ErrorCode name (core/status.h). Text, not val objects: a query of
+// 1,000 rows then crosses the boundary as one string and one JSON.parse, where building it with
+// val::set would be thousands of calls into JS. Integers travel as JSON numbers: exact up to
+// 2^53, which money (at most 10^12 minor units) and sequence numbers stay far below.
+//
+// Idempotent retries of mutating calls. A tab that lost its answer (the owner tab closed
+// mid-call, the worker was handed over) sends the same call again with the same request id,
+// chosen before the first attempt. Exactly-once needs the "this request was done" record to
+// commit in the SAME transaction as the write, but Device::Write owns its transaction. So the
+// record is written by a TEMP trigger on the outbox insert that every write makes: the trigger
+// reads the request in progress through the SQL function tsw_request() and stores
+// (request id -> operation seq) in _tsw_requests. A retry finds it and answers with that seq
+// instead of writing again. Sales also carry an order id the core itself dedupes (SaleInput).
+
+using tillsync::Device;
+using tillsync::DeviceIdentity;
+using tillsync::DeviceOptions;
+using tillsync::ErrorCode;
+using tillsync::Json;
+using tillsync::JsonReader;
+using tillsync::Status;
+
+struct Engine {
+  std::unique_ptr<tillsync::ManualEnv> manual_env;  // set when opened with a fixed clock (tests)
+  std::unique_ptr<Device> device;
+  std::string request_id;  // the mutating call in progress, read by tsw_request()
+};
+std::vector<std::unique_ptr<Engine>> g_engines;
+
+std::string OkText(Json result) {
+  Json out = Json::object();
+  out["ok"] = true;
+  out["result"] = std::move(result);
+  return tillsync::DumpJson(out);
+}
+
+std::string ErrorText(const Status& s, const std::string& vfs_message = "") {
+  Json detail = nullptr;
+  if (!s.detail().empty()) {
+    Json parsed;
+    detail = tillsync::ParseJson(s.detail(), &parsed).ok() ? parsed : Json(s.detail());
+  }
+  // Storage failures: the VFS's own words (e.g. "short write ... (storage quota full?)") are
+  // what a developer needs; SQLite's message alone says only "database or disk is full".
+  if (!vfs_message.empty()) {
+    if (!detail.is_object()) detail = Json::object();
+    detail["storage"] = vfs_message;
+  }
+  Json out = {{"ok", false}, {"code", s.code_name()}, {"message", s.message()}, {"detail", detail}};
+  return tillsync::DumpJson(out);
+}
+
+std::string StatusText(const Status& s, Json result) {
+  if (s.ok()) return OkText(std::move(result));
+  std::string vfs;
+  if (s.code() == ErrorCode::kStorageFull || s.code() == ErrorCode::kIoError || s.code() == ErrorCode::kCorrupt)
+    vfs = VfsLastError(sqlite3_vfs_find(nullptr));
+  return ErrorText(s, vfs);
+}
+
+Engine* EngineById(int id) {
+  if (id < 0 || id >= static_cast<int>(g_engines.size()) || !g_engines[id]) return nullptr;
+  return g_engines[id].get();
+}
+
+std::string NoEngine() { return ErrorText(Status(ErrorCode::kNotOpen, "no open database with that id")); }
+
+// Integers arrive from JS as doubles; anything that is not an exact integer is refused, never
+// truncated (a quantity of 2.5 must not become 2).
+bool ExactInt(double v, int64_t* out) {
+  if (!(v >= -9007199254740991.0 && v <= 9007199254740991.0)) return false;
+  int64_t i = static_cast<int64_t>(v);
+  if (static_cast<double>(i) != v) return false;
+  *out = i;
+  return true;
+}
+
+Status ParseArg(const std::string& text, Json* out, const char* what) {
+  Status s = tillsync::ParseJson(text, out);
+  if (!s.ok()) return Status(ErrorCode::kBadJson, std::string(what) + " is not valid JSON: " + s.message());
+  return Status::Ok();
+}
+
+void TswRequest(sqlite3_context* ctx, int, sqlite3_value**) {
+  Engine* e = static_cast<Engine*>(sqlite3_user_data(ctx));
+  if (e->request_id.empty()) sqlite3_result_null(ctx);
+  else sqlite3_result_text(ctx, e->request_id.data(), static_cast<int>(e->request_id.size()), SQLITE_TRANSIENT);
+}
+
+Status InstallRequestJournal(Engine* e) {
+  tillsync::Database* db = e->device->db();
+  TS_RETURN_IF_ERROR(db->Exec(
+      "CREATE TABLE IF NOT EXISTS _tsw_requests (request_id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL,"
+      " at INTEGER NOT NULL) WITHOUT ROWID"));
+  // INNOCUOUS: the database opens with trusted_schema=OFF, under which only innocuous functions
+  // may run inside triggers.
+  int rc = sqlite3_create_function(db->raw(), "tsw_request", 0, SQLITE_UTF8 | SQLITE_INNOCUOUS, e, TswRequest,
+                                   nullptr, nullptr);
+  if (rc != SQLITE_OK) return tillsync::StatusFromSqlite(rc, "tsw_request", db->raw());
+  TS_RETURN_IF_ERROR(db->Exec(
+      "CREATE TEMP TRIGGER IF NOT EXISTS _tsw_request_seq AFTER INSERT ON main._ts_outbox"
+      " WHEN tsw_request() IS NOT NULL BEGIN"
+      " INSERT OR IGNORE INTO _tsw_requests (request_id, seq, at) VALUES (tsw_request(), NEW.seq, NEW.created_at);"
+      " END"));
+  // Retries come seconds after the first attempt; a week of records is plenty and stays small.
+  return db->Exec("DELETE FROM _tsw_requests WHERE at < (SELECT MAX(at) FROM _tsw_requests) - 604800000");
+}
+
+// Runs a mutating call once per request id. `body` returns the JSON text answer.
+template <typename Body>
+std::string Mutating(int id, const std::string& request_id, Body body) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  if (request_id.size() > 128) return ErrorText(Status(ErrorCode::kBadId, "request id longer than 128 bytes"));
+  if (!request_id.empty()) {
+    tillsync::Statement* st = nullptr;
+    Status s = e->device->db()->Cached("SELECT seq FROM _tsw_requests WHERE request_id=?1", &st);
+    bool row = false;
+    if (s.ok()) {
+      st->Bind(1, std::string_view(request_id));
+      s = st->Step(&row);
+    }
+    if (!s.ok()) return StatusText(s, nullptr);
+    if (row) {
+      Json r = {{"seq", st->Int(0)}, {"replayed", true}};
+      st->Reset();
+      return OkText(r);
+    }
+    st->Reset();
+  }
+  e->request_id = request_id;
+  std::string out = body(e);
+  e->request_id.clear();
+  return out;
+}
+
+Json WriteResultJson(const tillsync::WriteResult& w) { return Json{{"seq", w.seq}, {"hlc", w.hlc}}; }
+
+// {"identity":{device_id, shop_id, receipt_prefix, currency}, "vfs", "journal_mode",
+//  "synchronous", "exclusive_locking", "clock":{"now_ms","seed"}, "push_batch", "pull_limit"}
+Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* options, Engine* e) {
+  JsonReader r(o, "options");
+  TS_RETURN_IF_ERROR(r.ExpectObject({"identity", "vfs", "journal_mode", "synchronous", "exclusive_locking", "clock",
+                                     "push_batch", "pull_limit"}));
+  if (r.Has("identity")) {
+    const Json* id = nullptr;
+    TS_RETURN_IF_ERROR(r.Object("identity", &id));
+    JsonReader ir(*id, "options.identity");
+    TS_RETURN_IF_ERROR(ir.ExpectObject({"device_id", "shop_id", "receipt_prefix", "currency"}));
+    if (ir.Has("device_id")) TS_RETURN_IF_ERROR(ir.String("device_id", &identity->device_id, 64));
+    if (ir.Has("shop_id")) TS_RETURN_IF_ERROR(ir.String("shop_id", &identity->shop_id, 64));
+    if (ir.Has("receipt_prefix")) TS_RETURN_IF_ERROR(ir.String("receipt_prefix", &identity->receipt_prefix, 16));
+    if (ir.Has("currency")) TS_RETURN_IF_ERROR(ir.String("currency", &identity->currency, 3));
+  }
+  if (r.Has("vfs")) TS_RETURN_IF_ERROR(r.String("vfs", &options->open.vfs, 64));
+  if (r.Has("journal_mode")) TS_RETURN_IF_ERROR(r.String("journal_mode", &options->open.journal_mode, 16));
+  if (r.Has("synchronous")) TS_RETURN_IF_ERROR(r.String("synchronous", &options->open.synchronous, 16));
+  bool present = false;
+  TS_RETURN_IF_ERROR(r.Bool("exclusive_locking", &options->open.exclusive_locking, &present));
+  int64_t n = 0;
+  TS_RETURN_IF_ERROR(r.OptionalInt("push_batch", &n, &present));
+  if (present) {
+    if (n < 1 || n > int64_t(tillsync::kMaxOpsPerPush)) return Status(ErrorCode::kBadValue, "push_batch out of range");
+    options->push_batch = size_t(n);
+  }
+  TS_RETURN_IF_ERROR(r.OptionalInt("pull_limit", &n, &present));
+  if (present) {
+    if (n < 1 || n > tillsync::kMaxPullLimit) return Status(ErrorCode::kBadValue, "pull_limit out of range");
+    options->pull_limit = n;
+  }
+  if (r.Has("clock")) {
+    const Json* c = nullptr;
+    TS_RETURN_IF_ERROR(r.Object("clock", &c));
+    JsonReader cr(*c, "options.clock");
+    TS_RETURN_IF_ERROR(cr.ExpectObject({"now_ms", "seed"}));
+    int64_t now = 0, seed = 1;
+    TS_RETURN_IF_ERROR(cr.Int("now_ms", &now));
+    TS_RETURN_IF_ERROR(cr.OptionalInt("seed", &seed, &present));
+    e->manual_env = std::make_unique<tillsync::ManualEnv>(now, uint64_t(seed));
+    options->env = e->manual_env.get();
+  }
+  return Status::Ok();
+}
+
+Json IdentityJson(const DeviceIdentity& id) {
+  return Json{{"device_id", id.device_id}, {"shop_id", id.shop_id}, {"receipt_prefix", id.receipt_prefix},
+              {"currency", id.currency}};
+}
+
+std::string engineOpen(std::string path, std::string optionsJson) {
+  auto e = std::make_unique<Engine>();
+  Json o;
+  DeviceIdentity identity;
+  DeviceOptions options;
+  Status s = ParseArg(optionsJson.empty() ? "{}" : optionsJson, &o, "options");
+  if (s.ok()) s = ParseOpenOptions(o, &identity, &options, e.get());
+  if (s.ok()) s = Device::Open(path, identity, options, &e->device);
+  if (s.ok()) s = InstallRequestJournal(e.get());
+  if (!s.ok()) return StatusText(s, nullptr);
+  int id = static_cast<int>(g_engines.size());
+  for (int i = 0; i < id; i++) {
+    if (!g_engines[i]) { id = i; break; }
+  }
+  if (id == static_cast<int>(g_engines.size())) g_engines.emplace_back();
+  Json result = {{"device", id}, {"identity", IdentityJson(e->device->identity())},
+                 {"schema_version", tillsync::LatestSchemaVersion()}};
+  g_engines[id] = std::move(e);
+  return OkText(result);
+}
+
+std::string engineClose(int id) {
+  if (!EngineById(id)) return NoEngine();
+  g_engines[id].reset();  // finalizes the statements and closes the connection
+  return OkText(nullptr);
+}
+
+void engineCloseAll() {
+  for (auto& e : g_engines) e.reset();
+}
+
+std::string engineInfo() {
+  return OkText(Json{{"schema_version", tillsync::LatestSchemaVersion()},
+                     {"protocol_version", tillsync::kProtocolVersion},
+                     {"sqlite_version", sqlite3_libversion()}});
+}
+
+// Moves a fixed (test) clock; refused for a device on the real clock.
+std::string engineSetClock(int id, double now_ms) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  int64_t now = 0;
+  if (!e->manual_env) return ErrorText(Status(ErrorCode::kBadRequest, "this device runs on the real clock"));
+  if (!ExactInt(now_ms, &now)) return ErrorText(Status(ErrorCode::kBadValue, "now_ms must be an integer"));
+  e->manual_env->SetNow(now);
+  return OkText(nullptr);
+}
+
+Status ParseChanges(const std::string& text, std::vector<tillsync::Change>* out) {
+  Json j;
+  TS_RETURN_IF_ERROR(ParseArg(text, &j, "changes"));
+  if (!j.is_array()) return Status(ErrorCode::kBadRequest, "changes must be an array");
+  for (size_t i = 0; i < j.size(); i++) {
+    std::string path = "changes[" + std::to_string(i) + "]";
+    JsonReader r(j[i], path);
+    TS_RETURN_IF_ERROR(r.ExpectObject({"table", "id", "values", "base_version"}));
+    tillsync::Change c;
+    TS_RETURN_IF_ERROR(r.String("table", &c.table, 64));
+    TS_RETURN_IF_ERROR(r.String("id", &c.id, 1024));
+    const Json* values = nullptr;
+    TS_RETURN_IF_ERROR(r.Object("values", &values));
+    c.values = *values;
+    bool has = false;
+    TS_RETURN_IF_ERROR(r.OptionalInt("base_version", &c.base_version, &has));
+    if (!has) c.base_version = -1;
+    out->push_back(std::move(c));
+  }
+  return Status::Ok();
+}
+
+std::string engineWrite(int id, std::string changesJson, std::string requestId) {
+  return Mutating(id, requestId, [&](Engine* e) {
+    std::vector<tillsync::Change> changes;
+    tillsync::WriteResult w;
+    Status s = ParseChanges(changesJson, &changes);
+    if (s.ok()) s = e->device->Write(std::move(changes), &w);
+    return StatusText(s, WriteResultJson(w));
+  });
+}
+
+// {"lines":[{"product_id","qty"}], "payments":[{"method","amount_minor","tendered_minor"}],
+//  "customer_id", "order_id"}
+Status ParseSale(const std::string& text, tillsync::SaleInput* sale) {
+  Json j;
+  TS_RETURN_IF_ERROR(ParseArg(text, &j, "sale"));
+  JsonReader r(j, "sale");
+  TS_RETURN_IF_ERROR(r.ExpectObject({"lines", "payments", "customer_id", "order_id"}));
+  const Json* lines = nullptr;
+  TS_RETURN_IF_ERROR(r.Array("lines", &lines, 1000));
+  for (size_t i = 0; i < lines->size(); i++) {
+    JsonReader lr((*lines)[i], "sale.lines[" + std::to_string(i) + "]");
+    TS_RETURN_IF_ERROR(lr.ExpectObject({"product_id", "qty"}));
+    tillsync::SaleLineInput line;
+    TS_RETURN_IF_ERROR(lr.String("product_id", &line.product_id, 64));
+    TS_RETURN_IF_ERROR(lr.Int("qty", &line.qty));
+    sale->lines.push_back(line);
+  }
+  bool present = false;
+  if (r.Has("payments")) {
+    const Json* pays = nullptr;
+    TS_RETURN_IF_ERROR(r.Array("payments", &pays, 100));
+    for (size_t i = 0; i < pays->size(); i++) {
+      JsonReader pr((*pays)[i], "sale.payments[" + std::to_string(i) + "]");
+      TS_RETURN_IF_ERROR(pr.ExpectObject({"method", "amount_minor", "tendered_minor"}));
+      tillsync::PaymentInput pay;
+      if (pr.Has("method")) TS_RETURN_IF_ERROR(pr.String("method", &pay.method, 16));
+      TS_RETURN_IF_ERROR(pr.OptionalInt("amount_minor", &pay.amount_minor, &present));
+      if (present && pay.amount_minor < 0) return Status(ErrorCode::kBadAmount, "amount_minor must not be negative");
+      TS_RETURN_IF_ERROR(pr.OptionalInt("tendered_minor", &pay.tendered_minor, &present));
+      if (present && pay.tendered_minor < 0) return Status(ErrorCode::kBadAmount, "tendered_minor must not be negative");
+      sale->payments.push_back(pay);
+    }
+  }
+  if (r.Has("customer_id")) TS_RETURN_IF_ERROR(r.String("customer_id", &sale->customer_id, 64));
+  if (r.Has("order_id")) TS_RETURN_IF_ERROR(r.String("order_id", &sale->order_id, 64));
+  return Status::Ok();
+}
+
+std::string engineRecordSale(int id, std::string saleJson, std::string requestId) {
+  return Mutating(id, requestId, [&](Engine* e) {
+    tillsync::SaleInput sale;
+    tillsync::SaleResult res;
+    Status s = ParseSale(saleJson, &sale);
+    if (s.ok()) s = e->device->RecordSale(sale, &res);
+    return StatusText(s, Json{{"order_id", res.order_id}, {"receipt_no", res.receipt_no},
+                              {"subtotal_minor", res.subtotal_minor}, {"tax_minor", res.tax_minor},
+                              {"total_minor", res.total_minor}, {"change_minor", res.change_minor},
+                              {"seq", res.seq}, {"created_at", res.created_at}});
+  });
+}
+
+std::string engineVoidSale(int id, std::string orderId, std::string requestId) {
+  return Mutating(id, requestId, [&](Engine* e) {
+    tillsync::WriteResult w;
+    return StatusText(e->device->VoidSale(orderId, &w), WriteResultJson(w));
+  });
+}
+
+std::string engineRefundSale(int id, std::string orderId, std::string requestId) {
+  return Mutating(id, requestId, [&](Engine* e) {
+    tillsync::WriteResult w;
+    return StatusText(e->device->RefundSale(orderId, &w), WriteResultJson(w));
+  });
+}
+
+// kind: "receive" | "adjust". Quantities are checked to be exact integers here, then ranged by
+// the core.
+std::string engineStock(int id, std::string kind, std::string productId, double qty, std::string requestId) {
+  return Mutating(id, requestId, [&](Engine* e) {
+    int64_t n = 0;
+    tillsync::WriteResult w;
+    Status s = ExactInt(qty, &n) ? Status::Ok() : Status(ErrorCode::kBadQuantity, "quantity must be an integer");
+    if (s.ok()) {
+      if (kind == "receive") s = e->device->ReceiveStock(productId, n, &w);
+      else if (kind == "adjust") s = e->device->AdjustStock(productId, n, &w);
+      else s = Status(ErrorCode::kBadRequest, "stock kind must be receive or adjust");
+    }
+    return StatusText(s, WriteResultJson(w));
+  });
+}
+
+std::string engineRecordExpense(int id, std::string description, double amountMinor, std::string requestId) {
+  return Mutating(id, requestId, [&](Engine* e) {
+    int64_t n = 0;
+    tillsync::WriteResult w;
+    Status s = ExactInt(amountMinor, &n)
+                   ? e->device->RecordExpense(description, n, &w)
+                   : Status(ErrorCode::kFloatMoney, "amount_minor must be an integer number of minor units");
+    return StatusText(s, WriteResultJson(w));
+  });
+}
+
+std::string engineNewRowId(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  std::string row_id;
+  Status s = e->device->NewRowId(&row_id);
+  return StatusText(s, row_id);
+}
+
+std::string engineQuery(int id, std::string sql, std::string paramsJson) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  Json params, rows;
+  Status s = ParseArg(paramsJson.empty() ? "[]" : paramsJson, &params, "params");
+  if (s.ok()) s = e->device->Query(sql, params, &rows);
+  return StatusText(s, std::move(rows));
+}
+
+std::string engineBuildPush(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  std::string body;
+  int64_t count = 0;
+  Status s = e->device->BuildPush(&body, &count);
+  return StatusText(s, Json{{"body", body}, {"count", count}});
+}
+
+std::string engineHandlePushResponse(int id, std::string body) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  return StatusText(e->device->HandlePushResponse(body), nullptr);
+}
+
+std::string engineBuildPull(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  std::string body;
+  Status s = e->device->BuildPull(&body);
+  return StatusText(s, Json{{"body", body}});
+}
+
+std::string engineHandlePullResponse(int id, std::string body) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  tillsync::PullOutcome o;
+  Status s = e->device->HandlePullResponse(body, &o);
+  return StatusText(s, Json{{"more", o.more}, {"rows", o.rows}, {"remaining", o.remaining},
+                            {"checksum_checked", o.checksum_checked}, {"repair_started", o.repair_started}});
+}
+
+std::string engineHasPending(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  return OkText(e->device->HasPending());
+}
+
+std::string engineSyncStarted(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  e->device->SyncStarted();
+  return OkText(nullptr);
+}
+
+std::string engineSyncSucceeded(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  return StatusText(e->device->SyncSucceeded(), nullptr);
+}
+
+// `code` is a stable error code name (e.g. from a problem+json answer, or "io_error" for a
+// network failure); `detail` JSON object text or "".
+std::string engineSyncFailed(int id, std::string code, std::string message, std::string detail, bool network) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  Status why(tillsync::ErrorCodeFromName(code), message, detail);
+  return StatusText(e->device->SyncFailed(why, network), nullptr);
+}
+
+std::string engineStatus(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  tillsync::SyncStatus st;
+  Status s = e->device->GetStatus(&st);
+  return StatusText(s, Json{{"state", tillsync::SyncStateName(st.state)}, {"pending", st.pending},
+                            {"quarantined", st.quarantined}, {"open_conflicts", st.open_conflicts},
+                            {"last_synced_ms", st.last_synced_ms}, {"last_error_code", st.last_error_code},
+                            {"last_error_message", st.last_error_message}, {"successes", st.successes},
+                            {"failures", st.failures}, {"conflicts", st.conflicts}, {"repairs", st.repairs},
+                            {"next_retry_delay_ms", st.next_retry_delay_ms},
+                            {"min_schema_version", st.min_schema_version}});
+}
+
+// Rows whose listed columns hold JSON text get those columns parsed, so JS receives objects.
+Json ParseColumns(Json rows, std::initializer_list<const char*> columns) {
+  for (Json& row : rows) {
+    for (const char* c : columns) {
+      auto it = row.find(c);
+      if (it == row.end() || !it->is_string()) continue;
+      Json parsed;
+      if (tillsync::ParseJson(it->get_ref<const std::string&>(), &parsed).ok()) *it = std::move(parsed);
+    }
+  }
+  return rows;
+}
+
+std::string engineConflicts(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  Json rows;
+  Status s = e->device->ListConflicts(&rows);
+  return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"mine", "theirs"}) : Json());
+}
+
+std::string engineResolveConflict(int id, double conflictId, std::string valuesJson, std::string requestId) {
+  return Mutating(id, requestId, [&](Engine* e) {
+    int64_t cid = 0;
+    Json values;
+    tillsync::WriteResult w;
+    Status s = ExactInt(conflictId, &cid) ? ParseArg(valuesJson, &values, "values")
+                                          : Status(ErrorCode::kBadValue, "conflict id must be an integer");
+    if (s.ok()) s = e->device->ResolveConflict(cid, values, &w);
+    return StatusText(s, WriteResultJson(w));
+  });
+}
+
+std::string engineQuarantine(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  Json rows;
+  Status s = e->device->ListQuarantine(&rows);
+  return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"op"}) : Json());
+}
+
+std::string engineRetryQuarantined(int id, double seq, std::string requestId) {
+  return Mutating(id, requestId, [&](Engine* e) {
+    int64_t n = 0;
+    tillsync::WriteResult w;
+    Status s = ExactInt(seq, &n) ? e->device->RetryQuarantined(n, &w)
+                                 : Status(ErrorCode::kBadValue, "seq must be an integer");
+    return StatusText(s, WriteResultJson(w));
+  });
+}
+
+std::string engineDiscardQuarantined(int id, double seq) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  int64_t n = 0;
+  Status s = ExactInt(seq, &n) ? e->device->DiscardQuarantined(n) : Status(ErrorCode::kBadValue, "seq must be an integer");
+  return StatusText(s, nullptr);
+}
+
+std::string engineOutbox(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  Json rows;
+  Status s = e->device->ListOutbox(&rows);
+  return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"op"}) : Json());
+}
+
+std::string engineSyncLog(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  Json rows;
+  Status s = e->device->SyncLog(&rows);
+  return StatusText(s, std::move(rows));
+}
+
+// The canonical dump and checksum of the local replica: the same text the native build prints
+// for the same operations (tests/wasm/parity.test.mjs compares them).
+std::string engineCanonicalDump(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  std::string dump;
+  uint64_t sum = 0;
+  Status s = e->device->CanonicalDump(&dump);
+  if (s.ok()) s = e->device->LocalChecksum(&sum);
+  return StatusText(s, Json{{"dump", dump}, {"checksum", tillsync::ChecksumHex(sum)}});
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(tillsync) {
@@ -417,5 +1022,37 @@ EMSCRIPTEN_BINDINGS(tillsync) {
   function("sqlExec", &sqlExec);
   function("sqlQuery", &sqlQuery);
   function("sqlClose", &sqlClose);
-  // 4. engine bindings: add here.
+  // 4. sqlBatch
+  function("sqlBatch", &sqlBatch);
+  // 5. engine
+  function("engineInfo", &engineInfo);
+  function("engineOpen", &engineOpen);
+  function("engineClose", &engineClose);
+  function("engineCloseAll", &engineCloseAll);
+  function("engineSetClock", &engineSetClock);
+  function("engineWrite", &engineWrite);
+  function("engineRecordSale", &engineRecordSale);
+  function("engineVoidSale", &engineVoidSale);
+  function("engineRefundSale", &engineRefundSale);
+  function("engineStock", &engineStock);
+  function("engineRecordExpense", &engineRecordExpense);
+  function("engineNewRowId", &engineNewRowId);
+  function("engineQuery", &engineQuery);
+  function("engineBuildPush", &engineBuildPush);
+  function("engineHandlePushResponse", &engineHandlePushResponse);
+  function("engineBuildPull", &engineBuildPull);
+  function("engineHandlePullResponse", &engineHandlePullResponse);
+  function("engineHasPending", &engineHasPending);
+  function("engineSyncStarted", &engineSyncStarted);
+  function("engineSyncSucceeded", &engineSyncSucceeded);
+  function("engineSyncFailed", &engineSyncFailed);
+  function("engineStatus", &engineStatus);
+  function("engineConflicts", &engineConflicts);
+  function("engineResolveConflict", &engineResolveConflict);
+  function("engineQuarantine", &engineQuarantine);
+  function("engineRetryQuarantined", &engineRetryQuarantined);
+  function("engineDiscardQuarantined", &engineDiscardQuarantined);
+  function("engineOutbox", &engineOutbox);
+  function("engineSyncLog", &engineSyncLog);
+  function("engineCanonicalDump", &engineCanonicalDump);
 }

@@ -27,8 +27,11 @@
  * only there) and SQLite is built with SQLITE_THREADSAFE=0.
  */
 #include <string.h>
+/* getentropy (Emscripten: crypto.getRandomValues), declared by unistd.h only under _GNU_SOURCE. */
+extern int getentropy(void *buffer, size_t length);
 
 #include <emscripten/emscripten.h>
+#include <emscripten/html5.h> /* emscripten_date_now */
 
 #include "sqlite3.h"
 
@@ -336,20 +339,37 @@ static int opfsGetLastError(sqlite3_vfs *pVfs, int nBuf, char *zBuf) {
   return 0;
 }
 
-/* Randomness, sleep and time have nothing to do with OPFS: borrow them from the default VFS
- * (Emscripten's unix VFS, which reads crypto.getRandomValues through /dev/urandom). */
-static sqlite3_vfs *defaultVfs(sqlite3_vfs *pVfs) { return (sqlite3_vfs *)pVfs->pAppData; }
+/* Randomness, sleep and time have nothing to do with OPFS, but this build has no other VFS to
+ * borrow them from: SQLite is compiled with SQLITE_OS_OTHER=1 (no unix VFS, none of
+ * Emscripten's file system code linked in), so "opfs" is the only VFS and provides them itself. */
 static int opfsRandomness(sqlite3_vfs *pVfs, int nByte, char *zOut) {
-  return defaultVfs(pVfs)->xRandomness(defaultVfs(pVfs), nByte, zOut);
+  (void)pVfs;
+  /* getentropy is crypto.getRandomValues underneath and takes at most 256 bytes a call. */
+  int done = 0;
+  while (done < nByte) {
+    int n = nByte - done > 256 ? 256 : nByte - done;
+    if (getentropy(zOut + done, (size_t)n) != 0) break;
+    done += n;
+  }
+  return done;
 }
 static int opfsSleep(sqlite3_vfs *pVfs, int microseconds) {
-  return defaultVfs(pVfs)->xSleep(defaultVfs(pVfs), microseconds);
-}
-static int opfsCurrentTime(sqlite3_vfs *pVfs, double *pOut) {
-  return defaultVfs(pVfs)->xCurrentTime(defaultVfs(pVfs), pOut);
+  /* One thread, one connection per database: a busy wait could only wait for ourselves, so no
+   * caller gains anything from sleeping. Report the time as slept, as SQLite expects. */
+  (void)pVfs;
+  return microseconds;
 }
 static int opfsCurrentTimeInt64(sqlite3_vfs *pVfs, sqlite3_int64 *pOut) {
-  return defaultVfs(pVfs)->xCurrentTimeInt64(defaultVfs(pVfs), pOut);
+  (void)pVfs;
+  /* Julian day in milliseconds: Unix epoch ms + the Julian day of 1970-01-01 in ms. */
+  *pOut = (sqlite3_int64)emscripten_date_now() + (sqlite3_int64)210866760000000LL;
+  return SQLITE_OK;
+}
+static int opfsCurrentTime(sqlite3_vfs *pVfs, double *pOut) {
+  sqlite3_int64 ms = 0;
+  opfsCurrentTimeInt64(pVfs, &ms);
+  *pOut = (double)ms / 86400000.0;
+  return SQLITE_OK;
 }
 
 static sqlite3_vfs g_opfsVfs = {
@@ -358,7 +378,7 @@ static sqlite3_vfs g_opfsVfs = {
     TSOPFS_MAX_NAME,         /* mxPathname */
     0,                       /* pNext */
     "opfs",                  /* zName */
-    0,                       /* pAppData: the default VFS, set at registration */
+    0,                       /* pAppData: unused */
     opfsOpen,
     opfsDelete,
     opfsAccess,
@@ -372,14 +392,16 @@ static sqlite3_vfs g_opfsVfs = {
     0, 0, 0                  /* xSetSystemCall, xGetSystemCall, xNextSystemCall */
 };
 
+/* SQLITE_OS_OTHER=1: SQLite calls these from sqlite3_initialize() instead of registering its
+ * own OS layer. "opfs" becomes the one and default VFS; until installOpfsPool has acquired the
+ * handles, opening a file through it fails with a clear message (ENOPOOL). */
+int sqlite3_os_init(void) { return sqlite3_vfs_register(&g_opfsVfs, 1); }
+int sqlite3_os_end(void) { return SQLITE_OK; }
+
 EMSCRIPTEN_KEEPALIVE int tillsync_opfs_register(void) {
-  if (g_opfsVfs.pAppData) return SQLITE_OK; /* a reinstalled pool keeps the registration */
+  /* The VFS itself is registered by sqlite3_os_init; what the pool needs is SQLite initialised,
+   * so that registration has happened before the first database opens. */
   int rc = sqlite3_initialize();
   if (rc != SQLITE_OK) return rc;
-  sqlite3_vfs *dflt = sqlite3_vfs_find(0);
-  if (dflt == 0) return SQLITE_ERROR;
-  g_opfsVfs.pAppData = dflt;
-  /* Not the default VFS: the engine names "opfs" when it opens a database, so nothing opens a
-   * pool file by accident (a unix-VFS test database, say). */
-  return sqlite3_vfs_register(&g_opfsVfs, 0);
+  return sqlite3_vfs_find("opfs") == &g_opfsVfs ? SQLITE_OK : SQLITE_ERROR;
 }
