@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "core/migrations.h"
@@ -35,6 +36,49 @@ int64_t IntOf(const Json& values, const char* key) {
 std::string TextOf(const Json& values, const char* key) {
   auto it = values.find(key);
   return (it != values.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+// Whether a statement's text is a plain read, judged before it is prepared: SQLite applies some
+// PRAGMAs (synchronous=OFF, query_only=1, locking_mode=...) while compiling them, and
+// sqlite3_stmt_readonly() also passes BEGIN, COMMIT, SAVEPOINT and ATTACH, which write no page
+// but change how the engine's own transactions commit or leave one open. So the first keyword,
+// after blanks and comments, must be SELECT, WITH or VALUES, or PRAGMA in its query form (no
+// value given: no '=', and parentheses only for the introspection pragmas that take a name).
+bool IsPlainRead(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (std::isspace(static_cast<unsigned char>(s[i]))) {
+      ++i;
+    } else if (s.compare(i, 2, "--") == 0) {
+      size_t end = s.find('\n', i);
+      i = end == std::string_view::npos ? s.size() : end + 1;
+    } else if (s.compare(i, 2, "/*") == 0) {
+      size_t end = s.find("*/", i + 2);
+      i = end == std::string_view::npos ? s.size() : end + 2;
+    } else {
+      break;
+    }
+  }
+  if (i == s.size()) return true;  // nothing to run: Prepare reports the empty statement
+  auto word_at = [&](size_t* at) {
+    std::string w;
+    while (*at < s.size() && (std::isalnum(static_cast<unsigned char>(s[*at])) || s[*at] == '_'))
+      w += char(std::tolower(static_cast<unsigned char>(s[(*at)++])));
+    return w;
+  };
+  std::string first = word_at(&i);
+  if (first == "select" || first == "with" || first == "values") return true;
+  if (first != "pragma") return false;
+  std::string_view rest = s.substr(i);
+  if (rest.find('=') != std::string_view::npos) return false;
+  if (rest.find('(') == std::string_view::npos) return true;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  std::string name = word_at(&i);
+  if (i < s.size() && s[i] == '.') name = word_at(&++i);  // schema.pragma
+  for (const char* reader : {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
+                             "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check"})
+    if (name == reader) return true;
+  return false;
 }
 
 }  // namespace
@@ -425,11 +469,12 @@ Status Device::RecordExpense(const std::string& description, int64_t amount_mino
 // --- Reads ----------------------------------------------------------------------------------
 
 Status Device::Query(std::string_view sql, const Json& params, Json* rows) {
+  const Status read_only(ErrorCode::kForbidden, "queries are read-only; write through the engine so changes sync");
+  if (!IsPlainRead(sql)) return read_only;  // before Prepare: see IsPlainRead
   Statement st;
   TS_RETURN_IF_ERROR(db_->Prepare(sql, &st));
   if (st.raw() == nullptr) return Status(ErrorCode::kBadRequest, "empty statement");
-  if (!sqlite3_stmt_readonly(st.raw()))
-    return Status(ErrorCode::kForbidden, "queries are read-only; write through the engine so changes sync");
+  if (!sqlite3_stmt_readonly(st.raw())) return read_only;
   if (!params.is_array() && !params.is_null()) return Status(ErrorCode::kBadRequest, "params must be an array");
   int expected = sqlite3_bind_parameter_count(st.raw());
   int given = params.is_array() ? int(params.size()) : 0;
@@ -737,7 +782,9 @@ Status Device::SyncFailed(const Status& why, bool network) {
       if (it != detail.end() && it->is_number_integer()) min_version = it->get<int64_t>();
     }
     TS_RETURN_IF_ERROR(KvPut("min_schema_version", std::to_string(min_version)));
-  } else {
+  } else if (state_ != SyncState::kUpdateRequired) {
+    // update_required is sticky: being offline meanwhile does not hide that the app is too old
+    // (and a reopened device restores it from min_schema_version anyway).
     state_ = network ? SyncState::kOffline : SyncState::kFailed;
   }
   TS_RETURN_IF_ERROR(KvAdd("stat_failures", 1));

@@ -18,6 +18,7 @@ namespace {
 
 using test_support::PullAll;
 using test_support::QueryInt;
+using test_support::Sale;
 using test_support::SyncOnce;
 
 constexpr int64_t kT0 = 1'700'000'000'000;
@@ -338,11 +339,11 @@ TEST_F(HubTest, PullDeliversTheCatalogToEveryShopAndShopDataOnlyToItsOwn) {
   ASSERT_TRUE(SyncOnce(hub_.get(), b1.get()).ok());
   SaleResult sale;
   WriteResult w;
-  ASSERT_TRUE(a1->RecordSale(SaleInput{{{"p1", 2}, {"p2", 1}}, {}, ""}, &sale).ok());
+  ASSERT_TRUE(a1->RecordSale(Sale({{"p1", 2}, {"p2", 1}}), &sale).ok());
   ASSERT_TRUE(a1->RecordExpense("milk", 199, &w).ok());
   ASSERT_TRUE(a1->ReceiveStock("p2", 10, &w).ok());
   ASSERT_TRUE(a1->Write({Change{"customers", "c1", Json{{"name", "Ann"}}}}, &w).ok());
-  ASSERT_TRUE(b1->RecordSale(SaleInput{{{"p1", 1}}, {}, ""}, &sale).ok());
+  ASSERT_TRUE(b1->RecordSale(Sale({{"p1", 1}}), &sale).ok());
   ASSERT_TRUE(SyncOnce(hub_.get(), a1.get()).ok());
   ASSERT_TRUE(SyncOnce(hub_.get(), b1.get()).ok());
 
@@ -356,7 +357,9 @@ TEST_F(HubTest, PullDeliversTheCatalogToEveryShopAndShopDataOnlyToItsOwn) {
   std::set<std::string> b_tables;
   for (const WireRow& row : page.rows) {
     b_tables.insert(row.table);
-    if (FindTable(row.table)->scope == Scope::kShop) EXPECT_EQ(row.values["shop_id"], shop_b_.id) << row.table << " " << row.id;
+    if (FindTable(row.table)->scope == Scope::kShop) {
+      EXPECT_EQ(row.values["shop_id"], shop_b_.id) << row.table << " " << row.id;
+    }
   }
   EXPECT_EQ(b_tables.count("products"), 1u);
   EXPECT_EQ(b_tables.count("categories"), 1u);
@@ -455,7 +458,7 @@ TEST_F(HubTest, LastPageChecksumEqualsTheDevicesChecksumAfterSync) {
   ASSERT_TRUE(SyncOnce(hub_.get(), a1.get()).ok());
   SaleResult sale;
   WriteResult w;
-  ASSERT_TRUE(a1->RecordSale(SaleInput{{{"p1", 1}, {"p2", 3}}, {}, ""}, &sale).ok());
+  ASSERT_TRUE(a1->RecordSale(Sale({{"p1", 1}, {"p2", 3}}), &sale).ok());
   ASSERT_TRUE(a1->VoidSale(sale.order_id, &w).ok());
   ASSERT_TRUE(a1->Write({Change{"products", "p2", Json{{"price_minor", 210}}}}, &w).ok());
   ASSERT_TRUE(SyncOnce(hub_.get(), a1.get()).ok());
@@ -499,7 +502,7 @@ TEST_F(HubTest, MutatedPushesNeverAbortAndARefusalStoresNothing) {
   ASSERT_TRUE(SyncOnce(hub_.get(), a1.get()).ok());
   SaleResult sale;
   WriteResult w;
-  ASSERT_TRUE(a1->RecordSale(SaleInput{{{"p1", 2}, {"p2", 1}}, {PaymentInput{"cash", -1, 5000}}, ""}, &sale).ok());
+  ASSERT_TRUE(a1->RecordSale(Sale({{"p1", 2}, {"p2", 1}}, {PaymentInput{"cash", -1, 5000}}), &sale).ok());
   ASSERT_TRUE(a1->VoidSale(sale.order_id, &w).ok());
   std::string body;
   int64_t n = 0;

@@ -92,7 +92,9 @@ TEST_F(TableSpecTest, EverySqlColumnOfAReplicatedTableIsDeclared) {
   // Every table that is not the engine's own bookkeeping is replicated, so it must be declared.
   for (const std::string& table : Tables()) {
     bool bookkeeping = table.rfind("_ts_", 0) == 0 || table.rfind("_hub_", 0) == 0;
-    if (!bookkeeping) EXPECT_EQ(declared_tables.count(table), 1u) << table << " is in the SQL but not declared";
+    if (!bookkeeping) {
+      EXPECT_EQ(declared_tables.count(table), 1u) << table << " is in the SQL but not declared";
+    }
   }
 }
 

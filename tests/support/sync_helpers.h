@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/database.h"
 #include "core/device.h"
@@ -19,6 +20,14 @@ namespace test_support {
 
 // What the server builds from the device's token; the body is never trusted for it.
 inline Caller CallerOf(Device* d) { return Caller{d->identity().shop_id, d->identity().device_id, false}; }
+
+// A sale of these lines (and payments: none means one exact cash payment).
+inline SaleInput Sale(std::vector<SaleLineInput> lines, std::vector<PaymentInput> payments = {}) {
+  SaleInput sale;
+  sale.lines = std::move(lines);
+  sale.payments = std::move(payments);
+  return sale;
+}
 
 // Pushes until the outbox is empty (or the hub refuses the push as a whole).
 inline Status PushAll(Hub* hub, Device* d) {

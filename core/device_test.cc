@@ -1,0 +1,637 @@
+// The device side: the local write path (row + outbox in one transaction), sequence and receipt
+// numbering that survive restarts, sale arithmetic, stock, the read-only query door, quarantine,
+// sync state and statistics, update-required, and checksum repair. The device and a hub run in
+// one process on the in-memory VFS; "reopen" closes the Device and opens its file again, as a
+// reloaded tab does.
+#include "core/device.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/migrations.h"
+#include "tests/support/fault_vfs.h"
+#include "tests/support/sync_helpers.h"
+
+namespace tillsync {
+namespace {
+
+using test_support::CallerOf;
+using test_support::PushAll;
+using test_support::QueryInt;
+using test_support::Sale;
+using test_support::SyncOnce;
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+class DeviceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { OpenHub(HubOptions()); }
+
+  void OpenHub(HubOptions ho) {
+    hub_.reset();
+    ho.env = &hub_env_;
+    ho.open.vfs = vfs_.name();
+    ho.open.exclusive_locking = true;
+    Status s = Hub::Open("hub.db", ho, &hub_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    if (!shop_.id.empty()) return;
+    ASSERT_TRUE(hub_->CreateShop("Shop A", "EUR", &shop_).ok());
+    auto product = [](const char* name, int64_t price, int64_t tax_bp, int active = 1) {
+      return Json{{"name", name}, {"price_minor", price}, {"tax_rate_bp", tax_bp}, {"active", active}};
+    };
+    ASSERT_TRUE(hub_->AdminWrite({Change{"products", "coffee", product("Coffee", 250, 2000)},
+                                  Change{"products", "p105", product("Bun", 105, 1000)},
+                                  Change{"products", "p104", product("Roll", 104, 1000)},
+                                  Change{"products", "p10", product("Mint", 10, 2500)},
+                                  Change{"products", "free", product("Water jug", 0, 2000)},
+                                  Change{"products", "retired", product("Old cake", 300, 2000, 0)}}).ok());
+    ASSERT_TRUE(hub_->RegisterDevice(shop_.id, "till-1", &rec1_).ok());
+    ASSERT_TRUE(hub_->RegisterDevice(shop_.id, "till-2", &rec2_).ok());
+  }
+
+  std::unique_ptr<Device> Open(const DeviceRecord& rec) {
+    DeviceOptions o;
+    o.env = &dev_env_;
+    o.open.vfs = vfs_.name();
+    o.open.exclusive_locking = true;
+    std::unique_ptr<Device> d;
+    Status s = Device::Open(rec.name + ".db", DeviceIdentity{rec.id, rec.shop_id, rec.receipt_prefix, "EUR"}, o, &d);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return d;
+  }
+  // A device that has downloaded the catalog.
+  std::unique_ptr<Device> Ready(const DeviceRecord& rec) {
+    auto d = Open(rec);
+    Status s = SyncOnce(hub_.get(), d.get());
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return d;
+  }
+  void Reopen(std::unique_ptr<Device>* d, const DeviceRecord& rec) {
+    d->reset();
+    *d = Open(rec);
+    ASSERT_NE(*d, nullptr);
+  }
+
+  static int64_t Pending(Device* d) { return QueryInt(d->db(), "SELECT COUNT(*) FROM _ts_outbox"); }
+  static int64_t OnHand(Device* d, const std::string& product) {
+    return QueryInt(d->db(), "SELECT COALESCE(SUM(qty_delta), 0) FROM stock_movements WHERE product_id='" + product + "'");
+  }
+  void ExpectConverged(Device* d) {
+    std::string hub_dump, dev_dump;
+    ASSERT_TRUE(hub_->CanonicalDump(shop_.id, &hub_dump).ok());
+    ASSERT_TRUE(d->CanonicalDump(&dev_dump).ok());
+    EXPECT_EQ(dev_dump, hub_dump);
+  }
+
+  ManualEnv hub_env_{kT0, 5};
+  ManualEnv dev_env_{kT0, 6};
+  FaultVfs vfs_{"device-test-vfs"};
+  std::unique_ptr<Hub> hub_;
+  ShopRecord shop_;
+  DeviceRecord rec1_, rec2_;
+};
+
+// --- The write path -----------------------------------------------------------------------------
+
+TEST_F(DeviceTest, SaleRowsAndTheirOutboxEntryCommitTogether) {
+  auto d = Ready(rec1_);
+  SaleResult sale;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 2}, {"p105", 1}}), &sale).ok());
+  Json outbox;
+  ASSERT_TRUE(d->ListOutbox(&outbox).ok());
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0]["seq"], sale.seq);
+  Json op_json;
+  ASSERT_TRUE(ParseJson(outbox[0]["op"].get<std::string>(), &op_json).ok());
+  Operation op;
+  ASSERT_TRUE(OperationFromJson(op_json, "outbox", &op).ok());
+  // Every row the sale wrote is in the queued operation, and every queued change was written.
+  std::multiset<std::string> queued, written;
+  for (const Change& c : op.changes) queued.insert(c.table + "/" + c.id);
+  for (const char* table : {"sales_orders", "order_lines", "payments", "stock_movements"}) {
+    Json rows;
+    ASSERT_TRUE(d->Query(std::string("SELECT id FROM ") + table, Json::array(), &rows).ok());
+    for (const Json& r : rows) written.insert(std::string(table) + "/" + r["id"].get<std::string>());
+  }
+  EXPECT_EQ(queued, written);
+  EXPECT_EQ(queued.size(), 1u + 2 + 1 + 2);
+}
+
+TEST_F(DeviceTest, AWriteRefusedHalfwayLeavesNoRowAndNoOutboxEntry) {
+  auto d = Ready(rec1_);
+  SaleResult sale;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  // The new product is stored first; then the second change is refused by the sale's merge rule.
+  WriteResult w;
+  Status s = d->Write({Change{"products", "new-product", Json{{"name", "Cake"}, {"price_minor", 300},
+                                                             {"tax_rate_bp", 2000}, {"active", 1}}},
+                       Change{"sales_orders", sale.order_id, Json{{"total_minor", 1}}}}, &w);
+  EXPECT_EQ(s.code(), ErrorCode::kImmutable);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM products WHERE id='new-product'"), 0);
+  EXPECT_EQ(Pending(d.get()), 1);
+  // Nor was its sequence number used up.
+  ASSERT_TRUE(d->ReceiveStock("coffee", 5, &w).ok());
+  EXPECT_EQ(w.seq, sale.seq + 1);
+}
+
+TEST_F(DeviceTest, SequenceIsContiguousAndNeverReusedAcrossReopen) {
+  auto d = Ready(rec1_);
+  std::vector<int64_t> seqs;
+  WriteResult w;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(d->ReceiveStock("coffee", 1 + i, &w).ok());
+    seqs.push_back(w.seq);
+  }
+  Reopen(&d, rec1_);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(d->RecordExpense("milk", 100 + i, &w).ok());
+    seqs.push_back(w.seq);
+  }
+  EXPECT_EQ(seqs, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  // Acknowledged and gone from the outbox, the numbers are still never handed out again.
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  ASSERT_EQ(Pending(d.get()), 0);
+  Reopen(&d, rec1_);
+  ASSERT_TRUE(d->RecordExpense("bread", 300, &w).ok());
+  EXPECT_EQ(w.seq, 6);
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT last_seq FROM _hub_devices WHERE device_id='" + rec1_.id + "'"), 6);
+}
+
+TEST_F(DeviceTest, ReceiptNumbersAreUniqueAcrossDevicesAndSurviveReopen) {
+  auto d1 = Ready(rec1_);
+  auto d2 = Ready(rec2_);
+  std::vector<std::string> receipts;
+  SaleResult sale;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(d1->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+    receipts.push_back(sale.receipt_no);
+  }
+  EXPECT_EQ(receipts.back(), rec1_.receipt_prefix + "-000003");
+  // A refused sale does not use a number up.
+  EXPECT_EQ(d1->RecordSale(Sale({{"no-such-product", 1}}), &sale).code(), ErrorCode::kNotFound);
+  Reopen(&d1, rec1_);
+  ASSERT_TRUE(d1->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  EXPECT_EQ(sale.receipt_no, rec1_.receipt_prefix + "-000004");
+  receipts.push_back(sale.receipt_no);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(d2->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+    receipts.push_back(sale.receipt_no);
+  }
+  EXPECT_NE(rec1_.receipt_prefix, rec2_.receipt_prefix);
+  EXPECT_EQ(std::set<std::string>(receipts.begin(), receipts.end()).size(), receipts.size());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d1.get()).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d2.get()).ok());
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(DISTINCT receipt_no) FROM sales_orders"), 7);
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders"), 7);
+}
+
+// --- Sales arithmetic ----------------------------------------------------------------------------
+
+TEST_F(DeviceTest, RecordSaleComputesTotalsTaxRoundingAndChange) {
+  struct Case {
+    const char* name;
+    SaleInput sale;
+    ErrorCode expected;
+    int64_t subtotal = 0, tax = 0, total = 0, change = 0;
+  } cases[] = {
+      {"two coffees at 20 %", Sale({{"coffee", 2}}), ErrorCode::kOk, 500, 100, 600, 0},
+      {"tax 10.5 rounds half up to 11", Sale({{"p105", 1}}), ErrorCode::kOk, 105, 11, 116, 0},
+      {"tax 10.4 rounds down to 10", Sale({{"p104", 1}}), ErrorCode::kOk, 104, 10, 114, 0},
+      {"tax 2.5 rounds half up to 3", Sale({{"p10", 1}}), ErrorCode::kOk, 10, 3, 13, 0},
+      {"tax is rounded per line", Sale({{"p105", 1}, {"p105", 1}}), ErrorCode::kOk, 210, 22, 232, 0},
+      {"tax on a quantity is on the line total", Sale({{"p105", 2}}), ErrorCode::kOk, 210, 21, 231, 0},
+      {"a free item", Sale({{"free", 1}}), ErrorCode::kOk, 0, 0, 0, 0},
+      {"cash with change due", Sale({{"coffee", 2}}, {PaymentInput{"cash", -1, 1000}}), ErrorCode::kOk, 500, 100, 600, 400},
+      {"card then cash with change", Sale({{"coffee", 2}}, {PaymentInput{"card", 200, -1}, PaymentInput{"cash", -1, 500}}),
+       ErrorCode::kOk, 500, 100, 600, 100},
+      {"exact card", Sale({{"coffee", 1}}, {PaymentInput{"card", -1, -1}}), ErrorCode::kOk, 250, 50, 300, 0},
+      {"payments beyond the total", Sale({{"coffee", 2}}, {PaymentInput{"card", 700, -1}}), ErrorCode::kTotalsMismatch},
+      {"payments short of the total", Sale({{"coffee", 2}}, {PaymentInput{"card", 100, -1}}), ErrorCode::kTotalsMismatch},
+      {"cash handed over short", Sale({{"coffee", 2}}, {PaymentInput{"cash", -1, 500}}), ErrorCode::kBadAmount},
+      {"unknown payment method", Sale({{"coffee", 1}}, {PaymentInput{"cheque", -1, -1}}), ErrorCode::kBadValue},
+      {"unknown product", Sale({{"nothing", 1}}), ErrorCode::kNotFound},
+      {"product no longer sold", Sale({{"retired", 1}}), ErrorCode::kBadValue},
+      {"zero quantity", Sale({{"coffee", 0}}), ErrorCode::kBadQuantity},
+      {"absurd quantity", Sale({{"coffee", kMaxQuantity + 1}}), ErrorCode::kBadQuantity},
+      {"no lines", Sale({}), ErrorCode::kBadRequest},
+  };
+  auto d = Ready(rec1_);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    int64_t orders_before = QueryInt(d->db(), "SELECT COUNT(*) FROM sales_orders");
+    int64_t pending_before = Pending(d.get());
+    SaleResult r;
+    Status s = d->RecordSale(c.sale, &r);
+    ASSERT_EQ(std::string(s.code_name()), ErrorCodeName(c.expected)) << s.ToString();
+    if (!s.ok()) {
+      EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM sales_orders"), orders_before);
+      EXPECT_EQ(Pending(d.get()), pending_before);
+      continue;
+    }
+    EXPECT_EQ(r.subtotal_minor, c.subtotal);
+    EXPECT_EQ(r.tax_minor, c.tax);
+    EXPECT_EQ(r.total_minor, c.total);
+    EXPECT_EQ(r.change_minor, c.change);
+    // What was stored says the same as what the till showed.
+    const std::string where = " WHERE order_id='" + r.order_id + "'";
+    EXPECT_EQ(QueryInt(d->db(), "SELECT total_minor FROM sales_orders WHERE id='" + r.order_id + "'"), c.total);
+    EXPECT_EQ(QueryInt(d->db(), "SELECT SUM(amount_minor) FROM payments" + where), c.total);
+    EXPECT_EQ(QueryInt(d->db(), "SELECT SUM(change_minor) FROM payments" + where), c.change);
+    EXPECT_EQ(QueryInt(d->db(), "SELECT SUM(tax_minor) FROM order_lines" + where), c.tax);
+  }
+  // Every sale the till accepted is accepted by the hub as well: the same arithmetic checks.
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  SyncStatus st;
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.quarantined, 0);
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders"), 10);
+}
+
+TEST_F(DeviceTest, VoidAndRefundPutTheStockBackOnce) {
+  auto d = Ready(rec1_);
+  WriteResult w;
+  ASSERT_TRUE(d->ReceiveStock("coffee", 10, &w).ok());
+  SaleResult first, second;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 3}}), &first).ok());
+  EXPECT_EQ(OnHand(d.get(), "coffee"), 7);
+  ASSERT_TRUE(d->VoidSale(first.order_id, &w).ok());
+  EXPECT_EQ(OnHand(d.get(), "coffee"), 10);
+  EXPECT_EQ(d->VoidSale(first.order_id, &w).code(), ErrorCode::kStatusRegression);
+  EXPECT_EQ(d->RefundSale(first.order_id, &w).code(), ErrorCode::kStatusRegression);
+  EXPECT_EQ(OnHand(d.get(), "coffee"), 10);
+
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 2}, {"p105", 1}}), &second).ok());
+  EXPECT_EQ(OnHand(d.get(), "coffee"), 8);
+  EXPECT_EQ(OnHand(d.get(), "p105"), -1);  // negative stock is allowed and flagged
+  EXPECT_EQ(QueryInt(d->db(), "SELECT negative FROM stock_on_hand WHERE product_id='p105'"), 1);
+  ASSERT_TRUE(d->RefundSale(second.order_id, &w).ok());
+  EXPECT_EQ(OnHand(d.get(), "coffee"), 10);
+  EXPECT_EQ(OnHand(d.get(), "p105"), 0);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM stock_movements WHERE kind='refund' AND ref_id='" + second.order_id + "'"), 2);
+  EXPECT_EQ(d->VoidSale("no-such-order", &w).code(), ErrorCode::kNotFound);
+
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  ExpectConverged(d.get());
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT SUM(qty_delta) FROM stock_movements WHERE product_id='coffee'"), 10);
+}
+
+TEST_F(DeviceTest, ConcurrentVoidAndRefundOfOneSalePutStockBackOnlyOnce) {
+  auto d1 = Ready(rec1_);
+  auto d2 = Ready(rec2_);
+  SaleResult sale;
+  ASSERT_TRUE(d1->RecordSale(Sale({{"coffee", 4}}), &sale).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d1.get()).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d2.get()).ok());
+  WriteResult w;
+  // Both tills act on the same sale while apart; the refund reaches the hub first.
+  ASSERT_TRUE(d2->RefundSale(sale.order_id, &w).ok());
+  ASSERT_TRUE(d1->VoidSale(sale.order_id, &w).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d2.get()).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d1.get()).ok());
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT SUM(qty_delta) FROM stock_movements WHERE product_id='coffee'"), 0);
+  SyncStatus st;
+  ASSERT_TRUE(d1->GetStatus(&st).ok());
+  EXPECT_EQ(st.quarantined, 1);  // the void lost; a person sees it
+}
+
+// --- Reads ---------------------------------------------------------------------------------------
+
+TEST_F(DeviceTest, QueryIsReadOnlyInEverySense) {
+  auto d = Ready(rec1_);
+  // Each of these would either change data behind the engine's back or change how the
+  // connection commits (durability, locking, transactions), which the engine relies on.
+  const char* refused[] = {
+      "INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES ('x', 'x', 1, 0, 1)",
+      "UPDATE products SET price_minor = 1",
+      "DELETE FROM _ts_outbox",
+      "WITH p AS (SELECT 1) DELETE FROM sales_orders",
+      "CREATE TABLE mine (x)",
+      "DROP TABLE products",
+      "PRAGMA user_version = 99",
+      "PRAGMA synchronous = OFF",
+      "PRAGMA query_only = 1",
+      "PRAGMA journal_mode = DELETE",
+      "PRAGMA locking_mode = NORMAL",
+      "PRAGMA synchronous(0)",
+      "pragma main.query_only(1)",
+      "/* looks harmless */ PRAGMA foreign_keys=ON",
+      "BEGIN",
+      "BEGIN IMMEDIATE",
+      "COMMIT",
+      "SAVEPOINT mine",
+      "ATTACH 'other.db' AS other",
+      "VACUUM",
+  };
+  for (const char* sql : refused) {
+    Json rows;
+    Status s = d->Query(sql, Json::array(), &rows);
+    EXPECT_EQ(s.code(), ErrorCode::kForbidden) << sql << " -> " << s.ToString();
+  }
+  // Nothing above took effect, not even while being compiled (SQLite applies some PRAGMAs
+  // then), and the engine still writes, durably, in its own transactions.
+  EXPECT_FALSE(d->db()->InTransaction());
+  EXPECT_EQ(QueryInt(d->db(), "PRAGMA synchronous"), 2);
+  EXPECT_EQ(QueryInt(d->db(), "PRAGMA query_only"), 0);
+  SaleResult sale;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM products WHERE id='x'"), 0);
+}
+
+TEST_F(DeviceTest, QueryReadsWithParameters) {
+  auto d = Ready(rec1_);
+  Json rows;
+  ASSERT_TRUE(d->Query("SELECT id, price_minor FROM products WHERE price_minor > ?1 AND active = ?2 ORDER BY id",
+                       Json::array({200, true}), &rows).ok());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["id"], "coffee");
+  EXPECT_EQ(rows[0]["price_minor"], 250);
+  ASSERT_TRUE(d->Query("  with n AS (SELECT 2 AS v) SELECT v FROM n", Json::array(), &rows).ok());
+  EXPECT_EQ(rows[0]["v"], 2);
+  ASSERT_TRUE(d->Query("/* stock */ SELECT COUNT(*) AS n FROM stock_on_hand", nullptr, &rows).ok());
+  // PRAGMAs in their query form are reads too.
+  ASSERT_TRUE(d->Query("PRAGMA integrity_check", Json::array(), &rows).ok());
+  EXPECT_EQ(rows[0]["integrity_check"], "ok");
+  ASSERT_TRUE(d->Query("PRAGMA table_info(products)", Json::array(), &rows).ok());
+  EXPECT_EQ(rows.size(), 11u);
+  ASSERT_TRUE(d->Query("pragma synchronous", Json::array(), &rows).ok());
+  EXPECT_EQ(rows[0]["synchronous"], 2);
+  EXPECT_EQ(d->Query("   ", Json::array(), &rows).code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(d->Query("SELECT ?1", Json::array(), &rows).code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(d->Query("SELECT ?1", Json::array({1, 2}), &rows).code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(d->Query("SELECT ?1", Json::array({1.5}), &rows).code(), ErrorCode::kBadValue);
+  EXPECT_EQ(d->Query("SELECT ?1", Json::object(), &rows).code(), ErrorCode::kBadRequest);
+  EXPECT_FALSE(d->Query("SELEC nonsense", Json::array(), &rows).ok());
+}
+
+// --- Quarantine ----------------------------------------------------------------------------------
+
+class QuarantineTest : public DeviceTest {
+ protected:
+  void SetUp() override {
+    HubOptions ho;
+    ho.max_clock_skew_ms = 60'000;  // one minute, so a tablet ten minutes fast is refused
+    OpenHub(ho);
+  }
+};
+
+TEST_F(QuarantineTest, RefusedOperationsCanBeRetriedOnceTheCauseIsFixed) {
+  auto d = Ready(rec1_);
+  dev_env_.Advance(10 * 60'000);  // the tablet's clock runs ten minutes fast
+  WriteResult w;
+  SaleResult sale;
+  ASSERT_TRUE(d->RecordExpense("milk", 199, &w).ok());
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 2}}, {PaymentInput{"cash", -1, 1000}}), &sale).ok());
+  Status s = SyncOnce(hub_.get(), d.get());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Json q;
+  ASSERT_TRUE(d->ListQuarantine(&q).ok());
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_EQ(q[0]["code"], "clock_skew");
+  EXPECT_EQ(Pending(d.get()), 0);
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders"), 0);
+
+  hub_env_.Advance(10 * 60'000);  // the hub's view of time catches up (or the clock is fixed)
+  for (const Json& entry : q) {
+    s = d->RetryQuarantined(entry["seq"].get<int64_t>(), &w);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  EXPECT_EQ(Pending(d.get()), 2);
+  ASSERT_TRUE(d->ListQuarantine(&q).ok());
+  EXPECT_TRUE(q.empty());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  SyncStatus st;
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.quarantined, 0);
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders WHERE id='" + sale.order_id + "'"), 1);
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM expenses"), 1);
+  ExpectConverged(d.get());
+  EXPECT_EQ(d->RetryQuarantined(9999, &w).code(), ErrorCode::kNotFound);
+}
+
+TEST_F(QuarantineTest, DiscardedOperationLeavesNoTraceOnceTheReplicaIsRepaired) {
+  auto d = Ready(rec1_);
+  WriteResult w;
+  ASSERT_TRUE(d->RecordExpense("kept", 100, &w).ok());  // a good write before the bad one
+  dev_env_.Advance(10 * 60'000);
+  ASSERT_TRUE(d->RecordExpense("refused", 199, &w).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  Json q;
+  ASSERT_TRUE(d->ListQuarantine(&q).ok());
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM expenses"), 2);  // still shown locally
+  ASSERT_TRUE(d->DiscardQuarantined(q[0]["seq"].get<int64_t>()).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM expenses WHERE description='refused'"), 0);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM expenses WHERE description='kept'"), 1);
+  ExpectConverged(d.get());
+  EXPECT_EQ(d->DiscardQuarantined(q[0]["seq"].get<int64_t>()).code(), ErrorCode::kNotFound);
+}
+
+// --- Sync state ----------------------------------------------------------------------------------
+
+TEST_F(DeviceTest, SyncStateMovesAsTheDiagramSaysAndStatisticsSurviveReopen) {
+  auto d = Open(rec1_);
+  SyncStatus st;
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kIdle);
+  EXPECT_EQ(st.last_synced_ms, 0);
+
+  d->SyncStarted();
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kSyncing);
+  ASSERT_TRUE(d->SyncFailed(Status(ErrorCode::kIoError, "no route to hub"), /*network=*/true).ok());
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kOffline);
+  EXPECT_EQ(st.failures, 1);
+  EXPECT_EQ(st.last_error_code, "io_error");
+  EXPECT_EQ(st.last_error_message, "no route to hub");
+  EXPECT_GE(st.next_retry_delay_ms, 500);
+  EXPECT_LE(st.next_retry_delay_ms, 1000);
+
+  d->SyncStarted();
+  ASSERT_TRUE(d->SyncFailed(Status(ErrorCode::kInternal, "hub answered 500"), /*network=*/false).ok());
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kFailed);
+  EXPECT_EQ(st.failures, 2);
+  EXPECT_GE(st.next_retry_delay_ms, 1000);
+  EXPECT_LE(st.next_retry_delay_ms, 2000);
+
+  Reopen(&d, rec1_);
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.failures, 2);
+  EXPECT_EQ(st.last_error_code, "internal");
+  EXPECT_GE(st.next_retry_delay_ms, 1000);
+  // The backoff continues where it was, not from the start: a crash loop must not hammer the hub.
+  ASSERT_TRUE(d->SyncFailed(Status(ErrorCode::kIoError, "still down"), true).ok());
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_GE(st.next_retry_delay_ms, 2000);
+  EXPECT_LE(st.next_retry_delay_ms, 4000);
+
+  WriteResult w;
+  ASSERT_TRUE(d->RecordExpense("milk", 199, &w).ok());
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.pending, 1);
+  dev_env_.Advance(5000);
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kIdle);
+  EXPECT_EQ(st.successes, 1);
+  EXPECT_EQ(st.pending, 0);
+  EXPECT_EQ(st.last_synced_ms, kT0 + 5000);
+  EXPECT_EQ(st.next_retry_delay_ms, 0);
+  EXPECT_EQ(st.last_error_code, "");
+
+  Reopen(&d, rec1_);
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kIdle);
+  EXPECT_EQ(st.successes, 1);
+  EXPECT_EQ(st.failures, 3);
+  EXPECT_EQ(st.last_synced_ms, kT0 + 5000);
+  ASSERT_TRUE(d->SyncFailed(Status(ErrorCode::kIoError, "down again"), true).ok());
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_LE(st.next_retry_delay_ms, 1000);  // success reset the backoff, durably
+}
+
+TEST_F(DeviceTest, UpdateRequiredIsStickyAndKeepsPendingOperations) {
+  auto d = Ready(rec1_);
+  SaleResult sale;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  const int64_t required = LatestSchemaVersion() + 1;
+  hub_->set_min_schema_version(required);
+  Status s = SyncOnce(hub_.get(), d.get());
+  ASSERT_EQ(s.code(), ErrorCode::kUpdateRequired);
+  SyncStatus st;
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kUpdateRequired);
+  EXPECT_EQ(st.min_schema_version, required);
+  EXPECT_EQ(st.pending, 1);
+
+  d->SyncStarted();  // a retry timer firing does not leave the state
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kUpdateRequired);
+  ASSERT_TRUE(d->SyncFailed(Status(ErrorCode::kIoError, "offline"), true).ok());
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kUpdateRequired);  // nor does being offline
+
+  Reopen(&d, rec1_);
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kUpdateRequired);
+  EXPECT_EQ(st.min_schema_version, required);
+  EXPECT_EQ(st.pending, 1);
+  // Selling goes on while waiting for the update; nothing is lost.
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+
+  hub_->set_min_schema_version(1);  // (an update arrived; here the hub relents instead)
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.state, SyncState::kIdle);
+  EXPECT_EQ(st.pending, 0);
+  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders"), 2);
+}
+
+// --- Divergence and repair ------------------------------------------------------------------------
+
+TEST_F(DeviceTest, ChecksumMismatchTriggersARepairThatRestoresEquality) {
+  auto d = Ready(rec1_);
+  SaleResult sale;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  ExpectConverged(d.get());
+
+  // The replica silently loses an update (as a bug or a restored backup would make it do).
+  RowStore rows(d->db());
+  const TableSpec& products = *FindTable("products");
+  StoredRow before, changed;
+  ASSERT_TRUE(rows.Load(products, "coffee", &before).ok());
+  changed = before;
+  changed.values["price_minor"] = 1;
+  ASSERT_TRUE(rows.Store(products, "coffee", before, &changed).ok());
+  uint64_t local = 0, hub_sum = 0;
+  ASSERT_TRUE(d->LocalChecksum(&local).ok());
+  ASSERT_TRUE(hub_->ShopChecksum(shop_.id, &hub_sum).ok());
+  ASSERT_NE(local, hub_sum);
+
+  PullOutcome first;
+  std::string body, answer;
+  ASSERT_TRUE(d->BuildPull(&body).ok());
+  ASSERT_TRUE(hub_->Pull(CallerOf(d.get()), body, &answer).ok());
+  ASSERT_TRUE(d->HandlePullResponse(answer, &first).ok());
+  EXPECT_TRUE(first.checksum_checked);
+  EXPECT_TRUE(first.repair_started);
+  EXPECT_TRUE(first.more);  // the full download follows
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+
+  ASSERT_TRUE(d->LocalChecksum(&local).ok());
+  EXPECT_EQ(local, hub_sum);
+  ExpectConverged(d.get());
+  EXPECT_EQ(QueryInt(d->db(), "SELECT price_minor FROM products WHERE id='coffee'"), 250);
+  SyncStatus st;
+  ASSERT_TRUE(d->GetStatus(&st).ok());
+  EXPECT_EQ(st.repairs, 1);
+  // The till's own sale survived the repair (it came back from the hub).
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM sales_orders WHERE id='" + sale.order_id + "'"), 1);
+}
+
+TEST_F(DeviceTest, ChecksumIsNotJudgedWhileLocalWritesArePending) {
+  auto d = Ready(rec1_);
+  WriteResult w;
+  ASSERT_TRUE(d->RecordExpense("milk", 199, &w).ok());  // local, not yet pushed
+  PullOutcome out;
+  std::string body, answer;
+  ASSERT_TRUE(d->BuildPull(&body).ok());
+  ASSERT_TRUE(hub_->Pull(CallerOf(d.get()), body, &answer).ok());
+  ASSERT_TRUE(d->HandlePullResponse(answer, &out).ok());
+  EXPECT_FALSE(out.checksum_checked);
+  EXPECT_FALSE(out.repair_started);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM expenses"), 1);
+}
+
+TEST_F(DeviceTest, PulledPageWithAnotherShopsRowIsRefusedWhole) {
+  auto d = Ready(rec1_);
+  std::string body, answer;
+  ASSERT_TRUE(d->BuildPull(&body).ok());
+  int64_t cursor_before = QueryInt(d->db(), "SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key='pull_cursor'");
+  PullResponse evil;
+  WireRow product;
+  product.table = "products";
+  product.id = "smuggled";
+  product.values = Json{{"name", "X"}, {"price_minor", 1}, {"tax_rate_bp", 0}, {"active", 1}};
+  product.clocks = Json{{"*", "0" + HlcTimestamp{kT0, 0, "hub"}.ToString()}};
+  WireRow other = product;
+  other.table = "expenses";
+  other.id = "their-expense";
+  other.values = Json{{"shop_id", "shop_other"}, {"device_id", "dev_x"}, {"description", "theirs"},
+                      {"amount_minor", 5}, {"created_at", kT0}};
+  evil.rows = {product, other};
+  evil.cursor = cursor_before + 100;
+  evil.hub_hlc = HlcTimestamp{kT0, 0, "hub"}.ToString();
+  PullOutcome out;
+  EXPECT_EQ(d->HandlePullResponse(EncodePullResponse(evil), &out).code(), ErrorCode::kShopMismatch);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM products WHERE id='smuggled'"), 0);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key='pull_cursor'"), cursor_before);
+  // A cursor moving backwards is refused too.
+  evil.rows.clear();
+  evil.cursor = cursor_before - 1;
+  EXPECT_EQ(d->HandlePullResponse(EncodePullResponse(evil), &out).code(), ErrorCode::kBadValue);
+}
+
+TEST_F(DeviceTest, DatabaseKeepsItsIdentity) {
+  auto d = Open(rec1_);
+  d.reset();
+  DeviceOptions o;
+  o.env = &dev_env_;
+  o.open.vfs = vfs_.name();
+  o.open.exclusive_locking = true;
+  std::unique_ptr<Device> other;
+  EXPECT_EQ(Device::Open(rec1_.name + ".db", DeviceIdentity{rec2_.id, shop_.id, "D2", "EUR"}, o, &other).code(),
+            ErrorCode::kForbidden);
+  // An empty identity opens it as whatever it already is.
+  ASSERT_TRUE(Device::Open(rec1_.name + ".db", DeviceIdentity{}, o, &other).ok());
+  EXPECT_EQ(other->identity().device_id, rec1_.id);
+  EXPECT_EQ(other->identity().receipt_prefix, rec1_.receipt_prefix);
+}
+
+}  // namespace
+}  // namespace tillsync
