@@ -694,6 +694,7 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
   HlcTimestamp clock_before = clock_->last();
+  rows_->BeginBatch();  // a page may hold thousands of rows: one checksum write, not two per row
   Status s = [&]() -> Status {
     for (const WireRow& w : resp.rows) {
       const TableSpec& spec = *FindTable(w.table);  // decoder checked the table exists
@@ -711,6 +712,7 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
       merged.seq = w.seq;
       TS_RETURN_IF_ERROR(rows_->Store(spec, w.id, local, &merged));
     }
+    TS_RETURN_IF_ERROR(rows_->FlushChecksums());
     // Rows and cursor commit together: a crash re-pulls this page, never skips it.
     TS_RETURN_IF_ERROR(KvPut("pull_cursor", std::to_string(resp.cursor)));
     clock_->Observe(hub_ts);
@@ -745,7 +747,10 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
     return Status::Ok();
   }();
   if (s.ok()) s = txn.Commit();
-  if (!s.ok()) clock_->Restore(clock_before);
+  if (!s.ok()) {
+    rows_->CancelBatch();
+    clock_->Restore(clock_before);
+  }
   return s;
 }
 

@@ -142,19 +142,31 @@ Status RowStore::Store(const TableSpec& spec, const std::string& id, const Store
       .Bind(5, row->version).Bind(6, DumpJson(row->clocks)).Bind(7, int64_t(row->hash));
   TS_RETURN_IF_ERROR(meta->Run());
   // Checksum: remove the old row's hash from its scope, add the new one to its scope. Unsigned
-  // arithmetic wraps mod 2^64; SQLite stores the bits as a signed integer.
-  // SQLite integer addition overflows into REAL, so the addition is done here in uint64_t.
-  auto move = [&](const std::string& scope, uint64_t delta) -> Status {
-    uint64_t current = 0;
-    TS_RETURN_IF_ERROR(ScopeChecksum(scope, &current));
-    Statement* put = nullptr;
-    TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_checksum (scope, sum) VALUES (?1, ?2)", &put));
-    put->Bind(1, scope).Bind(2, int64_t(current + delta));
-    return put->Run();
-  };
-  if (before.exists && before.scope == row->scope) return move(row->scope, row->hash - before.hash);
-  if (before.exists) TS_RETURN_IF_ERROR(move(before.scope, uint64_t(0) - before.hash));
-  return move(row->scope, row->hash);
+  // arithmetic wraps mod 2^64 (SQLite integer addition would overflow into REAL instead).
+  if (before.exists && before.scope == row->scope) return MoveChecksum(row->scope, row->hash - before.hash);
+  if (before.exists) TS_RETURN_IF_ERROR(MoveChecksum(before.scope, uint64_t(0) - before.hash));
+  return MoveChecksum(row->scope, row->hash);
+}
+
+Status RowStore::MoveChecksum(const std::string& scope, uint64_t delta) {
+  if (batching_) {
+    pending_[scope] += delta;
+    return Status::Ok();
+  }
+  uint64_t current = 0;
+  TS_RETURN_IF_ERROR(ScopeChecksum(scope, &current));
+  Statement* put = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_checksum (scope, sum) VALUES (?1, ?2)", &put));
+  put->Bind(1, scope).Bind(2, int64_t(current + delta));
+  return put->Run();
+}
+
+Status RowStore::FlushChecksums() {
+  batching_ = false;
+  std::map<std::string, uint64_t> pending;
+  pending.swap(pending_);
+  for (const auto& [scope, delta] : pending) TS_RETURN_IF_ERROR(MoveChecksum(scope, delta));
+  return Status::Ok();
 }
 
 Status RowStore::ScopeChecksum(const std::string& scope, uint64_t* sum) {
@@ -165,10 +177,13 @@ Status RowStore::ScopeChecksum(const std::string& scope, uint64_t* sum) {
   TS_RETURN_IF_ERROR(st->Step(&row));
   *sum = row ? uint64_t(st->Int(0)) : 0;
   st->Reset();
+  auto it = pending_.find(scope);
+  if (it != pending_.end()) *sum += it->second;
   return Status::Ok();
 }
 
 Status RowStore::RemoveAll() {
+  pending_.clear();
   for (const TableSpec& t : AllTables()) TS_RETURN_IF_ERROR(db_->Exec(std::string("DELETE FROM ") + t.name));
   return db_->Exec("DELETE FROM _ts_rows; DELETE FROM _ts_checksum;");
 }

@@ -45,6 +45,16 @@ class RowStore {
 
   Status ScopeChecksum(const std::string& scope, uint64_t* sum);
 
+  // Bulk mode for applying a large page: checksum deltas collect in memory and are written by
+  // FlushChecksums() (call it before committing) instead of two statements per row. Discard
+  // them with CancelBatch() when the transaction rolls back.
+  void BeginBatch() { batching_ = true; }
+  Status FlushChecksums();
+  void CancelBatch() {
+    batching_ = false;
+    pending_.clear();
+  }
+
   static uint64_t RowHash(const TableSpec& spec, const std::string& id, const Json& values);
   // "" for catalog tables, the row's shop_id for shop tables.
   static std::string ScopeOf(const TableSpec& spec, const Json& values);
@@ -59,8 +69,12 @@ class RowStore {
   };
   Status StatementsFor(const TableSpec& spec, TableStatements** out);
 
+  Status MoveChecksum(const std::string& scope, uint64_t delta);
+
   Database* db_;
   std::map<std::string, TableStatements> statements_;
+  bool batching_ = false;
+  std::map<std::string, uint64_t> pending_;  // scope -> delta not yet written (bulk mode)
 };
 
 // Canonical dump of the rows of the given scopes, from any database (hub or device): one sorted
