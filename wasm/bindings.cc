@@ -544,8 +544,12 @@ void TswRequest(sqlite3_context* ctx, int, sqlite3_value**) {
   else sqlite3_result_text(ctx, e->request_id.data(), static_cast<int>(e->request_id.size()), SQLITE_TRANSIENT);
 }
 
-Status InstallRequestJournal(Engine* e) {
+// The worker's own tables beside the engine's: _tsw_requests (above) and _tsw_settings (the hub
+// URL and device token the worker syncs with; the identity itself lives in the core's _ts_kv).
+Status InstallWorkerTables(Engine* e) {
   tillsync::Database* db = e->device->db();
+  TS_RETURN_IF_ERROR(db->Exec(
+      "CREATE TABLE IF NOT EXISTS _tsw_settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID"));
   TS_RETURN_IF_ERROR(db->Exec(
       "CREATE TABLE IF NOT EXISTS _tsw_requests (request_id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL,"
       " at INTEGER NOT NULL) WITHOUT ROWID"));
@@ -652,7 +656,7 @@ std::string engineOpen(std::string path, std::string optionsJson) {
   Status s = ParseArg(optionsJson.empty() ? "{}" : optionsJson, &o, "options");
   if (s.ok()) s = ParseOpenOptions(o, &identity, &options, e.get());
   if (s.ok()) s = Device::Open(path, identity, options, &e->device);
-  if (s.ok()) s = InstallRequestJournal(e.get());
+  if (s.ok()) s = InstallWorkerTables(e.get());
   if (!s.ok()) return StatusText(s, nullptr);
   int id = static_cast<int>(g_engines.size());
   for (int i = 0; i < id; i++) {
@@ -663,6 +667,35 @@ std::string engineOpen(std::string path, std::string optionsJson) {
                  {"schema_version", tillsync::LatestSchemaVersion()}};
   g_engines[id] = std::move(e);
   return OkText(result);
+}
+
+// All worker settings as one object {key: value}.
+std::string engineSettings(int id) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  tillsync::Statement st;
+  Status s = e->device->db()->Prepare("SELECT key, value FROM _tsw_settings", &st);
+  Json out = Json::object();
+  bool row = false;
+  while (s.ok()) {
+    s = st.Step(&row);
+    if (!s.ok() || !row) break;
+    Json v;
+    if (tillsync::ParseJson(st.Text(1), &v).ok()) out[st.Text(0)] = std::move(v);
+  }
+  return StatusText(s, std::move(out));
+}
+
+// Stores one setting (value: JSON text), durable on return.
+std::string engineSettingPut(int id, std::string key, std::string valueJson) {
+  Engine* e = EngineById(id);
+  if (!e) return NoEngine();
+  Json v;
+  Status s = ParseArg(valueJson, &v, "value");
+  tillsync::Statement st;
+  if (s.ok()) s = e->device->db()->Prepare("INSERT OR REPLACE INTO _tsw_settings (key, value) VALUES (?1, ?2)", &st);
+  if (s.ok()) s = st.Bind(1, key).Bind(2, tillsync::DumpJson(v)).Run();
+  return StatusText(s, nullptr);
 }
 
 std::string engineClose(int id) {
@@ -1030,6 +1063,8 @@ EMSCRIPTEN_BINDINGS(tillsync) {
   function("engineClose", &engineClose);
   function("engineCloseAll", &engineCloseAll);
   function("engineSetClock", &engineSetClock);
+  function("engineSettings", &engineSettings);
+  function("engineSettingPut", &engineSettingPut);
   function("engineWrite", &engineWrite);
   function("engineRecordSale", &engineRecordSale);
   function("engineVoidSale", &engineVoidSale);

@@ -1,0 +1,230 @@
+// The engine bindings (wasm/bindings.cc, section "engine") through worker/engine.js, on the
+// in-memory OPFS fake with the browser's settings (WAL, EXCLUSIVE, synchronous=FULL, write
+// coalescing): plain data in and out, errors with stable codes, ids that never leak, request
+// ids that make a retried write happen once, durability across a new module instance, and a
+// full quota that fails a write cleanly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FaultPlan, MemoryDirectory } from '../../wasm/memory_access_handle.js';
+import { Engine } from '../../worker/engine.js';
+import { BROWSER_OPEN_OPTIONS } from '../../worker/owner.js';
+import { TillsyncError } from '../../worker/errors.js';
+import { moduleFactory } from './load_module.mjs';
+
+const newModule = await moduleFactory();
+const IDENTITY = { device_id: 'dev-1', shop_id: 'shop-1', receipt_prefix: 'T1' };
+const CLOCK = { now_ms: 1_700_000_000_000, seed: 7 };
+const PRODUCTS = [
+  { table: 'products', id: 'p-coffee', values: { name: 'Coffee', price_minor: 250, tax_rate_bp: 1900, active: 1 } },
+  { table: 'products', id: 'p-bagel', values: { name: 'Bagel', price_minor: 320, tax_rate_bp: 700, active: 1 } },
+];
+
+async function openEngine({ dir = new MemoryDirectory(), faults, identity = IDENTITY } = {}) {
+  const M = await newModule();
+  if (faults) dir = new MemoryDirectory(dir.name, { faults });
+  await M.installOpfsPool({ directory: dir, capacity: 6, coalesceWrites: true });
+  const engine = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS, identity, clock: CLOCK });
+  return { M, dir, engine };
+}
+
+function codeOf(fn) {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof TillsyncError, `expected a TillsyncError, got ${e}`);
+    assert.equal(typeof e.message, 'string');
+    return e.code;
+  }
+  assert.fail('expected the call to fail');
+}
+
+test('OpenAnswersThePlainIdentityAndASmallIntegerId', async () => {
+  const { M, engine } = await openEngine();
+  assert.equal(typeof engine.id, 'number');
+  assert.deepEqual(engine.identity, { ...IDENTITY, currency: 'EUR' });
+  assert.equal(engine.schemaVersion, Engine.info(M).schema_version);
+  assert.equal(Engine.info(M).sqlite_version, '3.54.1');
+  engine.close();
+  M.releaseOpfsPool();
+});
+
+test('ClosedIdsAnswerNotOpenAndAreReused', async () => {
+  const { M, engine } = await openEngine();
+  const id = engine.id;
+  engine.close();
+  assert.deepEqual(JSON.parse(M.engineStatus(id)).code, 'not_open');
+  const again = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS });
+  assert.equal(again.id, id, 'a freed slot is handed out again: no growing table of dead handles');
+  assert.deepEqual(again.identity.device_id, IDENTITY.device_id, 'the database kept its identity');
+  again.close();
+  M.releaseOpfsPool();
+});
+
+test('ErrorsCarryTheCoresStableCodes', async () => {
+  const { M, engine } = await openEngine();
+  engine.write(PRODUCTS, 'catalog');
+  const cases = [
+    ['unknown_table', () => engine.write([{ table: 'nope', id: 'x', values: {} }])],
+    ['unknown_column', () => engine.write([{ table: 'products', id: 'p-x', values: { colour: 'red' } }])],
+    ['float_money', () => engine.write([{ table: 'products', id: 'p-x', values: { name: 'X', price_minor: 2.5, tax_rate_bp: 0, active: 1 } }])],
+    ['bad_id', () => engine.write([{ table: 'products', id: 'white space', values: { name: 'X' } }])],
+    ['missing_field', () => engine.write([{ table: 'products', id: 'p-new', values: { name: 'No price' } }])],
+    ['bad_quantity', () => engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 0 }] })],
+    ['bad_request', () => engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1.5 }] })],
+    ['not_found', () => engine.recordSale({ lines: [{ product_id: 'p-missing', qty: 1 }] })],
+    ['totals_mismatch', () => engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1 }], payments: [{ method: 'card', amount_minor: 1 }] })],
+    ['bad_amount', () => engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1 }], payments: [{ method: 'cash', tendered_minor: 1 }] })],
+    ['forbidden', () => engine.query('DELETE FROM products')],
+    ['bad_request', () => engine.query('SELECT ?1', [])],
+    ['bad_request', () => engine.write(null)],
+    ['bad_quantity', () => engine.receiveStock('p-coffee', 2.5)],
+    ['float_money', () => engine.recordExpense('milk', 1.25)],
+    ['not_found', () => engine.voidSale('o-none')],
+  ];
+  for (const [code, fn] of cases) assert.equal(codeOf(fn), code, String(fn));
+  const raw = JSON.parse(M.engineWrite(engine.id, '[{', ''));
+  assert.deepEqual(Object.keys(raw).sort(), ['code', 'detail', 'message', 'ok']);
+  assert.equal(raw.code, 'bad_json');
+  assert.equal(engine.status().pending, 1, 'no refused call queued anything');
+  engine.close();
+  M.releaseOpfsPool();
+});
+
+test('ASaleIsOneOperationWithPricesTaxAndChangeComputedByTheEngine', async () => {
+  const { M, engine } = await openEngine();
+  engine.write(PRODUCTS);
+  engine.receiveStock('p-coffee', 10);
+  const sale = engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 2 }, { product_id: 'p-bagel', qty: 1 }],
+    payments: [{ method: 'cash', tendered_minor: 2000 }], order_id: 'o-1' });
+  // 2 x 250 at 19 % (95) + 320 at 7 % (22.4 -> 22)
+  assert.deepEqual({ ...sale, seq: undefined }, { order_id: 'o-1', receipt_no: 'T1-000001', subtotal_minor: 820,
+    tax_minor: 117, total_minor: 937, change_minor: 1063, seq: undefined, created_at: CLOCK.now_ms });
+  const stock = engine.query('SELECT on_hand FROM stock_on_hand WHERE product_id = ?1', ['p-coffee']);
+  assert.deepEqual(stock, [{ on_hand: 8 }]);
+  const outbox = engine.outbox();
+  assert.equal(outbox.length, 3);
+  const op = outbox[2].op;
+  assert.equal(op.seq, sale.seq);
+  assert.deepEqual(op.changes.map((c) => c.table).sort(),
+    ['order_lines', 'order_lines', 'payments', 'sales_orders', 'stock_movements', 'stock_movements']);
+  engine.close();
+  M.releaseOpfsPool();
+});
+
+test('ARetriedRequestIdAnswersTheFirstResultAndWritesNothing', async () => {
+  const { M, engine } = await openEngine();
+  const first = engine.write(PRODUCTS, 'rq-1');
+  const again = engine.write(PRODUCTS, 'rq-1');
+  assert.equal(again.seq, first.seq);
+  assert.equal(again.replayed, true);
+  const s1 = engine.receiveStock('p-coffee', 5, 'rq-2');
+  const s2 = engine.receiveStock('p-coffee', 5, 'rq-2');
+  assert.equal(s2.seq, s1.seq);
+  assert.deepEqual(engine.query("SELECT count(*) AS n, sum(qty_delta) AS q FROM stock_movements"), [{ n: 1, q: 5 }],
+    'the engine picks stock movement ids itself, so only the request id keeps a retry from adding stock twice');
+  assert.equal(engine.status().pending, 2);
+  engine.close();
+  M.releaseOpfsPool();
+});
+
+test('AFailedWriteRecordsNoRequestIdSoItsRetryRunsForReal', async () => {
+  const { M, engine } = await openEngine();
+  assert.equal(codeOf(() => engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1 }] }, 'rq-sale')), 'not_found');
+  engine.write(PRODUCTS);
+  const sale = engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1 }] }, 'rq-sale');
+  assert.equal(sale.total_minor, 298);
+  assert.equal(engine.query('SELECT count(*) AS n FROM sales_orders')[0].n, 1);
+  engine.close();
+  M.releaseOpfsPool();
+});
+
+test('ASaleRetriedWithItsOrderIdIsRecordedOnce', async () => {
+  const { M, engine } = await openEngine();
+  engine.write(PRODUCTS);
+  const a = engine.recordSale({ lines: [{ product_id: 'p-bagel', qty: 3 }], order_id: 'o-retry' });
+  const b = engine.recordSale({ lines: [{ product_id: 'p-bagel', qty: 3 }], order_id: 'o-retry' });
+  assert.equal(b.receipt_no, a.receipt_no);
+  assert.equal(b.total_minor, a.total_minor);
+  assert.equal(engine.query('SELECT count(*) AS n FROM sales_orders')[0].n, 1);
+  assert.equal(engine.query('SELECT count(*) AS n FROM stock_movements')[0].n, 1);
+  engine.close();
+  M.releaseOpfsPool();
+});
+
+test('EverythingSurvivesANewModuleInstanceOnTheSameFiles', async () => {
+  const { M, dir, engine } = await openEngine();
+  engine.write(PRODUCTS);
+  const sale = engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1 }] }, 'rq-keep');
+  const before = engine.canonicalDump();
+  engine.close();
+  M.releaseOpfsPool();
+  const M2 = await newModule();
+  await M2.installOpfsPool({ directory: dir, capacity: 6, coalesceWrites: true });
+  const e2 = Engine.open(M2, 'store.db', { ...BROWSER_OPEN_OPTIONS });
+  assert.deepEqual(e2.canonicalDump(), before);
+  assert.equal(e2.status().pending, 2);
+  assert.equal(e2.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1 }] }, 'rq-keep').seq, sale.seq,
+    'the request journal is durable too');
+  e2.close();
+  M2.releaseOpfsPool();
+});
+
+test('AFullQuotaAtCommitIsStorageFullAndNothingIsHalfWritten', async () => {
+  const faults = new FaultPlan();
+  const { M, engine } = await openEngine({ faults });
+  engine.write(PRODUCTS);
+  engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1 }] });
+  const before = engine.canonicalDump();
+  const pending = engine.status().pending;
+  // Chromium reports a full quota as a short write count (or QuotaExceededError): every write
+  // now stores at most 100 bytes.
+  faults.shortWrites(100);
+  const err = (() => { try { engine.recordSale({ lines: [{ product_id: 'p-bagel', qty: 2 }] }); } catch (e) { return e; } })();
+  assert.ok(err instanceof TillsyncError);
+  assert.equal(err.code, 'storage_full');
+  assert.match(err.detail.storage, /short write/, 'the VFS says what happened');
+  assert.ok(faults.injected > 0);
+  faults.clear();
+  assert.deepEqual(engine.canonicalDump(), before, 'no row of the failed sale');
+  assert.equal(engine.status().pending, pending, 'no outbox entry of the failed sale');
+  assert.equal(engine.query("SELECT count(*) AS n FROM sales_orders")[0].n, 1);
+  const ok = engine.recordSale({ lines: [{ product_id: 'p-bagel', qty: 2 }] });
+  assert.equal(ok.receipt_no, 'T1-000002', 'the failed sale took no receipt number');
+  engine.close();
+  M.releaseOpfsPool();
+});
+
+test('WriteCoalescingTurnsACommitsWalAppendsIntoOneWrite', async () => {
+  const counts = {};
+  for (const coalesceWrites of [false, true]) {
+    const M = await newModule();
+    await M.installOpfsPool({ directory: new MemoryDirectory(), capacity: 6, coalesceWrites });
+    const engine = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS, identity: IDENTITY, clock: CLOCK });
+    engine.write(PRODUCTS);
+    M.resetOpfsPoolStats();
+    engine.recordSale({ lines: [{ product_id: 'p-coffee', qty: 1 }, { product_id: 'p-bagel', qty: 1 }] });
+    counts[coalesceWrites] = M.opfsPoolStats();
+    engine.close();
+    M.releaseOpfsPool();
+  }
+  assert.equal(counts[true].flush, 1, 'one flush per durable commit');
+  assert.equal(counts[true].write, 1, 'one OPFS write per commit with coalescing');
+  assert.ok(counts[false].write > 10, `without coalescing: ${counts[false].write} writes`);
+  assert.equal(counts[true].bytesWritten, counts[false].bytesWritten, 'the same bytes either way');
+});
+
+test('SqlBatchRunsEveryRowInOneTransactionOrNone', async () => {
+  const M = await newModule();
+  await M.installOpfsPool({ directory: new MemoryDirectory(), capacity: 4 });
+  const db = M.sqlOpen('b.db', 'opfs').db;
+  assert.equal(M.sqlExec(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, n INTEGER)').code, 0);
+  const rows = Array.from({ length: 1000 }, (_, i) => [i + 1, `row ${i}`, i * 2]);
+  assert.equal(M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(rows)).code, 0);
+  assert.deepEqual(M.sqlQuery(db, 'SELECT count(*), sum(n) FROM t').rows, [[1000, 999000]]);
+  const bad = [[5000, 'ok', 1], [5001, null, 2]];  // NOT NULL fails on the second row
+  const r = M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(bad));
+  assert.equal(r.code & 0xff, M.sqliteConstants().SQLITE_CONSTRAINT ?? 19);
+  assert.deepEqual(M.sqlQuery(db, 'SELECT count(*) FROM t').rows, [[1000]], 'the first row rolled back too');
+  M.sqlClose(db);
+  M.releaseOpfsPool();
+});

@@ -1,0 +1,82 @@
+// engine.js: the JS face of the engine bindings (wasm/bindings.cc, section "engine"). One Engine
+// is one open device database, known to wasm by a small integer id; close() frees it. Every
+// binding answers JSON text {"ok":true,"result":...} or {"ok":false,"code","message","detail"};
+// this layer parses it and throws TillsyncError on failure, so callers get plain values back.
+// Used by the worker (worker/owner.js) and by the Node tests of the wasm module.
+// Threading: the module is single-threaded; an Engine belongs to the worker that opened it.
+import { TillsyncError } from './errors.js';
+
+function unwrap(text) {
+  const r = JSON.parse(text);
+  if (!r.ok) throw new TillsyncError(r.code, r.message, r.detail ?? undefined);
+  return r.result;
+}
+
+const str = (v) => (v === undefined || v === null ? '' : String(v));
+
+export class Engine {
+  // options: {identity, vfs, journal_mode, synchronous, exclusive_locking, clock, push_batch,
+  // pull_limit} (snake_case, as wasm/bindings.cc reads them).
+  static open(M, path, options = {}) {
+    const r = unwrap(M.engineOpen(path, JSON.stringify(options)));
+    return new Engine(M, r.device, r.identity, r.schema_version);
+  }
+
+  static info(M) { return unwrap(M.engineInfo()); }
+
+  constructor(M, id, identity, schemaVersion) {
+    this.M = M;
+    this.id = id;
+    this.identity = identity;
+    this.schemaVersion = schemaVersion;
+  }
+
+  close() {
+    if (this.id < 0) return;
+    const id = this.id;
+    this.id = -1;
+    unwrap(this.M.engineClose(id));
+  }
+
+  setClock(nowMs) { return unwrap(this.M.engineSetClock(this.id, nowMs)); }
+  settings() { return unwrap(this.M.engineSettings(this.id)); }
+  putSetting(key, value) { return unwrap(this.M.engineSettingPut(this.id, key, JSON.stringify(value))); }
+
+  // Mutating calls take a request id chosen before the first attempt: a retry with the same id
+  // answers {seq, replayed: true} instead of writing twice (see bindings.cc).
+  write(changes, requestId) { return unwrap(this.M.engineWrite(this.id, JSON.stringify(changes), str(requestId))); }
+  recordSale(sale, requestId) { return unwrap(this.M.engineRecordSale(this.id, JSON.stringify(sale), str(requestId))); }
+  voidSale(orderId, requestId) { return unwrap(this.M.engineVoidSale(this.id, str(orderId), str(requestId))); }
+  refundSale(orderId, requestId) { return unwrap(this.M.engineRefundSale(this.id, str(orderId), str(requestId))); }
+  receiveStock(productId, qty, requestId) { return unwrap(this.M.engineStock(this.id, 'receive', str(productId), Number(qty), str(requestId))); }
+  adjustStock(productId, delta, requestId) { return unwrap(this.M.engineStock(this.id, 'adjust', str(productId), Number(delta), str(requestId))); }
+  recordExpense(description, amountMinor, requestId) {
+    return unwrap(this.M.engineRecordExpense(this.id, str(description), Number(amountMinor), str(requestId)));
+  }
+  newRowId() { return unwrap(this.M.engineNewRowId(this.id)); }
+  query(sql, params = []) { return unwrap(this.M.engineQuery(this.id, str(sql), JSON.stringify(params ?? []))); }
+
+  buildPush() { return unwrap(this.M.engineBuildPush(this.id)); }
+  handlePushResponse(body) { return unwrap(this.M.engineHandlePushResponse(this.id, body)); }
+  buildPull() { return unwrap(this.M.engineBuildPull(this.id)); }
+  handlePullResponse(body) { return unwrap(this.M.engineHandlePullResponse(this.id, body)); }
+  hasPending() { return unwrap(this.M.engineHasPending(this.id)); }
+  syncStarted() { return unwrap(this.M.engineSyncStarted(this.id)); }
+  syncSucceeded() { return unwrap(this.M.engineSyncSucceeded(this.id)); }
+  syncFailed(code, message, detail, network) {
+    return unwrap(this.M.engineSyncFailed(this.id, str(code), str(message),
+      detail === undefined || detail === null ? '' : JSON.stringify(detail), !!network));
+  }
+  status() { return unwrap(this.M.engineStatus(this.id)); }
+
+  conflicts() { return unwrap(this.M.engineConflicts(this.id)); }
+  resolveConflict(conflictId, values, requestId) {
+    return unwrap(this.M.engineResolveConflict(this.id, Number(conflictId), JSON.stringify(values), str(requestId)));
+  }
+  quarantine() { return unwrap(this.M.engineQuarantine(this.id)); }
+  retryQuarantined(seq, requestId) { return unwrap(this.M.engineRetryQuarantined(this.id, Number(seq), str(requestId))); }
+  discardQuarantined(seq) { return unwrap(this.M.engineDiscardQuarantined(this.id, Number(seq))); }
+  outbox() { return unwrap(this.M.engineOutbox(this.id)); }
+  syncLog() { return unwrap(this.M.engineSyncLog(this.id)); }
+  canonicalDump() { return unwrap(this.M.engineCanonicalDump(this.id)); }
+}
