@@ -212,33 +212,39 @@ void HttpApi::Install(httplib::Server* server) {
     if (std::string(route.info.method) == "GET") server->Get(pattern, handler);
     else server->Post(pattern, handler);
   }
-  // No route: 405 when the path exists under another method, else 404.
-  auto no_route = [](const Request& req, Response& res) {
-    std::string allow;
-    for (const Route& r : Routes())
-      if (req.path == r.info.path) allow += (allow.empty() ? "" : ", ") + std::string(r.info.method);
-    if (!allow.empty()) {
-      res.set_header("Allow", allow);
-      SendProblem(res, Status(ErrorCode::kBadRequest, req.method + " is not allowed on " + req.path), 405);
-    } else {
-      SendProblem(res, Status(ErrorCode::kNotFound, "no such route"));
-    }
-  };
+  auto no_route = [](const Request& req, Response& res) { NoRoute(req, res); };
   server->Post(".*", no_route);
   server->Put(".*", no_route);
   server->Patch(".*", no_route);
   server->Delete(".*", no_route);
   server->Options(".*", no_route);
-  // Answers cpp-httplib makes itself (malformed request line, 413 from its own limit, ...) get
-  // a problem body too.
+  // Answers cpp-httplib makes itself get a problem body too: a malformed request, a client that
+  // went silent mid-request (read timeout), its own size limits. After those the position in the
+  // byte stream is unknown, so the connection is closed rather than kept alive: a client that
+  // stalls costs a worker thread for one read timeout, not for a keep-alive period more.
   server->set_error_handler([](const Request&, Response& res) {
     if (!res.body.empty() || res.has_header("Content-Type")) return;  // already a problem
     ErrorCode code = res.status == 404   ? ErrorCode::kNotFound
                      : res.status == 413 ? ErrorCode::kTooLarge
                      : res.status >= 500 ? ErrorCode::kInternal
                                          : ErrorCode::kBadRequest;
-    SendProblem(res, Status(code, "the request could not be handled"), res.status);
+    RefuseAndClose(res, Status(code, "the request could not be read (malformed, too large or too slow)"),
+                   res.status);
   });
+}
+
+void HttpApi::NoRoute(const Request& req, Response& res) {
+  // 405 when the path exists under another method, else 404.
+  std::string allow;
+  for (const Route& r : Routes())
+    if (req.path == r.info.path) allow += (allow.empty() ? "" : ", ") + std::string(r.info.method);
+  if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
+  if (!allow.empty()) {
+    res.set_header("Allow", allow);
+    SendProblem(res, Status(ErrorCode::kBadRequest, req.method + " is not allowed on " + req.path), 405);
+  } else {
+    SendProblem(res, Status(ErrorCode::kNotFound, "no such route"));
+  }
 }
 
 void HttpApi::Dispatch(const Route& route, const Request& req, Response& res) {
@@ -532,12 +538,15 @@ void HttpApi::AdminShops(const Request&, const Principal&, Response& res) {
 void HttpApi::Static(const Request& req, const Principal&, Response& res) {
   // Unknown API paths are API 404s, never the app shell.
   bool api = req.path == "/v1" || req.path.compare(0, 4, "/v1/") == 0;
-  if (!api && ctx_.static_files != nullptr) {
-    res.headers.erase("Cache-Control");  // the file decides its own caching
+  if (api) return NoRoute(req, res);
+  if (ctx_.static_files != nullptr) {
+    // The file decides its own headers.
+    res.headers.erase("Cache-Control");
+    res.headers.erase("X-Content-Type-Options");
     if (ctx_.static_files->Serve(req, res)) return;
     res.set_header("Cache-Control", "no-store");
   }
-  SendProblem(res, Status(ErrorCode::kNotFound, api ? "no such route" : "no such file"));
+  SendProblem(res, Status(ErrorCode::kNotFound, "no such file"));
 }
 
 }  // namespace tillsync::server

@@ -92,6 +92,7 @@ class HttpApi {
   static const std::vector<Route>& Routes();
   friend std::vector<RouteInfo> RouteTable();
 
+  static void NoRoute(const httplib::Request& req, httplib::Response& res);
   void Dispatch(const Route& route, const httplib::Request& req, httplib::Response& res);
   void Touch();
 

@@ -144,15 +144,25 @@ int Serve(const ServeOptions& o) {
   if (listen_fd >= 0) ::listen(listen_fd, 1024);
 
   std::atomic<bool> stopping{false};
+  std::atomic<bool> listen_returned{false};
   auto stop = [&](const char* why) {
     if (stopping.exchange(true)) return;
     std::fprintf(stderr, "tillsync-server: stopping (%s)\n", why);
+    // httplib's stop() does nothing until listen_after_bind() has marked the server running, and
+    // the "listening on" line is printed just before that call: a stop request arriving in that
+    // gap would be lost. So wait for the server to run (or to have given up) first.
+    while (!http.is_running() && !listen_returned.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     http.stop();
   };
   std::thread([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    stop(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    std::thread([&stop, sig] { stop(sig == SIGINT ? "SIGINT" : "SIGTERM"); }).detach();
+    // A second signal while the queue drains means "now": leave without waiting.
+    sigwait(&stop_signals, &sig);
+    std::fprintf(stderr, "tillsync-server: second signal, exiting at once\n");
+    _exit(1);
   }).detach();
   if (o.exit_with_stdin) {
     std::thread([&] {
@@ -179,6 +189,7 @@ int Serve(const ServeOptions& o) {
   std::printf("listening on http://%s:%d\n", o.host.c_str(), port);
   std::fflush(stdout);
   bool ok = http.listen_after_bind();  // returns after its worker threads have finished
+  listen_returned.store(true);
   bool asked = stopping.exchange(true);
   // The HTTP side is down (no new pushes); answer what is queued, then close every connection
   // to the database cleanly (the last close checkpoints the WAL).
