@@ -1,0 +1,210 @@
+// The worker's database owner (worker/owner.js: the wasm engine + the sync loop) under Node,
+// on the in-memory OPFS fake, against the REAL hub binary on 127.0.0.1. Node's fetch stands in
+// for the browser's; a wrapper around it plays the network going away, or an answer lost after
+// the hub committed. Every check looks at the hub's own records, not only at the device.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryDirectory } from '../../wasm/memory_access_handle.js';
+import { DatabaseOwner } from '../../worker/owner.js';
+import { startServer, HubClient, PRODUCTS, rowsOf, tempDir } from '../server/hub_harness.mjs';
+import { moduleFactory } from './load_module.mjs';
+
+const newModule = await moduleFactory();
+let server;
+let hub;
+let shop;
+
+before(async () => {
+  server = await startServer({ dir: tempDir('owner') });
+  hub = new HubClient(server);
+  shop = await hub.createShop('Owner test shop');
+  await hub.addProducts(PRODUCTS);
+});
+
+after(async () => { await server?.stop(); });
+
+async function credentials(name = 'Till') {
+  const d = await hub.registerDevice(shop.shop_token, name);
+  return { url: server.url, shopId: d.reg.shop_id, deviceId: d.reg.device_id, deviceToken: d.reg.device_token,
+    receiptPrefix: d.reg.receipt_prefix, currency: 'EUR' };
+}
+
+// A network that can be switched off, or made to lose the next push answer after the hub
+// committed it.
+function network() {
+  const net = { down: false, loseNextPushAnswer: false, pushes: 0 };
+  net.fetch = async (url, init) => {
+    if (net.down) throw new TypeError('fetch failed');
+    const res = await fetch(url, init);
+    if (url.endsWith('/v1/push')) {
+      net.pushes++;
+      if (net.loseNextPushAnswer) {
+        net.loseNextPushAnswer = false;
+        await res.text();
+        throw new TypeError('fetch failed (answer lost after the hub committed)');
+      }
+    }
+    return res;
+  };
+  return net;
+}
+
+async function openOwner(hubCreds, { net = network(), dir = new MemoryDirectory() } = {}) {
+  const events = [];
+  const owner = new DatabaseOwner({ module: await newModule(), fetchImpl: net.fetch,
+    emit: (kind, payload) => events.push({ kind, payload }) });
+  const info = await owner.open({ name: 'test', hub: hubCreds, directory: dir, writeDebounceMs: 10, syncIntervalMs: 0 });
+  return { owner, info, events, net, dir };
+}
+
+// Every sale row of the shop as the hub holds it (read by a second device of the shop).
+async function hubSales(reader) {
+  const { rows } = await reader.pullAll();
+  return rowsOf(rows, 'sales_orders');
+}
+
+const sale = (orderId, qty = 1) => ({ lines: [{ product_id: 'p-coffee', qty }, { product_id: 'p-bagel', qty: 1 }], order_id: orderId });
+
+test('ASaleRecordedOfflineReachesTheHubExactlyOnceWhenTheNetworkReturns', async () => {
+  const reader = await hub.registerDevice(shop.shop_token, 'Reader');
+  const { owner, info, net } = await openOwner(await credentials());
+  assert.equal(info.identity.local, false);
+  await owner.syncNow();  // the catalog arrives
+  assert.equal((await owner.call('query', ['SELECT count(*) AS n FROM products']))[0].n, PRODUCTS.length);
+
+  await owner.call('recordSale', [sale('o-online')], 'rq-1');
+  await owner.syncNow();
+  assert.equal(owner.statusInfo().pending, 0);
+
+  net.down = true;
+  await owner.call('recordSale', [sale('o-off-1', 2)], 'rq-2');
+  await owner.call('recordSale', [sale('o-off-2', 3)], 'rq-3');
+  await owner.syncNow();
+  let s = owner.statusInfo();
+  assert.equal(s.state, 'offline');
+  assert.equal(s.pending, 2);
+  assert.equal(s.lastError.code, 'io_error');
+  assert.ok(s.nextRetryInMs > 0, 'the engine backoff schedules a retry');
+  assert.equal((await hubSales(reader)).filter((r) => r.id.startsWith('o-off')).length, 0);
+
+  net.down = false;
+  owner.notify('online');  // what a tab relays when the browser is back online
+  await owner.cycle;
+  s = owner.statusInfo();
+  assert.equal(s.state, 'idle');
+  assert.equal(s.pending, 0);
+  assert.ok(s.lastSyncedAt > 0);
+  const sales = await hubSales(reader);
+  assert.deepEqual(sales.map((r) => r.id).sort(), ['o-off-1', 'o-off-2', 'o-online']);
+  await owner.close();
+});
+
+test('AnAnswerLostAfterTheHubCommittedIsResentAndAppliedOnce', async () => {
+  const reader = await hub.registerDevice(shop.shop_token, 'Reader 2');
+  const { owner, net } = await openOwner(await credentials('Till lost'));
+  await owner.syncNow();
+  const statsBefore = await hub.stats();
+  await owner.call('recordSale', [sale('o-lost-1')], 'rq-a');
+  await owner.call('receiveStock', ['p-juice', 12], 'rq-b');
+  net.loseNextPushAnswer = true;
+  await owner.syncNow();
+  assert.equal(owner.statusInfo().pending, 2, 'the device never heard the answer');
+  const mid = await hub.stats();
+  assert.equal(mid.ops_applied - statsBefore.ops_applied, 2, 'but the hub applied both operations');
+  // The retry (and a retried call from a tab that lost its reply) change nothing on the hub.
+  assert.equal((await owner.call('recordSale', [sale('o-lost-1')], 'rq-a')).replayed, true);
+  await owner.syncNow();
+  assert.equal(owner.statusInfo().pending, 0);
+  const end = await hub.stats();
+  assert.equal(end.ops_applied, mid.ops_applied, 'the replayed push applied nothing again');
+  const { rows } = await reader.pullAll();
+  assert.equal(rowsOf(rows, 'sales_orders').filter((r) => r.id === 'o-lost-1').length, 1);
+  const juice = rowsOf(rows, 'stock_movements').filter((r) => r.values.product_id === 'p-juice' && r.values.kind === 'receipt');
+  assert.equal(juice.length, 1);
+  assert.equal(juice[0].values.qty_delta, 12);
+  await owner.close();
+});
+
+test('AWriteIsSyncedShortlyAfterwardsWithoutAnyCall', async () => {
+  const { owner } = await openOwner(await credentials('Till debounce'));
+  await owner.syncNow();
+  const before = (await hub.stats()).ops_applied;
+  await owner.call('recordExpense', ['Window cleaner', 1500], 'rq-exp');
+  for (let i = 0; i < 100 && owner.statusInfo().pending > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await owner.cycle;
+  assert.equal(owner.statusInfo().pending, 0, 'the debounced write trigger synced it');
+  assert.equal((await hub.stats()).ops_applied, before + 1);
+  await owner.close();
+});
+
+test('TheInitialCatalogDownloadReportsProgressInRowsDoneOfTotal', async () => {
+  const many = Array.from({ length: 2400 }, (_, i) => ({ id: `p-bulk-${i}`, name: `Bulk ${i}`, price: 100 + i, tax_bp: 700 }));
+  for (let i = 0; i < many.length; i += 1000) await hub.addProducts(many.slice(i, i + 1000));
+  const { owner, events } = await openOwner(await credentials('Till download'));
+  await owner.cycle;
+  const progress = events.filter((e) => e.kind === 'progress' && e.payload.phase === 'download').map((e) => e.payload);
+  assert.ok(progress.length >= 2, `progress events: ${JSON.stringify(progress)}`);
+  const last = progress[progress.length - 1];
+  assert.equal(last.done, last.total);
+  assert.ok(last.total >= 2400 + PRODUCTS.length);
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i].done > progress[i - 1].done);
+  const changes = events.filter((e) => e.kind === 'change').flatMap((e) => e.payload);
+  assert.ok(changes.includes('products'));
+  assert.equal((await owner.call('query', ["SELECT count(*) AS n FROM products WHERE id LIKE 'p-bulk-%'"]))[0].n, 2400);
+  await owner.close();
+});
+
+test('UpdateRequiredStopsSyncingAndKeepsEveryPendingSale', async () => {
+  const { owner } = await openOwner(await credentials('Till update'));
+  await owner.syncNow();
+  await owner.call('recordSale', [sale('o-before-update')], 'rq-u');
+  const r = await hub.post('/v1/admin/min-schema-version', server.operatorToken, { min_schema_version: 2 });
+  assert.equal(r.status, 200, r.text);
+  try {
+    await owner.syncNow();
+    const s = owner.statusInfo();
+    assert.equal(s.state, 'update_required');
+    assert.equal(s.minSchemaVersion, 2);
+    assert.equal(s.lastError.code, 'update_required');
+    assert.equal(s.pending, 1, 'the sale is kept for the updated app to send');
+    assert.equal(s.nextRetryInMs, 0, 'no automatic retry: only an update helps');
+  } finally {
+    await hub.post('/v1/admin/min-schema-version', server.operatorToken, { min_schema_version: 1 });
+  }
+  await owner.syncNow();
+  assert.equal(owner.statusInfo().state, 'idle');
+  assert.equal(owner.statusInfo().pending, 0);
+  await owner.close();
+});
+
+test('AReopenedDatabaseKeepsItsHubCredentialsAndRefusesAnotherDevicesIdentity', async () => {
+  const creds = await credentials('Till reopen');
+  const dir = new MemoryDirectory();
+  const first = await openOwner(creds, { dir });
+  await first.owner.syncNow();
+  await first.owner.close();
+  const again = new DatabaseOwner({ module: await newModule() });
+  const info = await again.open({ name: 'test', directory: dir, syncIntervalMs: 0 });
+  assert.equal(info.identity.deviceId, creds.deviceId);
+  assert.equal(info.identity.local, false, 'the stored hub settings came back');
+  await again.close();
+  const other = await credentials('Another till');
+  const third = new DatabaseOwner({ module: await newModule() });
+  await assert.rejects(third.open({ name: 'test', hub: other, directory: dir, syncIntervalMs: 0 }), (e) => e.code === 'forbidden');
+});
+
+test('ALocalOnlyStoreWritesAndQueriesWithNoHub', async () => {
+  const owner = new DatabaseOwner({ module: await newModule() });
+  const info = await owner.open({ name: 'local', directory: new MemoryDirectory() });
+  assert.equal(info.identity.local, true);
+  assert.match(info.identity.deviceId, /^local_/);
+  await owner.call('write', [[{ table: 'products', id: 'p-1', values: { name: 'Tea', price_minor: 180, tax_rate_bp: 0, active: 1 } }]], 'rq');
+  const r = await owner.call('recordSale', [{ lines: [{ product_id: 'p-1', qty: 2 }] }], 'rq2');
+  assert.equal(r.total_minor, 360);
+  const s = await owner.call('sync');
+  assert.equal(s.state, 'idle');
+  assert.equal(s.pending, 2, 'nothing to send it to; kept');
+  await assert.rejects(owner.call('clearLocalData', [{}]), (e) => e.code === 'unsynced_data');
+  await owner.call('clearLocalData', [{ force: true }]);
+  await assert.rejects(owner.call('status'), (e) => e.code === 'closed');
+});
