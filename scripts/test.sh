@@ -18,7 +18,10 @@ echo "== deterministic simulation (3 shops x 3 devices + hub)"
 for suite in tests/wasm tests/server e2e; do
   if compgen -G "$suite/*.test.mjs" >/dev/null; then
     case "$suite" in
-      tests/wasm|e2e) [ -f scripts/build-wasm.sh ] && scripts/build-wasm.sh ;;
+      tests/wasm) [ -f scripts/build-wasm.sh ] && scripts/build-wasm.sh ;;
+      # The browser suites load the npm package as a developer gets it (dist/: page module,
+      # worker, .wasm); build-package.sh rebuilds the wasm first. Both are incremental.
+      e2e) if [ -f scripts/build-package.sh ]; then scripts/build-package.sh; else scripts/build-wasm.sh; fi ;;
     esac
     echo "== $suite (node --test)"
     node --test --test-concurrency=1 "$suite"/*.test.mjs
