@@ -68,6 +68,7 @@ class StoreClient {
     this.channel = new BroadcastChannel(`tillsync:${name}`);
     this.pending = new Map();   // id -> {method, args, requestId, resolve, reject}
     this.nextId = 1;
+    this.resent = 0;            // calls sent again to a new owner (diagnostics, tests)
     this.ownerId = null;
     this.ownerEpoch = 0;
     this.isOwner = false;
@@ -162,11 +163,15 @@ class StoreClient {
         // Owners follow one another (one lock); a late announcement of an earlier owner (an
         // answer to 'who' still in flight when it died) must not win over the current one.
         if (msg.ownerId === this.ownerId || msg.epoch < this.ownerEpoch) break;
+        const handover = this.ownerId !== null;
         this.ownerId = msg.ownerId;
         this.ownerEpoch = msg.epoch;
         // A new owner: whatever the old one never answered goes to the new one (same request
         // ids, so a write the old owner did commit is answered, not repeated).
-        for (const [id, entry] of this.pending) this.send(id, entry);
+        for (const [id, entry] of this.pending) {
+          this.send(id, entry);
+          if (handover) this.resent++;
+        }
         this.sendNotify(document.visibilityState === 'visible' ? 'visible' : null);
         break;
       case 'call':
