@@ -7,6 +7,7 @@
 // process's pipe to it closes, even if this process is killed) and --idle-exit-seconds, and
 // every test file stops its servers in an `after` hook.
 import { spawn, execFileSync } from 'node:child_process';
+import { after } from 'node:test';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -17,6 +18,10 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '..', '..');
 export const BIN = process.env.TILLSYNC_SERVER_BIN || path.join(ROOT, 'build', 'tillsync-server');
+
+// Every server this file started; whatever a failed test left running is killed at the end.
+const live = new Set();
+after(async () => { await Promise.all([...live].map((s) => s.kill())); });
 
 export function tempDir(label = 'hub') {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tillsync-${label}-`));
@@ -40,9 +45,12 @@ export async function startServer({ db, args = [], dir } = {}) {
   const dbPath = db ?? path.join(dir, 'hub.db');
   const child = spawn(BIN, ['serve', '--db', dbPath, '--host', '127.0.0.1', '--port', '0', '--exit-with-stdin',
     '--idle-exit-seconds', '300', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const server = { kill: async () => { child.kill('SIGKILL'); return exited; } };
+  live.add(server);
+  exited.then(() => live.delete(server));
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const lines = readline.createInterface({ input: child.stdout });
   const printed = {};
   const url = await new Promise((resolve, reject) => {
@@ -55,7 +63,7 @@ export async function startServer({ db, args = [], dir } = {}) {
     });
     exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`server exited (${code}): ${stderr}`)); });
   });
-  const server = {
+  Object.assign(server, {
     url, dir, dbPath, child, exited, printed,
     operatorToken: printed['operator token'],
     stderr: () => stderr,
@@ -67,7 +75,7 @@ export async function startServer({ db, args = [], dir } = {}) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       return exited;
     },
-  };
+  });
   return server;
 }
 
@@ -85,6 +93,9 @@ export function request(url, { method = 'GET', token, body, headers = {}, agent,
     const req = http.request(url, { method, headers: h, agent: agent ?? false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
+      // A server killed mid-answer: the response closes without 'end'.
+      res.on('error', reject);
+      res.on('close', () => { if (!res.complete) reject(new Error('the answer was cut off')); });
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let json;
