@@ -92,7 +92,7 @@ Status Device::Open(const std::string& path, const DeviceIdentity& identity, con
   d->env_ = options.env ? options.env : SystemEnv();
   TS_RETURN_IF_ERROR(Database::Open(path, options.open, &d->db_));
   TS_RETURN_IF_ERROR(Migrate(d->db_.get()));
-  d->rows_ = std::make_unique<RowStore>(d->db_.get());
+  d->rows_ = std::make_unique<RowStore>(d->db_.get(), RowMeta::kMergedRowsOnly);
 
   std::string stored_id;
   bool found = false;
@@ -194,7 +194,9 @@ Status Device::Log(const std::string& kind, const std::string& detail) {
 Status Device::NewRowId(std::string* out) {
   ++id_counter_;
   *out = identity_.device_id + "-" + Hex(uint64_t(id_counter_), 1);
-  // Inside a write transaction this commits with the rows that use the id; outside, on its own.
+  // Inside a write transaction the counter is persisted once, by WriteInTxn, with the rows that
+  // use the ids (a sale takes eight ids: one write, not eight). Outside, it is persisted now.
+  if (db_->InTransaction()) return Status::Ok();
   return KvPut("row_counter", std::to_string(id_counter_));
 }
 
@@ -236,6 +238,7 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out) {
 
   MergeOptions opts;
   opts.check_base_version = false;  // the local replica is this device's own latest intent
+  ChecksumBatch checksums(rows_.get());
   for (size_t i = 0; i < op.changes.size(); ++i) {
     const Change& c = op.changes[i];
     const TableSpec& spec = *FindTable(c.table);
@@ -256,8 +259,10 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out) {
   TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _ts_outbox (seq, op, created_at) VALUES (?1, ?2, ?3)", &ins));
   ins->Bind(1, op.seq).Bind(2, DumpJson(OperationToJson(op))).Bind(3, op.wall_ms);
   TS_RETURN_IF_ERROR(ins->Run());
+  TS_RETURN_IF_ERROR(checksums.Flush());
   TS_RETURN_IF_ERROR(KvPut("next_seq", std::to_string(seq + 1)));
   TS_RETURN_IF_ERROR(KvPut("hlc", op.hlc));
+  TS_RETURN_IF_ERROR(KvPut("row_counter", std::to_string(id_counter_)));
   if (out != nullptr) {
     out->seq = op.seq;
     out->hlc = op.hlc;
@@ -710,6 +715,8 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
       StoredRow merged = MergePulledRow(spec, local, remote);
       merged.version = w.version;
       merged.seq = w.seq;
+      // The hub sends back every row this device pushed; most are already here exactly.
+      if (rows_->Unchanged(spec, local, merged)) continue;
       TS_RETURN_IF_ERROR(rows_->Store(spec, w.id, local, &merged));
     }
     TS_RETURN_IF_ERROR(rows_->FlushChecksums());

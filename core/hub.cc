@@ -232,6 +232,7 @@ Status Hub::ApplyOperation(const Caller& caller, const Operation& op, OpResult* 
 
   Savepoint sp(db_.get(), "op");
   TS_RETURN_IF_ERROR(sp.Begin());
+  ChecksumBatch checksums(rows_.get());  // cancelled with the savepoint unless flushed below
   int64_t seq_before = last_seq_;
   MergeOptions opts;
   opts.resolvers = &resolvers_;
@@ -272,6 +273,7 @@ Status Hub::ApplyOperation(const Caller& caller, const Operation& op, OpResult* 
     last_seq_ = seq_before;
     return Status::Ok();
   }
+  TS_RETURN_IF_ERROR(checksums.Flush());
   clock_->Observe(ts);
   result->status = OpStatus::kApplied;
   return sp.Release();

@@ -98,6 +98,11 @@ Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* o
     }
   }
   st->select.Reset();
+  if (!KeepsMeta(spec)) {
+    out->scope = ScopeOf(spec, out->values);
+    out->hash = RowHash(spec, id, out->values);
+    return Status::Ok();
+  }
   Statement* meta = nullptr;
   TS_RETURN_IF_ERROR(db_->Cached("SELECT scope, seq, version, clocks, hash FROM _ts_rows WHERE tbl=?1 AND id=?2", &meta));
   meta->Bind(1, std::string_view(spec.name)).Bind(2, id);
@@ -135,17 +140,40 @@ Status RowStore::Store(const TableSpec& spec, const std::string& id, const Store
   }
   TS_RETURN_IF_ERROR(st->upsert.Run());
   st->upsert.Reset();
-  Statement* meta = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached(
-      "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
-  meta->Bind(1, std::string_view(spec.name)).Bind(2, id).Bind(3, row->scope).Bind(4, row->seq)
-      .Bind(5, row->version).Bind(6, DumpJson(row->clocks)).Bind(7, int64_t(row->hash));
-  TS_RETURN_IF_ERROR(meta->Run());
+  if (KeepsMeta(spec)) TS_RETURN_IF_ERROR(StoreMeta(spec, id, *row));
   // Checksum: remove the old row's hash from its scope, add the new one to its scope. Unsigned
   // arithmetic wraps mod 2^64 (SQLite integer addition would overflow into REAL instead).
   if (before.exists && before.scope == row->scope) return MoveChecksum(row->scope, row->hash - before.hash);
   if (before.exists) TS_RETURN_IF_ERROR(MoveChecksum(before.scope, uint64_t(0) - before.hash));
   return MoveChecksum(row->scope, row->hash);
+}
+
+bool RowStore::KeepsMeta(const TableSpec& spec) const {
+  if (meta_ == RowMeta::kEveryRow) return true;
+  switch (spec.rule) {
+    case MergeRule::kLastWriterWins:
+    case MergeRule::kHubWins:
+    case MergeRule::kManual:
+    case MergeRule::kCustom:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool RowStore::Unchanged(const TableSpec& spec, const StoredRow& before, const StoredRow& after) const {
+  if (!before.exists || Normalize(spec, after.values) != before.values) return false;
+  if (!KeepsMeta(spec)) return true;
+  return before.seq == after.seq && before.version == after.version && before.clocks == after.clocks;
+}
+
+Status RowStore::StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row) {
+  Statement* meta = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached(
+      "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
+  meta->Bind(1, std::string_view(spec.name)).Bind(2, id).Bind(3, row.scope).Bind(4, row.seq)
+      .Bind(5, row.version).Bind(6, DumpJson(row.clocks)).Bind(7, int64_t(row.hash));
+  return meta->Run();
 }
 
 Status RowStore::MoveChecksum(const std::string& scope, uint64_t delta) {
@@ -189,22 +217,39 @@ Status RowStore::RemoveAll() {
 }
 
 Status CanonicalDumpOf(Database* db, const std::vector<std::string>& scopes, std::string* out) {
+  // Read from the domain tables themselves, not from the metadata: a row written behind the
+  // engine's back shows up here too.
   out->clear();
-  RowStore rows(db);
   std::vector<std::string> lines;
-  for (const std::string& scope : scopes) {
+  bool with_catalog = std::find(scopes.begin(), scopes.end(), std::string()) != scopes.end();
+  for (const TableSpec& spec : AllTables()) {
+    if (spec.scope == Scope::kCatalog && !with_catalog) continue;
+    std::string cols;
+    for (const ColumnSpec& c : spec.columns) cols += std::string(", ") + c.name;
+    std::string sql = "SELECT id" + cols + " FROM " + spec.name;
+    if (spec.scope == Scope::kShop) sql += " WHERE shop_id = ?1";
     Statement st;
-    TS_RETURN_IF_ERROR(db->Prepare("SELECT tbl, id FROM _ts_rows WHERE scope=?1", &st));
-    st.Bind(1, scope);
-    bool row = false;
-    while (true) {
-      TS_RETURN_IF_ERROR(st.Step(&row));
-      if (!row) break;
-      const TableSpec* spec = FindTable(st.Text(0));
-      if (spec == nullptr) return Status(ErrorCode::kCorrupt, "unknown table in _ts_rows");
-      StoredRow r;
-      TS_RETURN_IF_ERROR(rows.Load(*spec, st.Text(1), &r));
-      lines.push_back(std::string(spec->name) + " " + st.Text(1) + " " + DumpJson(r.values));
+    TS_RETURN_IF_ERROR(db->Prepare(sql, &st));
+    for (const std::string& scope : scopes) {
+      if (spec.scope == Scope::kCatalog && !scope.empty()) continue;
+      if (spec.scope == Scope::kShop && scope.empty()) continue;
+      st.Reset();
+      if (spec.scope == Scope::kShop) st.Bind(1, scope);
+      bool row = false;
+      while (true) {
+        TS_RETURN_IF_ERROR(st.Step(&row));
+        if (!row) break;
+        Json values = Json::object();
+        for (size_t i = 0; i < spec.columns.size(); ++i) {
+          int col = int(i) + 1;
+          switch (st.ColumnType(col)) {
+            case 1: values[spec.columns[i].name] = st.Int(col); break;
+            case 3: values[spec.columns[i].name] = st.Text(col); break;
+            default: values[spec.columns[i].name] = nullptr; break;
+          }
+        }
+        lines.push_back(std::string(spec.name) + " " + st.Text(0) + " " + DumpJson(values));
+      }
     }
   }
   std::sort(lines.begin(), lines.end());

@@ -33,13 +33,26 @@ struct StoredRow {
   std::string ClockOf(const std::string& column) const;
 };
 
+// Which rows get an _ts_rows entry. The hub needs one for every row (its pull index by
+// sequence). A device needs one only where it merges by column clocks or hub versions
+// (last-writer-wins, hub-wins, manual, custom tables): its sales, lines, payments, expenses and
+// movements are immutable or state machines, so their scope and hash come from their values.
+// That saves a sale eight metadata rows and their index entries on every tablet.
+enum class RowMeta { kEveryRow, kMergedRowsOnly };
+
 class RowStore {
  public:
-  explicit RowStore(Database* db) : db_(db) {}
+  explicit RowStore(Database* db, RowMeta meta = RowMeta::kEveryRow) : db_(db), meta_(meta) {}
+
+  // True when rows of this table carry an _ts_rows entry in this store.
+  bool KeepsMeta(const TableSpec& spec) const;
 
   Status Load(const TableSpec& spec, const std::string& id, StoredRow* out);
   // Writes `row` over `before` (as loaded), recomputing row->hash and moving the checksum.
   Status Store(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
+  // True when storing `after` over `before` would change nothing (a pulled copy of a row this
+  // replica already holds exactly): the caller may skip the write.
+  bool Unchanged(const TableSpec& spec, const StoredRow& before, const StoredRow& after) const;
   // Deletes every replicated row and its metadata (device repair before a full re-download).
   Status RemoveAll();
 
@@ -49,6 +62,7 @@ class RowStore {
   // FlushChecksums() (call it before committing) instead of two statements per row. Discard
   // them with CancelBatch() when the transaction rolls back.
   void BeginBatch() { batching_ = true; }
+  bool batching() const { return batching_; }
   Status FlushChecksums();
   void CancelBatch() {
     batching_ = false;
@@ -70,11 +84,37 @@ class RowStore {
   Status StatementsFor(const TableSpec& spec, TableStatements** out);
 
   Status MoveChecksum(const std::string& scope, uint64_t delta);
+  Status StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row);
 
   Database* db_;
+  RowMeta meta_;
   std::map<std::string, TableStatements> statements_;
   bool batching_ = false;
   std::map<std::string, uint64_t> pending_;  // scope -> delta not yet written (bulk mode)
+};
+
+// Scoped bulk mode: collects checksum deltas until Flush(); discards them if the scope ends
+// without a flush (the transaction or savepoint is being rolled back). Nested guards defer to
+// the outermost one.
+class ChecksumBatch {
+ public:
+  explicit ChecksumBatch(RowStore* rows) : rows_(rows), owner_(!rows->batching()) {
+    if (owner_) rows_->BeginBatch();
+  }
+  ~ChecksumBatch() {
+    if (owner_ && !flushed_) rows_->CancelBatch();
+  }
+  ChecksumBatch(const ChecksumBatch&) = delete;
+  ChecksumBatch& operator=(const ChecksumBatch&) = delete;
+  Status Flush() {
+    flushed_ = true;
+    return owner_ ? rows_->FlushChecksums() : Status::Ok();
+  }
+
+ private:
+  RowStore* rows_;
+  bool owner_;
+  bool flushed_ = false;
 };
 
 // Canonical dump of the rows of the given scopes, from any database (hub or device): one sorted
