@@ -2,8 +2,8 @@
 # Builds the POS PWA (web/) into web/dist, ready for `tillsync-server serve --static web/dist`:
 #   app.js (web/src bundled with the tillsync package by esbuild, minified), app.css,
 #   index.html, manifest.webmanifest, icons/*.png (drawn by web/tools/make_icons.mjs),
-#   engine/ (the package's worker script, .wasm and their helpers, copied from the package's
-#   build, so the page, its worker and the wasm come from one origin), and sw.js with the list
+#   engine/ (the package's worker script and .wasm, copied from the package's build, so the page,
+#   its worker and the wasm come from one origin), and sw.js with the list
 #   of files to precache and a version derived from their contents.
 # Idempotent and quick (well under a second once the package is built): the same sources give
 # byte-identical output, so the service worker version only changes when the app does.
@@ -21,30 +21,30 @@ if [ -x scripts/build-package.sh ] || [ -f scripts/build-package.sh ]; then
   bash scripts/build-package.sh >/dev/null
 fi
 
-# Where the package's entry is, resolved as any app importing "tillsync" would (package.json
-# "exports" of this repository, whose name is tillsync).
-entry=$(node --input-type=module -e "console.log(new URL(import.meta.resolve('tillsync')).pathname)" 2>/dev/null || true)
-if [ -z "$entry" ] || [ ! -f "$entry" ]; then
-  echo "build-web: the tillsync package is not built (no entry for 'tillsync'; expected from scripts/build-package.sh)" >&2
-  exit 1
-fi
-pkgdir=$(dirname "$entry")
+# The package's files, resolved as any app that depends on "tillsync" would (through the
+# package.json "exports" of this repository, whose name is tillsync): the entry is bundled into
+# app.js, the service-worker helpers into sw.js, and the worker script and the .wasm are copied
+# into engine/ because the browser loads them by URL at run time.
+resolve() {
+  node --input-type=module -e "console.log(new URL(import.meta.resolve('$1')).pathname)" 2>/dev/null || true
+}
+entry=$(resolve tillsync)
+worker_js=$(resolve tillsync/worker.js)
+wasm_file=$(resolve tillsync/tillsync.wasm)
+for f in "$entry" "$worker_js" "$wasm_file"; do
+  if [ -z "$f" ] || [ ! -f "$f" ]; then
+    echo "build-web: the tillsync package is not built (missing ${f:-an export}; scripts/build-package.sh makes it)" >&2
+    exit 1
+  fi
+done
 
 rm -rf "$tmp"
 mkdir -p "$tmp/engine" "$tmp/icons"
-
-# The engine files the package's worker loads at run time: everything next to the entry except
-# type declarations and source maps (the entry itself is bundled into app.js).
-for f in "$pkgdir"/*; do
-  case "$f" in *.d.ts|*.map) continue ;; esac
-  [ -f "$f" ] && cp "$f" "$tmp/engine/"
-done
-worker=$(cd "$tmp/engine" && ls | grep -E '^(tillsync[-_.])?worker.*\.(m?js)$' | head -1 || true)
-wasm=$(cd "$tmp/engine" && ls | grep -E '\.wasm$' | head -1 || true)
-[ -n "$worker" ] && [ -n "$wasm" ] || { echo "build-web: no worker script or .wasm next to $entry" >&2; exit 1; }
+cp "$worker_js" "$tmp/engine/worker.js"
+cp "$wasm_file" "$tmp/engine/tillsync.wasm"
 
 "$esbuild" "$web/src/main.js" --bundle --format=esm --minify --target=chrome100 --legal-comments=none \
-  --define:__ENGINE_WORKER__="\"engine/$worker\"" --define:__ENGINE_WASM__="\"engine/$wasm\"" \
+  --define:__ENGINE_WORKER__='"engine/worker.js"' --define:__ENGINE_WASM__='"engine/tillsync.wasm"' \
   --log-level=warning --outfile="$tmp/app.js"
 "$esbuild" "$web/app.css" --minify --log-level=warning --outfile="$tmp/app.css"
 cp "$web/index.html" "$web/manifest.webmanifest" "$tmp/"

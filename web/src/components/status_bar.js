@@ -8,23 +8,34 @@ import { ago, formatTime } from '../lib/time.js';
 import { go } from '../lib/route.js';
 import { describeError } from '../lib/errors.js';
 
-function headline(status) {
-  if (!status) return { tone: 'muted', word: 'Starting…' };
-  switch (status.state) {
-    case 'syncing': return { tone: 'info', word: 'Syncing…' };
-    case 'offline': return { tone: 'warn', word: 'Offline' };
-    case 'failed': return { tone: 'bad', word: 'Sync failed' };
-    case 'update_required': return { tone: 'bad', word: 'Update required' };
-    default: return status.online ? { tone: 'good', word: 'Online' } : { tone: 'warn', word: 'Offline' };
-  }
+/**
+ * What the cashier is told, from the engine's status. The engine's `state` says how the last sync
+ * cycle went; `online` follows the browser at once. A till whose network just dropped is shown
+ * offline right away, not only after its next sync attempt fails.
+ */
+export function displayState(status) {
+  if (!status) return 'starting';
+  if (status.state === 'update_required' || status.state === 'syncing') return status.state;
+  if (!status.online) return 'offline';
+  return status.state;
 }
+
+const HEADLINES = {
+  starting: { tone: 'muted', word: 'Starting…' },
+  syncing: { tone: 'info', word: 'Syncing…' },
+  offline: { tone: 'warn', word: 'Offline' },
+  failed: { tone: 'bad', word: 'Sync failed' },
+  update_required: { tone: 'bad', word: 'Update required' },
+  idle: { tone: 'good', word: 'Online' },
+};
 
 export function StatusBar({ store, status }) {
   useTick(15000);
   const progress = useProgress(store);
   const [busy, setBusy] = useState(false);
   const [syncError, setSyncError] = useState(null);
-  const { tone, word } = headline(status);
+  const state = displayState(status);
+  const { tone, word } = HEADLINES[state] ?? HEADLINES.idle;
 
   const syncNow = async () => {
     setBusy(true);
@@ -40,7 +51,7 @@ export function StatusBar({ store, status }) {
 
   const pending = status?.pending ?? 0;
   return html`
-    <footer class="statusbar tone-${tone}" data-testid="status-bar" data-state=${status?.state ?? 'starting'}
+    <footer class="statusbar tone-${tone}" data-testid="status-bar" data-state=${state}
         data-pending=${pending} role="status" aria-live="polite">
       <span class="status-word"><span class="dot" aria-hidden="true"></span>${word}</span>
       ${progress && html`
@@ -62,9 +73,9 @@ export function StatusBar({ store, status }) {
         <button class="chip bad" onClick=${() => go('quarantine')}>${status.quarantined} refused</button>`}
       ${status?.openConflicts > 0 && html`
         <button class="chip warn" onClick=${() => go('conflicts')}>${status.openConflicts} conflicts</button>`}
-      ${(syncError || (status?.lastError && status.state !== 'idle')) && html`
-        <span class="status-error" data-testid="sync-error" title=${syncError || status.lastError.message}>
-          ${syncError || status.lastError.message}
+      ${(syncError || (status?.lastError && state === 'failed')) && html`
+        <span class="status-error" data-testid="sync-error" title=${syncError || status?.lastError?.message}>
+          ${syncError || status?.lastError?.message}
           ${status?.state === 'failed' && status.nextRetryInMs > 0
             ? ` · retry in ${Math.ceil(status.nextRetryInMs / 1000)} s` : ''}
         </span>`}
