@@ -15,13 +15,15 @@ echo "== core unit tests, storage fault loops (GoogleTest)"
 echo "== deterministic simulation (3 shops x 3 devices + hub)"
 ./build/tillsync_sim --seeds "${TILLSYNC_SIM_SEEDS:-1-200}" --ops "${TILLSYNC_SIM_OPS:-2000}"
 
-for suite in tests/wasm tests/server e2e; do
+for suite in tests/wasm tests/server tests/web e2e; do
   if compgen -G "$suite/*.test.mjs" >/dev/null; then
     case "$suite" in
       tests/wasm) [ -f scripts/build-wasm.sh ] && scripts/build-wasm.sh ;;
       # The browser suites load the npm package as a developer gets it (dist/: page module,
       # worker, .wasm); build-package.sh rebuilds the wasm first. Both are incremental.
-      e2e) if [ -f scripts/build-package.sh ]; then scripts/build-package.sh; else scripts/build-wasm.sh; fi ;;
+      e2e) if [ -f scripts/build-package.sh ]; then scripts/build-package.sh; else scripts/build-wasm.sh; fi
+           # The POS suites serve the PWA from web/dist (the package's files included).
+           [ -f scripts/build-web.sh ] && scripts/build-web.sh ;;
     esac
     echo "== $suite (node --test)"
     node --test --test-concurrency=1 "$suite"/*.test.mjs
