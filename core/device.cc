@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "core/kv_table.h"
 #include "core/migrations.h"
 
 namespace tillsync {
@@ -146,41 +147,10 @@ Status Device::LoadState() {
   return Status::Ok();
 }
 
-Status Device::KvGet(const char* key, std::string* out, bool* found) {
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("SELECT value FROM _ts_kv WHERE key=?1", &st));
-  st->Bind(1, std::string_view(key));
-  bool row = false;
-  TS_RETURN_IF_ERROR(st->Step(&row));
-  *found = row;
-  if (row) *out = st->Text(0);
-  st->Reset();
-  return Status::Ok();
-}
-
-Status Device::KvPut(const char* key, const std::string& value) {
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES (?1, ?2)", &st));
-  st->Bind(1, std::string_view(key)).Bind(2, value);
-  return st->Run();
-}
-
-Status Device::KvInt(const char* key, int64_t* out) {
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key=?1", &st));
-  st->Bind(1, std::string_view(key));
-  bool row = false;
-  TS_RETURN_IF_ERROR(st->Step(&row));
-  *out = row ? st->Int(0) : 0;
-  st->Reset();
-  return Status::Ok();
-}
-
-Status Device::KvAdd(const char* key, int64_t delta) {
-  int64_t v = 0;
-  TS_RETURN_IF_ERROR(KvInt(key, &v));
-  return KvPut(key, std::to_string(v + delta));
-}
+Status Device::KvGet(const char* key, std::string* out, bool* found) { return tillsync::KvGet(db_.get(), key, out, found); }
+Status Device::KvPut(const char* key, const std::string& value) { return tillsync::KvPut(db_.get(), key, value); }
+Status Device::KvInt(const char* key, int64_t* out) { return tillsync::KvInt(db_.get(), key, out); }
+Status Device::KvAdd(const char* key, int64_t delta) { return tillsync::KvAdd(db_.get(), key, delta); }
 
 Status Device::Log(const std::string& kind, const std::string& detail) {
   Statement* st = nullptr;

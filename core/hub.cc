@@ -3,38 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/fnv_hash.h"
+#include "core/kv_table.h"
 #include "core/migrations.h"
 
 namespace tillsync {
 namespace {
-
-uint64_t HashText(std::string_view text) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-Status KvGet(Database* db, const char* key, std::string* out, bool* found) {
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db->Cached("SELECT value FROM _ts_kv WHERE key=?1", &st));
-  st->Bind(1, std::string_view(key));
-  bool row = false;
-  TS_RETURN_IF_ERROR(st->Step(&row));
-  *found = row;
-  if (row) *out = st->Text(0);
-  st->Reset();
-  return Status::Ok();
-}
-
-Status KvPut(Database* db, const char* key, const std::string& value) {
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES (?1, ?2)", &st));
-  st->Bind(1, std::string_view(key)).Bind(2, value);
-  return st->Run();
-}
 
 WireRow ToWire(const TableSpec& spec, const std::string& id, const StoredRow& row) {
   WireRow w;
@@ -305,7 +279,7 @@ Status Hub::PushOne(PushCall* call) {
   PushResponse resp;
   int64_t applied_up_to = last;
   for (const Operation& op : req.ops) {
-    uint64_t hash = HashText(DumpJson(OperationToJson(op)));
+    uint64_t hash = Fnv1a64(DumpJson(OperationToJson(op)));
     if (op.seq <= last) {
       // A replay: answer with the first answer, or refuse a changed payload.
       Statement* prev = nullptr;

@@ -2,19 +2,9 @@
 
 #include <algorithm>
 
+#include "core/fnv_hash.h"
+
 namespace tillsync {
-namespace {
-
-// FNV-1a, 64 bit: a stable, portable hash for change detection (not for security).
-uint64_t Fnv1a(uint64_t h, std::string_view bytes) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-}  // namespace
 
 std::string StoredRow::ClockOf(const std::string& column) const {
   auto it = clocks.find(column);
@@ -23,13 +13,11 @@ std::string StoredRow::ClockOf(const std::string& column) const {
 }
 
 uint64_t RowStore::RowHash(const TableSpec& spec, const std::string& id, const Json& values) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  h = Fnv1a(h, spec.name);
-  h = Fnv1a(h, std::string_view("\0", 1));
-  h = Fnv1a(h, id);
-  h = Fnv1a(h, std::string_view("\0", 1));
-  h = Fnv1a(h, DumpJson(values));
-  return h;
+  uint64_t h = Fnv1a64(spec.name);
+  h = Fnv1a64(std::string_view("\0", 1), h);
+  h = Fnv1a64(id, h);
+  h = Fnv1a64(std::string_view("\0", 1), h);
+  return Fnv1a64(DumpJson(values), h);
 }
 
 std::string RowStore::ScopeOf(const TableSpec& spec, const Json& values) {
