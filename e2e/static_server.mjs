@@ -16,10 +16,13 @@ const TYPES = {
   '.json': 'application/json',
 };
 
+// `headers`: extra response headers, e.g. COOP/COEP for a cross-origin isolated page (where
+// performance.now() is precise to microseconds instead of 0.1 ms; bench/browser.mjs uses it).
 export async function startStaticServer({
   root = repoRoot,
   allow = ['/build-wasm/', '/wasm/', '/tests/vfs_contract/', '/e2e/', '/bench/'],
   maxLifetimeMs = 15 * 60 * 1000,
+  headers = {},
 } = {}) {
   const server = http.createServer(async (req, res) => {
     const pathname = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
@@ -33,6 +36,7 @@ export async function startStaticServer({
       res.writeHead(200, {
         'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
         'cache-control': 'no-store',
+        ...headers,
       });
       res.end(body);
     } catch {

@@ -10,7 +10,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-scripts/build-wasm.sh >/dev/null
+# Hold the wasm build lock from the build to the copy, so the glue bundled into worker.js and the
+# .wasm copied beside it come from the same link even when another script builds meanwhile.
+mkdir -p build-wasm
+exec 9>build-wasm/.build.lock
+flock 9
+TILLSYNC_WASM_LOCKED=1 scripts/build-wasm.sh >/dev/null
 esbuild=node_modules/.bin/esbuild
 [ -x "$esbuild" ] || { echo "build-package: esbuild missing; run npm ci" >&2; exit 1; }
 mkdir -p dist
@@ -22,6 +27,9 @@ common=(--bundle --format=esm --platform=browser --target=es2022 --log-level=war
 cp worker/index.d.ts dist/index.d.ts
 cp worker/service-worker.d.ts dist/service-worker.d.ts
 cp build-wasm/tillsync.wasm dist/tillsync.wasm
+# The glue and the .wasm must come from one link (their import names are minified per link): a
+# mismatch would only show as a LinkError in the browser, so check it here.
+node scripts/check-wasm-glue.mjs dist/worker.js dist/tillsync.wasm
 raw=$(stat -c %s dist/tillsync.wasm)
 gz=$(gzip -9c dist/tillsync.wasm | wc -c)
 echo "build-package: dist/ ready (tillsync.wasm ${raw} bytes raw, ${gz} gzip; worker.js $(stat -c %s dist/worker.js) bytes)"

@@ -118,6 +118,7 @@ class StoreClient {
       hub: this.options.hub,
       syncIntervalMs: this.options.syncIntervalMs,
       writeDebounceMs: this.options.writeDebounceMs,
+      syncOnOpen: this.options.syncOnOpen,
       wasmUrl: this.options.wasmUrl === undefined ? undefined : String(new URL(this.options.wasmUrl, location.href)),
     };
     const started = new Promise((resolve) => { this.onReady = resolve; });

@@ -1,0 +1,233 @@
+// bench/browser.mjs: tillsync in the browser, side by side with the official
+// @sqlite.org/sqlite-wasm (3.54.1-build1, opfs-sahpool) and the raw OPFS floor, in ONE run of
+// headless Chromium with a persistent profile (an off-the-record profile keeps OPFS off disk and
+// is about 8x slower). Prints figures; asserts nothing.
+//   node bench/browser.mjs [--commits 1000] [--products 100000] [--sales 10000]
+// Two pages:
+//   1. a cross-origin isolated page from a 127.0.0.1 static server (performance.now() precise to
+//      microseconds), whose worker runs both engines directly: durable sale commit, 1,000 point
+//      reads, 10,000 rows in one transaction (bench/browser.worker.mjs);
+//   2. the npm package as an app uses it, on a page served by the REAL hub (--static, one origin
+//      for page, worker, .wasm and API): initial pull of 100,000 products, 10,000 queued sales
+//      pushed and acknowledged, worker ready time from a warm cache.
+// Needs: scripts/build-package.sh, scripts/build-native.sh (build/tillsync-server), npm ci.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { launchChromium, openWorkerPage } from '../e2e/chromium.mjs';
+import { repoRoot, startStaticServer } from '../e2e/static_server.mjs';
+import { startServer, HubClient, tempDir } from '../tests/server/hub_harness.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : dflt; };
+const COMMITS = opt('commits', 1000);
+const PRODUCTS = opt('products', 100000);
+const SALES = opt('sales', 10000);
+const WARMUP = 50;
+
+const sh = (cmd, a) => execFileSync(cmd, a, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+sh('bash', ['scripts/build-package.sh']);
+const dist = path.join(repoRoot, 'dist');
+
+// --- Page 1: the side-by-side worker, cross-origin isolated -----------------------------------
+const site1 = tempDir('bench-site');
+sh(path.join(repoRoot, 'node_modules/.bin/esbuild'), ['bench/browser.worker.mjs', '--bundle', '--format=esm',
+  '--platform=browser', '--target=es2022', '--loader:.sql=text', '--external:/sqlite-wasm/*', '--external:/build-wasm/*',
+  '--log-level=warning', `--outfile=${path.join(site1, 'bench', 'browser.worker.js')}`]);
+fs.mkdirSync(path.join(site1, 'sqlite-wasm'));
+for (const f of ['index.mjs', 'sqlite3.wasm']) {
+  fs.copyFileSync(path.join(repoRoot, 'node_modules/@sqlite.org/sqlite-wasm/dist', f), path.join(site1, 'sqlite-wasm', f));
+}
+fs.mkdirSync(path.join(site1, 'build-wasm'));
+for (const f of ['tillsync.mjs', 'tillsync.wasm']) fs.copyFileSync(path.join(repoRoot, 'build-wasm', f), path.join(site1, 'build-wasm', f));
+fs.mkdirSync(path.join(site1, 'e2e'));
+fs.copyFileSync(path.join(repoRoot, 'e2e/worker_page.html'), path.join(site1, 'e2e/worker_page.html'));
+const staticServer = await startStaticServer({ root: site1, allow: ['/'], headers: {
+  'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } });
+
+// --- Page 2: the package on the real hub ---------------------------------------------------------
+const site2 = tempDir('bench-hub-site');
+fs.mkdirSync(path.join(site2, 'tillsync'));
+for (const f of ['index.js', 'worker.js', 'tillsync.wasm']) fs.copyFileSync(path.join(dist, f), path.join(site2, 'tillsync', f));
+fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.html'), path.join(site2, 'index.html'));
+fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.mjs'), path.join(site2, 'store_page.mjs'));
+const server = await startServer({ dir: tempDir('bench-hub'), args: ['--static', site2] });
+const hub = new HubClient(server);
+const shop = await hub.createShop('Bench shop');
+let t = Date.now();
+for (let i = 0; i < PRODUCTS; i += 1000) {
+  await hub.addProducts(Array.from({ length: Math.min(1000, PRODUCTS - i) }, (_, k) => ({
+    id: `p-${i + k}`, name: `Product ${i + k}`, price: 100 + ((i + k) % 5000), tax_bp: (i + k) % 3 ? 700 : 1900 })));
+}
+const seedSeconds = (Date.now() - t) / 1000;
+
+// The hub's HTTP library compresses every JSON answer with brotli at quality 11 when the client
+// accepts br, and Chromium always does: about 1.5 s per 360 KB pull page on this machine (see the
+// README). Page 2 therefore reaches the hub through a pass-through proxy on 127.0.0.1 that offers
+// the hub gzip only, as a fronting reverse proxy would; one pull page is also timed directly.
+const hubUrl = new URL(server.url);
+const proxy = http.createServer((req, res) => {
+  const up = http.request({ host: hubUrl.hostname, port: hubUrl.port, path: req.url, method: req.method,
+    headers: { ...req.headers, host: hubUrl.host, 'accept-encoding': 'gzip' } }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  up.on('error', () => res.destroy());
+  req.pipe(up);
+});
+await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+const origin = `http://127.0.0.1:${proxy.address().port}`;
+
+const profile = await mkdtemp(path.join(os.tmpdir(), 'tillsync-bench-profile-'));
+const context = await launchChromium(profile);
+const f = (x, d = 3) => (x === undefined || x === null ? '-' : Number(x).toFixed(d));
+const out = [];
+const line = (s = '') => { out.push(s); console.log(s); };
+try {
+  // Page 1.
+  const page1 = await openWorkerPage(context, staticServer.url, '/e2e/worker_page.html?worker=/bench/browser.worker.js');
+  const micro = await page1.evaluate((a) => window.call('run', a),
+    { n: COMMITS, warmup: WARMUP, reads: 1000, bulk: 10000, wasmUrl: '/build-wasm/tillsync.wasm' });
+  if (!micro.ok) throw new Error(micro.error);
+  await page1.close();
+
+  // Page 2.
+  const page2 = await context.newPage();
+  page2.on('pageerror', (e) => console.error('page error:', e));
+  await page2.goto(origin + '/');
+  await page2.waitForFunction(() => window.ready === true);
+  const device = await hub.registerDevice(shop.shop_token, 'Bench till');
+  const creds = { url: origin, shopId: device.reg.shop_id, deviceId: device.reg.device_id,
+    deviceToken: device.reg.device_token, receiptPrefix: device.reg.receipt_prefix };
+  const cold = await page2.evaluate(async (c) => {
+    const t0 = performance.now();
+    await window.openTill({ name: 'bench', hub: c, syncOnOpen: false, writeDebounceMs: 1e9, syncIntervalMs: 0 });
+    return performance.now() - t0;
+  }, creds);
+  const pull = await page2.evaluate(async () => {
+    const t0 = performance.now();
+    const s = await window.store.sync();
+    const ms = performance.now() - t0;
+    const n = (await window.store.query('SELECT count(*) AS n FROM products'))[0].n;
+    const d = await window.store._c.call('diagnostics');
+    return { ms, n, state: s.state, progressEvents: window.progress.filter((p) => p.phase === 'download').length,
+      cycle: d.lastCycle };
+  });
+  // One 1,000-row pull page straight from the hub, with the browser's own Accept-Encoding.
+  const direct = await page2.evaluate(async ([url, token, deviceId]) => {
+    const t0 = performance.now();
+    const r = await fetch(`${url}/v1/pull`, { method: 'POST', headers: { 'Content-Type': 'application/json',
+      Authorization: `Bearer ${token}` }, body: JSON.stringify({ v: 1, device_id: deviceId, schema_version: 1, cursor: 0, limit: 1000 }) });
+    const text = await r.text();
+    return { ms: performance.now() - t0, bytes: text.length, encoding: r.headers.get('content-encoding') };
+  }, [server.url, creds.deviceToken, creds.deviceId]);
+  const viaProxy = await page2.evaluate(async ([url, token, deviceId]) => {
+    const t0 = performance.now();
+    const r = await fetch(`${url}/v1/pull`, { method: 'POST', headers: { 'Content-Type': 'application/json',
+      Authorization: `Bearer ${token}` }, body: JSON.stringify({ v: 1, device_id: deviceId, schema_version: 1, cursor: 0, limit: 1000 }) });
+    const text = await r.text();
+    return { ms: performance.now() - t0, bytes: text.length, encoding: r.headers.get('content-encoding') };
+  }, [origin, creds.deviceToken, creds.deviceId]);
+  const before = await hub.stats();
+  const queue = await page2.evaluate(async (count) => {
+    const one = [];
+    const sale = (i) => ({ lines: [0, 1, 2].map((k) => ({ productId: `p-${(i * 3 + k) % 1000}`, qty: 1 })) });
+    for (let i = 0; i < 300; i++) {  // one at a time: the round trip a cashier waits for
+      const t0 = performance.now();
+      await window.store.recordSale(sale(i));
+      one.push(performance.now() - t0);
+    }
+    for (let i = 300; i < count; i += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, k) => window.store.recordSale(sale(i + k))));
+    }
+    one.sort((a, b) => a - b);
+    return { p50: one[Math.floor(one.length / 2)], p99: one[Math.floor(one.length * 0.99)],
+      pending: (await window.store.status()).pending };
+  }, SALES);
+  const push = await page2.evaluate(async () => {
+    const t0 = performance.now();
+    const s = await window.store.sync();
+    const ms = performance.now() - t0;
+    const d = await window.store._c.call('diagnostics');
+    return { ms, pending: s.pending, state: s.state, cycle: d.lastCycle };
+  });
+  const after = await hub.stats();
+  await page2.evaluate(() => window.store.close());
+  const warm = [];
+  for (let i = 0; i < 5; i++) {
+    await page2.reload();
+    await page2.waitForFunction(() => window.ready === true);
+    warm.push(await page2.evaluate(async () => {
+      const t0 = performance.now();
+      await window.openTill({ name: 'bench', syncOnOpen: false });
+      const ms = performance.now() - t0;
+      await window.store.close();
+      return ms;
+    }));
+  }
+  warm.sort((a, b) => a - b);
+  await page2.close();
+
+  const wasm = fs.readFileSync(path.join(dist, 'tillsync.wasm'));
+  const gz = zlib.gzipSync(wasm, { level: 9 }).length;
+  const official = micro.official;
+  const ours = micro.ours;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+
+  line(`## Run: ${new Date().toISOString().slice(0, 10)}, ${cpu} (${os.cpus().length} cores), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+    `Chromium ${context.browser()?.version() ?? '(persistent context)'}, headless, persistent profile, ` +
+    `crossOriginIsolated=${micro.crossOriginIsolated}; official ${official.version}`);
+  line('');
+  line(`Durable sale commit (order + 3 lines + payment + 3 stock movements + outbox), ${COMMITS} commits after ${WARMUP} warm-up:`);
+  line('');
+  line('| what | p50 ms | p99 ms | mean ms | OPFS writes/commit | flushes/commit | bytes/commit |');
+  line('|---|---|---|---|---|---|---|');
+  const row = (name, r, extra = {}) => line(`| ${name} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.mean)} | ${f(extra.writes ?? r.writes, 1)} | ${f(extra.flushes ?? r.flushes, 1)} | ${f(extra.bytes ?? r.bytes, 0)} |`);
+  row('tillsync engine: RecordSale (WAL, EXCLUSIVE, FULL, write coalescing)', ours.engineSale);
+  row('tillsync VFS: the same rows as one SQL transaction', ours.sqlSale);
+  row('tillsync VFS, coalescing off: the same SQL transaction', micro.oursNoCoalesce.sqlSale);
+  row('tillsync engine, coalescing off: RecordSale', micro.oursNoCoalesce.engineSale);
+  row(`official opfs-sahpool, default (journal ${official.default.journalMode}, synchronous ${official.default.synchronous})`, official.default.sale);
+  row(`official opfs-sahpool, EXCLUSIVE + WAL (synchronous ${official['exclusive-wal'].synchronous})`, official['exclusive-wal'].sale);
+  row('raw floor: the engine sale\'s bytes, one write + one flush', micro.raw, { writes: 1, flushes: 1 });
+  row('raw floor: the SQL transaction\'s bytes, one write + one flush', micro.rawSql, { writes: 1, flushes: 1 });
+  line('');
+  const ratio = (a, b) => (a / b).toFixed(2);
+  line(`Ratios (p50): official EXCLUSIVE+WAL / tillsync SQL = ${ratio(official['exclusive-wal'].sale.p50, ours.sqlSale.p50)}x, ` +
+    `official default / tillsync SQL = ${ratio(official.default.sale.p50, ours.sqlSale.p50)}x, ` +
+    `tillsync SQL / raw floor = ${ratio(ours.sqlSale.p50, micro.rawSql.p50)}x; ` +
+    `engine sale: official EXCLUSIVE+WAL / engine = ${ratio(official['exclusive-wal'].sale.p50, ours.engineSale.p50)}x, ` +
+    `official default / engine = ${ratio(official.default.sale.p50, ours.engineSale.p50)}x, engine / raw floor = ${ratio(ours.engineSale.p50, micro.raw.p50)}x`);
+  line('');
+  line('| workload | tillsync | official (EXCLUSIVE + WAL) | speed-up |');
+  line('|---|---|---|---|');
+  line(`| 1,000 point reads (SELECT by primary key, statement prepared per call) | ${f(ours.reads.totalMs, 1)} ms | ${f(official.reads.totalMs, 1)} ms | ${ratio(official.reads.totalMs, ours.reads.totalMs)}x |`);
+  line(`| 10,000 rows in one transaction (tillsync: sqlBatch, loop in wasm; official: prepare + bind/step per row from JS) | ${f(ours.bulk.totalMs, 1)} ms | ${f(official.bulk.totalMs, 1)} ms | ${ratio(official.bulk.totalMs, ours.bulk.totalMs)}x |`);
+  line('');
+  line('Through the npm package (page -> owner worker -> engine -> OPFS; hub on 127.0.0.1):');
+  line('');
+  line('| workload | figure | target |');
+  line('|---|---|---|');
+  const split = (c) => `network ${f(c.networkMs / 1000, 2)} s, engine ${f(c.engineMs / 1000, 2)} s, ${c.requests} requests`;
+  line(`| initial pull of ${PRODUCTS.toLocaleString('en')} products (store.sync(); ${pull.n} rows applied, ${pull.progressEvents} progress events; ${split(pull.cycle)}) | ${f(pull.ms / 1000, 2)} s | <= 1 s |`);
+  line(`| ${SALES.toLocaleString('en')} queued sales pushed and acknowledged (store.sync(); hub ops applied: ${after.ops_applied - before.ops_applied}; pending after: ${push.pending}; ${split(push.cycle)}) | ${f(push.ms / 1000, 2)} s | <= 5 s |`);
+  line(`| one 1,000-row pull page (${f(direct.bytes / 1024, 0)} KB of JSON) fetched from the hub directly (Content-Encoding: ${direct.encoding}) / through the gzip proxy (${viaProxy.encoding}) | ${f(direct.ms, 0)} / ${f(viaProxy.ms, 0)} ms | - |`);
+  line(`| recordSale round trip from a page, one at a time (p50 / p99) | ${f(queue.p50)} / ${f(queue.p99)} ms | - |`);
+  line(`| worker ready (openStore resolves) from a warm cache, median of 5 (min ${f(warm[0], 0)}, max ${f(warm[4], 0)}) | ${f(warm[2], 0)} ms | <= 300 ms |`);
+  line(`| worker ready, first open ever (cold: no HTTP or code cache, new database) | ${f(cold, 0)} ms | - |`);
+  line(`| tillsync.wasm (SQLite + engine + bindings) | ${wasm.length.toLocaleString('en')} bytes raw, ${gz.toLocaleString('en')} gzip -9 | <= 1,000,000 raw, <= 450 KB gzip |`);
+  line('');
+  line(`(hub seeded with ${PRODUCTS} products in ${seedSeconds.toFixed(1)} s, not part of any figure)`);
+} finally {
+  await context.close();
+  await staticServer.close();
+  await server.stop();
+  proxy.close();
+  await rm(profile, { recursive: true, force: true });
+  fs.rmSync(site1, { recursive: true, force: true });
+  fs.rmSync(site2, { recursive: true, force: true });
+}
