@@ -45,8 +45,8 @@ after(async () => {
   await hub?.stop();
 });
 
-test(`browser SIGKILLed mid-sync ${ITERATIONS} times: every sale shown reaches the hub exactly once`, { timeout: 60_000 + ITERATIONS * 30_000 }, async () => {
-  console.log(`# crash loop: ${ITERATIONS} iterations, seed ${SEED} (TILLSYNC_E2E_SEED=${SEED} replays the schedule)`);
+test(`browser SIGKILLed mid-sync ${ITERATIONS} times: every sale shown reaches the hub exactly once`, { timeout: 60_000 + ITERATIONS * 30_000 }, async (t) => {
+  t.diagnostic(`crash loop: ${ITERATIONS} iterations, seed ${SEED} (TILLSYNC_E2E_SEED=${SEED} replays the schedule)`);
   const random = rng(SEED);
   const shown = [];
   const stalled = { after: 0, before: 0 };
@@ -73,7 +73,7 @@ test(`browser SIGKILLed mid-sync ${ITERATIONS} times: every sale shown reaches t
       proxy.releaseHeld();
     }
   }
-  console.log(`# stalled pushes killed: after-commit ${stalled.after}, before-hub ${stalled.before}`);
+  t.diagnostic(`stalled pushes killed: after-commit ${stalled.after}, before-hub ${stalled.before}`);
   // The loop must really have cut uploads at both points, or it proved nothing.
   assert.ok(stalled.after >= Math.floor(ITERATIONS / 6), `kills after the hub committed: ${stalled.after}`);
   assert.ok(stalled.before >= Math.floor(ITERATIONS / 6), `kills before the hub saw the push: ${stalled.before}`);

@@ -113,7 +113,8 @@ test('offline: three sales, a reload, then back online: each sale on the hub exa
   // Every sale's stock movements arrived with it, once: 3 muffins sold offline.
   const muffins = audit.movements.filter((m) => m.values.product_id === 'p-muffin' && m.values.kind === 'sale');
   assert.equal(muffins.reduce((s, m) => s + m.values.qty_delta, 0), -3);
-  await till.go('history');
+  await till.go(`history/${sales[2].orderId}`);
+  await till.tid('receipt').waitFor();
   await till.page.waitForFunction(() => document.querySelectorAll('[data-testid="not-uploaded"]').length === 0);
   await till.shot('history');
   await till.go('sell');

@@ -83,7 +83,12 @@ test('Background Sync uploads a pending sale after the last tab closed', async (
       const reg = await navigator.serviceWorker.getRegistration();
       return (await reg.sync.getTags()).includes('tillsync-upload');
     }, null, { timeout: 15_000 });
+    // The till tried to upload and the proxy refused: the package has mirrored the push request
+    // for the service worker by now (it writes the mirror when it builds a push).
+    await till.page.waitForFunction(() => document.querySelector('[data-testid="status-bar"]')?.dataset.state === 'failed',
+      null, { timeout: 15_000 });
     assert.ok((await till.syncStatus()).pending >= 1);
+    await till.shot('sync-status-failed');
 
     // Close the till's tab: no page of the app is left, only a blank one keeps the browser up.
     const blank = await till.context.newPage();

@@ -282,10 +282,16 @@ export class Till {
 
   // Reading screens ----------------------------------------------------------------------------
   async historyReceipts() {
+    return (await this.historyRows()).map((r) => r.receiptNo);
+  }
+
+  /** The sales history of the whole shop as this till lists it: [{orderId, receiptNo}]. */
+  async historyRows() {
     await this.go('history');
     await this.tid('history-all').click();
     await this.tid('sales-list').waitFor();
-    return this.page.$$eval('[data-testid="sale-row"]', (rows) => rows.map((r) => r.getAttribute('data-receipt')));
+    return this.page.$$eval('[data-testid="sale-row"]', (rows) => rows.map((r) => ({
+      orderId: r.getAttribute('data-order-id'), receiptNo: r.getAttribute('data-receipt') })));
   }
 
   async stockOnHand(productId) {

@@ -72,7 +72,7 @@ export function StatusBar({ store, status }) {
       ${status?.quarantined > 0 && html`
         <button class="chip bad" onClick=${() => go('quarantine')}>${status.quarantined} refused</button>`}
       ${status?.openConflicts > 0 && html`
-        <button class="chip warn" onClick=${() => go('conflicts')}>${status.openConflicts} conflicts</button>`}
+        <button class="chip warn" onClick=${() => go('conflicts')}>${status.openConflicts} conflict${status.openConflicts === 1 ? '' : 's'}</button>`}
       ${(syncError || (status?.lastError && state === 'failed')) && html`
         <span class="status-error" data-testid="sync-error" title=${syncError || status?.lastError?.message}>
           ${syncError || status?.lastError?.message}

@@ -72,7 +72,7 @@ export function Checkout({ store, cart, totals, onCancel, onDone, onError }) {
           <div class="cash">
             <div class="quick">
               ${quickTenders(total, unit).map((a, i) => html`
-                <button key=${a} class="btn quick-amount" data-testid=${i === 0 ? 'tender-exact' : 'tender-quick'}
+                <button key=${a} class=${tendered === a ? 'btn quick-amount active' : 'btn quick-amount'} data-testid=${i === 0 ? 'tender-exact' : 'tender-quick'}
                   onClick=${() => setTyped(String(a))}>${i === 0 ? 'Exact ' : ''}${formatMoney(a, currency)}</button>`)}
             </div>
             <div class="cash-body">

@@ -8,6 +8,8 @@ import { describeError } from '../lib/errors.js';
 import { formatDateTime } from '../lib/time.js';
 
 const HIDDEN = new Set(['shop_id']);
+const LABELS = { name: 'Name', phone: 'Phone', email: 'Email', notes: 'Notes' };
+const label = (k) => LABELS[k] ?? k.replace(/_/g, ' ');
 
 export function Conflicts({ store, status, toast }) {
   const [list, setList] = useState(null);
@@ -32,18 +34,24 @@ function show(v) {
 function ConflictCard({ store, conflict, toast, onResolved }) {
   const columns = [...new Set([...Object.keys(conflict.theirs), ...Object.keys(conflict.mine)])]
     .filter((k) => !HIDDEN.has(k) && k !== 'id');
-  const differs = (k) => JSON.stringify(conflict.mine[k] ?? null) !== JSON.stringify(conflict.theirs[k] ?? null);
+  const same = (x, y) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  const differs = (k) => !same(conflict.mine[k], conflict.theirs[k]);
   // Start from the hub's version; the fields that differ are where a choice is needed.
   const [merged, setMerged] = useState(() => ({ ...conflict.theirs }));
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
 
-  const resolve = async (values, label) => {
+  // The result column: numbers are chosen, text can also be typed (a true merge).
+  const editor = (k) => (typeof (conflict.theirs[k] ?? conflict.mine[k]) === 'number' ? show(merged[k]) : html`
+    <input data-testid=${`merge-${k}`} value=${merged[k] ?? ''} aria-label=${`Result: ${label(k)}`}
+      onInput=${(e) => setMerged({ ...merged, [k]: e.currentTarget.value || null })} />`);
+
+  const resolve = async (values, what) => {
     setBusy(true);
     setError(null);
     try {
       await store.resolveConflict(conflict.id, values);
-      toast(`Conflict resolved: ${label}`);
+      toast(`Conflict resolved: ${what}`);
       onResolved();
     } catch (e) {
       setError(describeError(e));
@@ -53,24 +61,28 @@ function ConflictCard({ store, conflict, toast, onResolved }) {
 
   return html`
     <section class="conflict" data-testid="conflict" data-conflict-id=${conflict.id} data-table=${conflict.table}>
-      <h3>${conflict.table === 'customers' ? 'Customer' : conflict.table} <span class="mono muted">${conflict.rowId}</span></h3>
+      <h3>${conflict.table === 'customers' ? 'Customer' : conflict.table}:
+        ${' '}${conflict.theirs.name ?? conflict.mine.name ?? conflict.rowId}</h3>
       <p class="muted">Changed on this till and elsewhere before either saw the other · ${formatDateTime(conflict.createdAt)}</p>
       <table class="table conflict-table">
         <thead><tr><th>Field</th><th>This till</th><th>Hub (other till)</th><th>Result</th></tr></thead>
         <tbody>
-          ${columns.map((k) => html`
-            <tr key=${k} class=${differs(k) ? 'differs' : ''}>
-              <th>${k}</th>
-              <td><button class=${JSON.stringify(merged[k] ?? null) === JSON.stringify(conflict.mine[k] ?? null) ? 'pick active' : 'pick'}
+          ${columns.map((k) => (differs(k) ? html`
+            <tr key=${k} class="differs">
+              <th>${label(k)}</th>
+              <td><button class=${same(merged[k], conflict.mine[k]) ? 'pick active' : 'pick'}
                 data-testid=${`pick-mine-${k}`} onClick=${() => setMerged({ ...merged, [k]: conflict.mine[k] ?? null })}>
                 ${show(conflict.mine[k])}</button></td>
-              <td><button class=${JSON.stringify(merged[k] ?? null) === JSON.stringify(conflict.theirs[k] ?? null) ? 'pick active' : 'pick'}
+              <td><button class=${same(merged[k], conflict.theirs[k]) ? 'pick active' : 'pick'}
                 data-testid=${`pick-theirs-${k}`} onClick=${() => setMerged({ ...merged, [k]: conflict.theirs[k] ?? null })}>
                 ${show(conflict.theirs[k])}</button></td>
-              <td>${typeof (conflict.theirs[k] ?? conflict.mine[k]) === 'number' ? show(merged[k]) : html`
-                <input data-testid=${`merge-${k}`} value=${merged[k] ?? ''}
-                  onInput=${(e) => setMerged({ ...merged, [k]: e.currentTarget.value || null })} />`}</td>
-            </tr>`)}
+              <td>${editor(k)}</td>
+            </tr>` : html`
+            <tr key=${k} class="same">
+              <th>${label(k)}</th>
+              <td colspan="2" class="muted">${show(conflict.theirs[k])} <span class="hint">(same on both)</span></td>
+              <td>${editor(k)}</td>
+            </tr>`))}
         </tbody>
       </table>
       ${error && html`<p class="error">${error}</p>`}

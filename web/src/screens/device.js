@@ -61,7 +61,7 @@ function StoragePanel({ store, storageFull }) {
       ${storageFull && html`<p class="banner bad">Storage is full: new sales cannot be recorded until space is freed.</p>`}
       ${info && html`
         <dl class="facts">
-          <div><dt>Persistent storage</dt><dd data-testid="persisted">
+          <div><dt>Persistent storage</dt><dd class="long" data-testid="persisted">
             ${info.persisted ? html`<span class="badge good">granted</span> the browser will not evict this till's data`
               : html`<span class="badge warn">not granted</span> the browser may clear data when the device runs low on space.
                  Install the app to the home screen, then <button class="btn" onClick=${askPersist}>Ask again</button>`}
