@@ -128,6 +128,10 @@ int Serve(const ServeOptions& o) {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     listen_fd = sock;
   });
+  // The library writes an answer's headers and body in separate sends; with Nagle's algorithm
+  // the body then waits for the client's delayed ACK (40 ms on Linux) on every exchange.
+  // Accepted sockets inherit TCP_NODELAY from the listening socket on Linux.
+  http.set_tcp_nodelay(true);
   api.Install(&http);
 
   int port = o.port;
