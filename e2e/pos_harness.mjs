@@ -174,6 +174,8 @@ export class Till {
 
   async shot(name) {
     fs.mkdirSync(SHOTS, { recursive: true });
+    // A passing toast would hide part of the screen; it goes away by itself within seconds.
+    await this.tid('toast').waitFor({ state: 'detached', timeout: 5000 }).catch(() => {});
     await this.page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
   }
 

@@ -113,7 +113,7 @@ function Till({ store, swRegistration, update, onApplyUpdate }) {
     case 'quarantine': screen = html`<${Quarantine} store=${store} status=${status} toast=${showToast} />`; break;
     case 'device': screen = html`<${Device} store=${store} status=${status} toast=${showToast} storageFull=${storageFull} />`; break;
     default:
-      screen = html`<${Sell} store=${store} cart=${cart} setCart=${setCart} toast=${showToast} reportError=${reportError}
+      screen = html`<${Sell} store=${store} status=${status} cart=${cart} setCart=${setCart} toast=${showToast} reportError=${reportError}
         onSold=${(r) => { setStorageFull(false); setLastSale(r.orderId); go('receipt', r.orderId); }} />`;
   }
 

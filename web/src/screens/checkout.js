@@ -54,14 +54,14 @@ export function Checkout({ store, cart, totals, onCancel, onDone, onError }) {
   return html`
     <div class="overlay" role="dialog" aria-modal="true" aria-label="Checkout" data-testid="checkout">
       <div class="dialog checkout">
-        <header class="dialog-head">
-          <h2>Checkout</h2>
+        <header class="dialog-head due">
+          <div>
+            <h2>Checkout</h2>
+            <span class="muted">${totals.items} item${totals.items === 1 ? '' : 's'} · total to pay</span>
+          </div>
+          <strong data-testid="checkout-total">${formatMoney(total, currency)}</strong>
           <button class="btn ghost" onClick=${onCancel} disabled=${busy}>Back to sale</button>
         </header>
-        <div class="due">
-          <span class="muted">${totals.items} item${totals.items === 1 ? '' : 's'} · total to pay</span>
-          <strong data-testid="checkout-total">${formatMoney(total, currency)}</strong>
-        </div>
         <div class="methods">
           <button class=${method === 'cash' ? 'method active' : 'method'} data-testid="pay-cash"
             onClick=${() => { setMethod('cash'); setError(null); }}>Cash</button>

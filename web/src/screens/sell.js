@@ -15,6 +15,9 @@ const PRODUCTS_SQL = `SELECT id, name, price_minor, tax_rate_bp, barcode, sku, c
   FROM products WHERE active = 1 ORDER BY name COLLATE NOCASE`;
 const CATEGORIES_SQL = 'SELECT id, name FROM categories WHERE active = 1 ORDER BY sort_order, name';
 const STOCK_SQL = 'SELECT product_id, on_hand FROM stock_on_hand WHERE shop_id = ?1';
+// A modest tablet lays out a few hundred tiles quickly, not thousands: a big catalog is shown a
+// page at a time and found by search, category or barcode.
+const MAX_TILES = 120;
 
 function isEditable(el) {
   return el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
@@ -29,7 +32,7 @@ export function useCatalog(store) {
   return { products: products.rows, loading: products.loading, categories: categories.rows, byId, onHand };
 }
 
-export function Sell({ store, cart, setCart, onSold, toast, reportError }) {
+export function Sell({ store, status, cart, setCart, onSold, toast, reportError }) {
   const currency = store.identity.currency;
   const { products, loading, categories, byId, onHand } = useCatalog(store);
   const [category, setCategory] = useState('all');
@@ -99,12 +102,16 @@ export function Sell({ store, cart, setCart, onSold, toast, reportError }) {
         </nav>
         <div class="grid" data-testid="product-grid">
           ${loading && html`<p class="muted">Loading products…</p>`}
-          ${!loading && products.length === 0 && html`
+          ${!loading && products.length === 0 && (status?.state === 'syncing' && !status?.lastSyncedAt ? html`
+            <div class="empty" data-testid="catalog-downloading">
+              <p><strong>Downloading the catalog…</strong></p>
+              <p>Products appear here when the first download is complete (progress below).</p>
+            </div>` : html`
             <div class="empty">
               <p><strong>No products yet.</strong></p>
               <p>They arrive with the first sync, or add them under Catalog.</p>
-            </div>`}
-          ${shown.map((p) => {
+            </div>`)}
+          ${shown.slice(0, MAX_TILES).map((p) => {
             const stock = onHand.get(p.id);
             return html`
               <button key=${p.id} class="tile" data-testid="product" data-product-id=${p.id}
@@ -116,6 +123,9 @@ export function Sell({ store, cart, setCart, onSold, toast, reportError }) {
                     ${stock} in stock</span>`}
               </button>`;
           })}
+          ${shown.length > MAX_TILES && html`
+            <p class="more muted" data-testid="more-products">${shown.length - MAX_TILES} more products: search, scan
+              or pick a category to find them.</p>`}
         </div>
       </section>
       <aside class="cart-pane" aria-label="Current sale">
