@@ -72,3 +72,51 @@ test('both tills sell the same product offline: stock everywhere = receipts - al
   assert.match(await row.textContent(), /negative/i);
   await a.shot('stock');
 });
+
+test('a void and a refund of the same sale on two tills offline: one wins, the other is refused and shown', async () => {
+  const sale = await a.sell([{ productId: 'p-juice', qty: 1 }]);
+  await a.syncUntilIdle();
+  await b.syncUntilIdle();
+  await a.setOffline(true);
+  await b.setOffline(true);
+  for (const [till, action] of [[a, 'void-sale'], [b, 'refund-sale']]) {
+    await till.go(`history/${sale.orderId}`);
+    await till.tid(action).click();
+    await till.tid('confirm-ok').click();
+    await till.tid('receipt-status').waitFor();
+  }
+  await a.setOffline(false);
+  await a.syncUntilIdle();
+  await b.setOffline(false);
+  // B's refund reaches the hub second: the sale already moved, so the hub refuses it and B keeps
+  // it in quarantine with the reason; nothing blocks B's queue.
+  const until = Date.now() + 30_000;
+  const refused = () => b.page.evaluate(() => document.querySelector('[data-testid="nav-quarantine"] .count')?.textContent ?? null);
+  while ((await refused()) !== '1') {
+    assert.ok(Date.now() < until, 'the refund shows as refused on till B');
+    await b.clickSyncNow();
+    await b.page.waitForTimeout(300);
+  }
+  assert.equal((await hub.audit(shopToken)).orders.find((o) => o.id === sale.orderId).values.status, 'voided');
+  await b.go('quarantine');
+  const card = b.tid('quarantined');
+  await card.waitFor();
+  assert.match(await card.textContent(), /status_regression/);
+  await b.shot('quarantine');
+  // A retry meets the same answer; discarding clears it.
+  await b.tid('retry').click();
+  await b.syncUntilIdle().catch(() => {});
+  await b.go('quarantine');
+  await b.tid('quarantined').waitFor();
+  await b.tid('discard').click();
+  await b.tid('confirm-ok').click();
+  await b.tid('no-quarantine').waitFor();
+  await b.syncUntilIdle();
+  // Every replica agrees: voided, and the stock counts the void's movements only.
+  await b.go(`history/${sale.orderId}`);
+  await b.page.waitForFunction(() => document.querySelector('[data-testid="receipt-status"]')?.textContent === 'VOIDED',
+    null, { timeout: 15_000 });
+  const audit = await hub.audit(shopToken);
+  const moves = audit.movements.filter((m) => m.values.ref_id === sale.orderId);
+  assert.deepEqual(moves.map((m) => m.values.kind).sort(), ['sale', 'void']);
+});

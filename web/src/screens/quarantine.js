@@ -7,12 +7,14 @@ import { describeError } from '../lib/errors.js';
 import { formatDateTime } from '../lib/time.js';
 import { Confirm } from '../components/confirm.js';
 
-function summary(changes) {
+const VERB = { voided: 'Void of sale', refunded: 'Refund of sale' };
+
+function summary(changes, receipts) {
   const order = changes.find((c) => c.table === 'sales_orders');
   if (order) {
     const v = order.values;
     if (v.receipt_no) return `Sale ${v.receipt_no}`;
-    if (v.status) return `Mark sale ${order.id} as ${v.status}`;
+    if (v.status) return `${VERB[v.status] ?? `Status ${v.status} of sale`} ${receipts.get(order.id) ?? order.id}`;
   }
   const tables = [...new Set(changes.map((c) => c.table))];
   return `${changes.length} change${changes.length === 1 ? '' : 's'} to ${tables.join(', ')}`;
@@ -22,7 +24,18 @@ export function Quarantine({ store, status, toast }) {
   const [list, setList] = useState(null);
   const [error, setError] = useState(null);
   const [discarding, setDiscarding] = useState(null);
-  const reload = () => store.quarantine().then(setList, (e) => setError(describeError(e)));
+  const [receipts, setReceipts] = useState(new Map());
+  const reload = () => store.quarantine().then(async (ops) => {
+    // Name sales by their receipt number, which is what a cashier knows them by.
+    const ids = [...new Set(ops.flatMap((q) => q.changes.filter((c) => c.table === 'sales_orders').map((c) => c.id)))];
+    const found = new Map();
+    for (const id of ids) {
+      const rows = await store.query('SELECT receipt_no FROM sales_orders WHERE id = ?1', [id]).catch(() => []);
+      if (rows[0]) found.set(id, rows[0].receipt_no);
+    }
+    setReceipts(found);
+    setList(ops);
+  }, (e) => setError(describeError(e)));
   useEffect(() => { reload(); }, [store, status?.quarantined]);
 
   const run = async (fn, msg) => {
@@ -39,7 +52,7 @@ export function Quarantine({ store, status, toast }) {
           ${list.map((q) => html`
             <li key=${q.seq} class="card" data-testid="quarantined" data-seq=${q.seq}>
               <div class="card-main">
-                <strong>${summary(q.changes)}</strong>
+                <strong>${summary(q.changes, receipts)}</strong>${' '}
                 <span class="badge bad mono">${q.code}</span>
                 <p>${q.reason}</p>
                 <p class="muted">Operation #${q.seq} · ${formatDateTime(q.createdAt)}</p>
@@ -55,7 +68,7 @@ export function Quarantine({ store, status, toast }) {
         <${Confirm} title="Discard this operation?" confirmLabel="Discard" danger=${true}
           onCancel=${() => setDiscarding(null)}
           onConfirm=${() => { const q = discarding; setDiscarding(null); run(() => store.discardQuarantined(q.seq), 'Discarded'); }}>
-          ${summary(discarding.changes)} will never reach the hub. This cannot be undone.
+          ${summary(discarding.changes, receipts)} will never reach the hub. This cannot be undone.
         <//>`}
     </div>`;
 }
