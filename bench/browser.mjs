@@ -118,13 +118,17 @@ try {
       cycle: d.lastCycle };
   });
   // One 1,000-row pull page straight from the hub, with the browser's own Accept-Encoding.
-  const direct = await page2.evaluate(async ([url, token, deviceId]) => {
+  const page3 = await context.newPage();  // same origin as the hub itself (no CORS there)
+  await page3.goto(server.url + '/');
+  await page3.waitForFunction(() => window.ready === true);
+  const direct = await page3.evaluate(async ([url, token, deviceId]) => {
     const t0 = performance.now();
     const r = await fetch(`${url}/v1/pull`, { method: 'POST', headers: { 'Content-Type': 'application/json',
       Authorization: `Bearer ${token}` }, body: JSON.stringify({ v: 1, device_id: deviceId, schema_version: 1, cursor: 0, limit: 1000 }) });
     const text = await r.text();
     return { ms: performance.now() - t0, bytes: text.length, encoding: r.headers.get('content-encoding') };
   }, [server.url, creds.deviceToken, creds.deviceId]);
+  await page3.close();
   const viaProxy = await page2.evaluate(async ([url, token, deviceId]) => {
     const t0 = performance.now();
     const r = await fetch(`${url}/v1/pull`, { method: 'POST', headers: { 'Content-Type': 'application/json',
@@ -213,8 +217,10 @@ try {
   line('| workload | figure | target |');
   line('|---|---|---|');
   const split = (c) => `network ${f(c.networkMs / 1000, 2)} s, engine ${f(c.engineMs / 1000, 2)} s, ${c.requests} requests`;
+  const pushedRows = push.cycle.pulled;
   line(`| initial pull of ${PRODUCTS.toLocaleString('en')} products (store.sync(); ${pull.n} rows applied, ${pull.progressEvents} progress events; ${split(pull.cycle)}) | ${f(pull.ms / 1000, 2)} s | <= 1 s |`);
-  line(`| ${SALES.toLocaleString('en')} queued sales pushed and acknowledged (store.sync(); hub ops applied: ${after.ops_applied - before.ops_applied}; pending after: ${push.pending}; ${split(push.cycle)}) | ${f(push.ms / 1000, 2)} s | <= 5 s |`);
+  line(`| ${SALES.toLocaleString('en')} queued sales pushed and acknowledged: the push phase of store.sync() (hub ops applied: ${after.ops_applied - before.ops_applied}; pending after: ${push.pending}) | ${f(push.cycle.pushMs / 1000, 2)} s | <= 5 s |`);
+  line(`| ... the whole store.sync() of those sales: push, then the pull that brings the shop's ${pushedRows.toLocaleString('en')} new rows back (${split(push.cycle)}) | ${f(push.ms / 1000, 2)} s | - |`);
   line(`| one 1,000-row pull page (${f(direct.bytes / 1024, 0)} KB of JSON) fetched from the hub directly (Content-Encoding: ${direct.encoding}) / through the gzip proxy (${viaProxy.encoding}) | ${f(direct.ms, 0)} / ${f(viaProxy.ms, 0)} ms | - |`);
   line(`| recordSale round trip from a page, one at a time (p50 / p99) | ${f(queue.p50)} / ${f(queue.p99)} ms | - |`);
   line(`| worker ready (openStore resolves) from a warm cache, median of 5 (min ${f(warm[0], 0)}, max ${f(warm[4], 0)}) | ${f(warm[2], 0)} ms | <= 300 ms |`);

@@ -304,7 +304,8 @@ export class DatabaseOwner {
     const e = this.engine;
     clearTimeout(this.timers.retry);
     this.retryAt = 0;
-    const cycle = { startedAt: Date.now(), ms: 0, networkMs: 0, engineMs: 0, pushed: 0, pulled: 0, requests: 0 };
+    const cycle = { startedAt: Date.now(), ms: 0, pushMs: 0, pullMs: 0, networkMs: 0, engineMs: 0, pushed: 0, pulled: 0,
+      requests: 0 };
     this.lastCycle = cycle;
     const timed = async (what, fn) => {
       const t0 = performance.now();
@@ -332,6 +333,7 @@ export class DatabaseOwner {
         if (total > count) this.emit('progress', { phase: 'upload', done, total });
         this.emitStatusSoon();
       }
+      cycle.pushMs = Date.now() - cycle.startedAt;
       // Pull until the hub says there is no more.
       let rows = 0;
       const changed = new Set();
@@ -356,6 +358,7 @@ export class DatabaseOwner {
         if (outcome.repair_started) rows = 0;
         if (!outcome.more) break;
       }
+      cycle.pullMs = Date.now() - cycle.startedAt - cycle.pushMs;
       e.syncSucceeded();
       if (changed.size) this.emit('change', [...changed].sort());
     } catch (err) {
