@@ -95,6 +95,7 @@ Status AuthStore::Open(const std::string& path, std::unique_ptr<AuthStore>* out,
   store->env_ = env ? env : SystemEnv();
   TS_RETURN_IF_ERROR(Database::Open(path, OpenOptions(), &store->db_));
   TS_RETURN_IF_ERROR(EnsureServerSchema(store->db_.get()));
+  TS_RETURN_IF_ERROR(Database::Open(path, OpenOptions(), &store->read_db_));
   *out = std::move(store);
   return Status::Ok();
 }
@@ -228,9 +229,9 @@ Status AuthStore::Lookup(std::string_view token, TokenRecord* out, bool* found) 
   *found = false;
   if (!LooksLikeToken(token)) return Status::Ok();
   std::string hash = Sha256Hex(token);
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached(
+  TS_RETURN_IF_ERROR(read_db_->Cached(
       "SELECT hash, kind, shop_id, device_id, hint, created_at, expires_at, revoked_at FROM _srv_tokens WHERE hash=?1",
       &st));
   st->Bind(1, hash);
@@ -295,10 +296,10 @@ Status AuthStore::RevokeShop(const std::string& shop_id, int64_t* count) {
 }
 
 Status AuthStore::ListTokens(const std::string& shop_id, std::vector<TokenRecord>* out) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   out->clear();
   Statement st;
-  TS_RETURN_IF_ERROR(db_->Prepare(std::string(kSelectColumns) + "WHERE shop_id=?1 ORDER BY created_at, hash", &st));
+  TS_RETURN_IF_ERROR(read_db_->Prepare(std::string(kSelectColumns) + "WHERE shop_id=?1 ORDER BY created_at, hash", &st));
   st.Bind(1, shop_id);
   while (true) {
     bool row = false;
@@ -312,9 +313,9 @@ Status AuthStore::ListTokens(const std::string& shop_id, std::vector<TokenRecord
 }
 
 Status AuthStore::CountValid(TokenKind kind, int64_t* out) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   Statement st;
-  TS_RETURN_IF_ERROR(db_->Prepare(
+  TS_RETURN_IF_ERROR(read_db_->Prepare(
       "SELECT COUNT(*) FROM _srv_tokens WHERE kind=?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at>?2)",
       &st));
   st.Bind(1, std::string_view(KindName(kind))).Bind(2, env_->NowMillis());
@@ -325,8 +326,8 @@ Status AuthStore::CountValid(TokenKind kind, int64_t* out) {
 }
 
 Status AuthStore::GetSetting(const std::string& key, std::string* value, bool* found) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return server::GetSetting(db_.get(), key, value, found);
+  std::lock_guard<std::mutex> lock(read_mu_);
+  return server::GetSetting(read_db_.get(), key, value, found);
 }
 
 Status AuthStore::PutSetting(const std::string& key, const std::string& value) {

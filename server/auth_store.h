@@ -12,9 +12,10 @@
 // a string comparison leaks a secret. The token's shop and device are columns of its row: the
 // HTTP layer builds the core's Caller from them and never from a request body.
 //
-// Ownership and threading: an AuthStore owns its own SQLite connection to the hub file (WAL, so
-// its reads never wait for the push writer), and a mutex serialises every call on it; it is
-// safe to call from every HTTP worker thread. Writes here are small and rare (provisioning).
+// Ownership and threading: an AuthStore owns two SQLite connections to the hub file, one for
+// lookups (every request) and one for writes (provisioning, revocation: small and rare), each
+// behind its own mutex. In WAL mode the lookups then never wait for a token write's fsync, nor
+// for the push writer. Safe to call from every HTTP worker thread.
 #pragma once
 
 #include <cstdint>
@@ -99,8 +100,10 @@ class AuthStore {
                       const std::string& device_id, int64_t expires_at, bool ignore_existing);
   Status NewTokenText(TokenKind kind, std::string* out);
 
-  std::mutex mu_;
+  std::mutex mu_;                      // guards db_ (writes)
   std::unique_ptr<Database> db_;
+  std::mutex read_mu_;                 // guards read_db_ (lookups, lists, settings reads)
+  std::unique_ptr<Database> read_db_;
   Env* env_ = nullptr;
 };
 

@@ -20,6 +20,7 @@
 #include "server/push_committer.h"
 #include "server/rate_limiter.h"
 #include "server/static_files.h"
+#include "server/wal_checkpointer.h"
 
 namespace tillsync::server {
 namespace {
@@ -65,6 +66,15 @@ int Serve(const ServeOptions& o) {
   std::unique_ptr<Hub> writer;
   s = Hub::Open(o.db_path, hub_options, &writer);
   if (!s.ok()) return Fail("cannot open the hub database", s);
+  // Storage tuning of the writer's connection (the core leaves these to the process that owns
+  // the file): checkpoints move to WalCheckpointer's thread (see wal_checkpointer.h), and a
+  // larger page cache keeps the b-tree pages that every push touches (the _ts_rows index, the
+  // _hub_ops and _hub_devices leaves) in memory instead of re-reading them from the OS.
+  s = writer->db()->Exec("PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536");
+  if (!s.ok()) return Fail("cannot tune the hub database", s);
+  auto checkpointer = std::make_unique<WalCheckpointer>(o.db_path, std::chrono::milliseconds(500));
+  s = checkpointer->Start();
+  if (!s.ok()) return Fail("cannot start the checkpointer", s);
   auto committer = std::make_unique<PushCommitter>(std::move(writer), o.max_group);
   auto readers = std::make_unique<HubPool>(o.db_path, hub_options);
 
@@ -200,6 +210,8 @@ int Serve(const ServeOptions& o) {
   committer->Stop();
   committer.reset();
   readers.reset();
+  checkpointer->Stop();
+  checkpointer.reset();
   auth.reset();
   std::fprintf(stderr, "tillsync-server: stopped\n");
   std::fflush(stdout);
