@@ -86,10 +86,14 @@ function Till({ store, swRegistration, update, onApplyUpdate }) {
   }, []);
 
   // Ask the service worker to upload in the background whenever something is waiting: if the
-  // last tab closes before the next sync, Background Sync still delivers it.
+  // last tab closes before the next sync, Background Sync still delivers it. Asked again after
+  // every change of what is pending and after every failed attempt: Chromium may fire a sync
+  // registration at once (it only knows the device is online), before the package has mirrored
+  // the request, and a fired registration is spent. Registering a tag that is already waiting is
+  // a no-op.
   useEffect(() => {
     if (status?.pending > 0) requestBackgroundUpload(swRegistration);
-  }, [status?.pending > 0, status?.lastSyncedAt]);
+  }, [status?.pending, status?.failures, status?.state]);
 
   useEffect(() => {
     if (status?.lastError?.code === 'storage_full') setStorageFull(true);
