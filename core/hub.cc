@@ -121,20 +121,28 @@ Status Hub::CreateShop(const std::string& name, const std::string& currency, Sho
 }
 
 Status Hub::RegisterDevice(const std::string& shop_id, const std::string& name, DeviceRecord* out) {
+  // Read inside the write transaction: the shop check and the prefix count must see the state
+  // this registration commits on (two registrations never get the same receipt prefix), and a
+  // read begun before BEGIN IMMEDIATE would ask SQLite to upgrade a possibly stale snapshot,
+  // which it refuses at once with SQLITE_BUSY when another connection wrote meanwhile.
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
   StoredRow shop;
   TS_RETURN_IF_ERROR(rows_->Load(*FindTable("shops"), shop_id, &shop));
   if (!shop.exists) return Status(ErrorCode::kNotFound, "no such shop");
-  Statement st;
-  TS_RETURN_IF_ERROR(db_->Prepare("SELECT COUNT(*) FROM devices WHERE shop_id=?1", &st));
-  st.Bind(1, shop_id);
-  bool row = false;
-  TS_RETURN_IF_ERROR(st.Step(&row));
-  DeviceRecord d{NewId("dev_"), shop_id, name, "D" + std::to_string(st.Int(0) + 1), env_->NowMillis()};
+  int64_t devices = 0;
+  {
+    Statement st;
+    TS_RETURN_IF_ERROR(db_->Prepare("SELECT COUNT(*) FROM devices WHERE shop_id=?1", &st));
+    st.Bind(1, shop_id);
+    bool row = false;
+    TS_RETURN_IF_ERROR(st.Step(&row));
+    devices = st.Int(0);
+  }
+  DeviceRecord d{NewId("dev_"), shop_id, name, "D" + std::to_string(devices + 1), env_->NowMillis()};
   Change c{"devices", d.id,
            Json{{"shop_id", shop_id}, {"name", name}, {"receipt_prefix", d.receipt_prefix}, {"created_at", d.created_at}}};
   // The replicated device row and the hub's sequence record commit together.
-  Transaction txn(db_.get());
-  TS_RETURN_IF_ERROR(txn.Begin());
   TS_RETURN_IF_ERROR(ApplyAdminChanges({c}));
   Statement ins;
   TS_RETURN_IF_ERROR(db_->Prepare("INSERT INTO _hub_devices (device_id, shop_id, last_seq) VALUES (?1, ?2, 0)", &ins));
