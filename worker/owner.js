@@ -106,6 +106,7 @@ export class DatabaseOwner {
         currency: hub.currency || 'EUR' };
     }
     if (config.clock) options.clock = config.clock;
+    this.openOptions = options;
     try {
       this.engine = Engine.open(this.M, 'store.db', options);
       if (hub) {
@@ -301,7 +302,6 @@ export class DatabaseOwner {
   }
 
   async runOneCycle() {
-    const e = this.engine;
     clearTimeout(this.timers.retry);
     this.retryAt = 0;
     const cycle = { startedAt: Date.now(), ms: 0, pushMs: 0, pullMs: 0, networkMs: 0, engineMs: 0, pushed: 0, pulled: 0,
@@ -311,23 +311,24 @@ export class DatabaseOwner {
       const t0 = performance.now();
       try { return await fn(); } finally { cycle[what] += performance.now() - t0; }
     };
-    e.syncStarted();
+    this.engine.syncStarted();
     this.emit('status', this.statusInfo());
     try {
       // Push everything queued, oldest first.
-      let total = e.status().pending;
+      let total = this.engine.status().pending;
       let done = 0;
       for (;;) {
         if (this.closed) throw new TillsyncError('closed', 'the store closed during a sync');
-        const { body, count } = await timed('engineMs', () => e.buildPush());
+        const { body, count } = await timed('engineMs', () => this.engine.buildPush());
         if (count === 0) break;
         if (done + count > total) total = done + count;  // written during this cycle
         if (total > count) this.emit('progress', { phase: 'upload', done, total });
         const res = await timed('networkMs', () => this.post('/v1/push', body));
+        if (res.status === 413 && this.shrinkPushBatch(count)) continue;
         if (!res.ok) throw await failureOf(res);
         const answer = await timed('networkMs', () => res.text());
         cycle.requests++;
-        await timed('engineMs', () => e.handlePushResponse(answer));
+        await timed('engineMs', () => this.engine.handlePushResponse(answer));
         done += count;
         cycle.pushed += count;
         if (total > count) this.emit('progress', { phase: 'upload', done, total });
@@ -339,12 +340,12 @@ export class DatabaseOwner {
       const changed = new Set();
       for (;;) {
         if (this.closed) throw new TillsyncError('closed', 'the store closed during a sync');
-        const { body } = await timed('engineMs', () => e.buildPull());
+        const { body } = await timed('engineMs', () => this.engine.buildPull());
         const res = await timed('networkMs', () => this.post('/v1/pull', body));
         if (!res.ok) throw await failureOf(res);
         const text = await timed('networkMs', () => res.text());
         cycle.requests++;
-        const outcome = await timed('engineMs', () => e.handlePullResponse(text));
+        const outcome = await timed('engineMs', () => this.engine.handlePullResponse(text));
         cycle.pulled += outcome.rows;
         if (outcome.rows > 0) {
           // The answer is canonical JSON (no spaces), so table names can be picked out without
@@ -359,7 +360,7 @@ export class DatabaseOwner {
         if (!outcome.more) break;
       }
       cycle.pullMs = Date.now() - cycle.startedAt - cycle.pushMs;
-      e.syncSucceeded();
+      this.engine.syncSucceeded();
       if (changed.size) this.emit('change', [...changed].sort());
     } catch (err) {
       const f = err instanceof TillsyncError ? { code: err.code, message: err.message, detail: err.detail, network: false }
@@ -369,8 +370,8 @@ export class DatabaseOwner {
         : { code: 'io_error', message: `hub unreachable: ${err && err.message ? err.message : err}`, detail: null, network: true };
       if (f.network) this.online = false;
       if (!this.closed) {
-        e.syncFailed(f.code, f.message, f.detail, f.network);
-        const s = e.status();
+        this.engine.syncFailed(f.code, f.message, f.detail, f.network);
+        const s = this.engine.status();
         if (s.state !== 'update_required' && s.next_retry_delay_ms > 0) {
           this.retryAt = Date.now() + s.next_retry_delay_ms;
           this.timers.retry = setTimeout(() => { this.retryAt = 0; this.trigger('retry'); }, s.next_retry_delay_ms);
@@ -379,10 +380,23 @@ export class DatabaseOwner {
     }
     cycle.ms = Date.now() - cycle.startedAt;
     if (!this.closed) {
-      if (this.online === false && e.status().state === 'idle') this.online = true;
+      if (this.online === false && this.engine.status().state === 'idle') this.online = true;
       this.emit('status', this.statusInfo());
       await this.updateMirror();
     }
+  }
+
+  // The hub refused a push body as too large (413): the engine batches by operation count, and a
+  // few big catalog operations can pass the hub's byte limit. Reopen the engine with a smaller
+  // batch (the batch size is fixed when a Device opens) and try again; a batch of one that is
+  // still too large is a real failure. Synchronous from close to open, so no call interleaves.
+  shrinkPushBatch(count) {
+    if (count <= 1) return false;
+    const batch = Math.max(1, Math.floor(count / 4));
+    this.engine.close();
+    this.openOptions = { ...this.openOptions, push_batch: batch, identity: undefined };
+    this.engine = Engine.open(this.M, 'store.db', this.openOptions);
+    return true;
   }
 
   schedulePeriod() {

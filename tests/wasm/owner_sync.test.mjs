@@ -208,3 +208,32 @@ test('ALocalOnlyStoreWritesAndQueriesWithNoHub', async () => {
   await owner.call('clearLocalData', [{ force: true }]);
   await assert.rejects(owner.call('status'), (e) => e.code === 'closed');
 });
+
+test('APushTheHubRefusesAsTooLargeIsSentAgainInSmallerBatches', async () => {
+  // A hub with a small body limit: 40 queued sales (about 2 KB each) do not fit one push.
+  const small = await startServer({ dir: tempDir('owner-small'), args: ['--max-body-bytes', '20000'] });
+  try {
+    const h = new HubClient(small);
+    const s = await h.createShop('Small limit shop');
+    await h.addProducts(PRODUCTS);
+    const d = await h.registerDevice(s.shop_token, 'Till');
+    const creds = { url: small.url, shopId: d.reg.shop_id, deviceId: d.reg.device_id, deviceToken: d.reg.device_token,
+      receiptPrefix: d.reg.receipt_prefix };
+    const owner = new DatabaseOwner({ module: await newModule() });
+    await owner.open({ name: 'small', hub: creds, directory: new MemoryDirectory(), syncIntervalMs: 0, writeDebounceMs: 1e9 });
+    await owner.syncNow();
+    for (let i = 0; i < 40; i++) await owner.call('recordSale', [sale(`o-small-${i}`)], `rq-small-${i}`);
+    await owner.syncNow();
+    const st = owner.statusInfo();
+    assert.equal(st.state, 'idle', JSON.stringify(st.lastError));
+    assert.equal(st.pending, 0);
+    assert.ok(owner.openOptions.push_batch < 40, `the batch shrank (now ${owner.openOptions.push_batch})`);
+    assert.ok(owner.lastCycle.requests > 3, 'the sales went up in several smaller pushes');
+    const reader = await h.registerDevice(s.shop_token, 'Reader');
+    const { rows } = await reader.pullAll();
+    assert.equal(rowsOf(rows, 'sales_orders').filter((r) => r.id.startsWith('o-small-')).length, 40);
+    await owner.close();
+  } finally {
+    await small.stop();
+  }
+});
