@@ -65,6 +65,7 @@ test('debug panel: queue and log; clearing refused while a sale is unsynced, the
   await till.tid('clear-refused').waitFor();
   assert.equal(await till.tid('clear-cache').isDisabled(), true, 'refused while a sale exists only here');
   assert.ok(await till.page.locator('[data-testid="sync-log"] li').count() >= 1, 'the sync log shows entries');
+  await till.tid('debug-panel').scrollIntoViewIfNeeded();
   await till.shot('debug-panel');
 
   await till.setOffline(false);

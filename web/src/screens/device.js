@@ -10,6 +10,7 @@ import { describeError } from '../lib/errors.js';
 import { formatBytes, formatDateTime, ago } from '../lib/time.js';
 import { setupMarker, forgetMarker } from '../lib/session.js';
 import { Confirm } from '../components/confirm.js';
+import { displayState } from '../components/status_bar.js';
 
 export function Device({ store, status, toast, storageFull }) {
   const id = store.identity;
@@ -31,7 +32,7 @@ export function Device({ store, status, toast, storageFull }) {
       <section class="panel">
         <h2>Sync</h2>
         <dl class="facts">
-          <div><dt>State</dt><dd data-testid="sync-state">${status?.state}</dd></div>
+          <div><dt>State</dt><dd data-testid="sync-state">${displayState(status).replace('_', ' ')}</dd></div>
           <div><dt>Last synced</dt><dd>${status?.lastSyncedAt ? `${formatDateTime(status.lastSyncedAt)} (${ago(status.lastSyncedAt)})` : 'never'}</dd></div>
           <div><dt>Waiting to upload</dt><dd>${status?.pending}</dd></div>
           <div><dt>Refused</dt><dd>${status?.quarantined}</dd></div>
@@ -63,8 +64,9 @@ function StoragePanel({ store, storageFull }) {
         <dl class="facts">
           <div><dt>Persistent storage</dt><dd class="long" data-testid="persisted">
             ${info.persisted ? html`<span class="badge good">granted</span> the browser will not evict this till's data`
-              : html`<span class="badge warn">not granted</span> the browser may clear data when the device runs low on space.
-                 Install the app to the home screen, then <button class="btn" onClick=${askPersist}>Ask again</button>`}
+              : html`<span class="badge warn">not granted</span> the browser may clear this till's data when the device
+                 runs low on space. Installing the app to the home screen usually grants it.
+                 <div><button class="btn" onClick=${askPersist}>Ask again</button></div>`}
           </dd></div>
           <div><dt>Used</dt><dd data-testid="usage">${formatBytes(info.usage)} of ${formatBytes(info.quota)} (${pct} %)</dd></div>
         </dl>
@@ -79,7 +81,7 @@ function DebugPanel({ store, status, toast }) {
   const [error, setError] = useState(null);
   useEffect(() => {
     store.outbox().then(setQueue, () => {});
-    store.syncLog().then((l) => setLog(l.slice(-100).reverse()), () => {});
+    store.syncLog().then((l) => setLog([...l].sort((x, y) => y.at - x.at).slice(0, 100)), () => {});
   }, [store, status?.pending, status?.lastSyncedAt, status?.failures]);
 
   const unsynced = (status?.pending ?? 0) + (status?.quarantined ?? 0);
@@ -98,18 +100,18 @@ function DebugPanel({ store, status, toast }) {
     <section class="panel debug" data-testid="debug-panel">
       <h2>Debug</h2>
       <h3>Queue (${queue.length} waiting)</h3>
-      <ol class="log" data-testid="queue">
+      <ul class="log" data-testid="queue">
         ${queue.length === 0 && html`<li class="muted">Empty: everything reached the hub.</li>`}
         ${queue.slice(0, 50).map((op) => html`
-          <li key=${op.seq}><span class="mono">#${op.seq}</span> ${formatDateTime(op.createdAt)} ·
+          <li key=${op.seq}><span class="mono">#${op.seq}</span>${' '}${formatDateTime(op.createdAt)}${' · '}
             ${op.changes.length} changes (${[...new Set(op.changes.map((c) => c.table))].join(', ')})</li>`)}
-      </ol>
+      </ul>
       <h3>Recent sync log</h3>
-      <ol class="log" data-testid="sync-log">
+      <ul class="log" data-testid="sync-log">
         ${log.length === 0 && html`<li class="muted">No entries yet.</li>`}
-        ${log.map((e, i) => html`<li key=${i}><span class="mono">${new Date(e.at).toLocaleTimeString()}</span>
-          <strong>${e.kind}</strong> ${e.detail}</li>`)}
-      </ol>
+        ${log.map((e, i) => html`<li key=${i}><span class="mono">${new Date(e.at).toLocaleTimeString()}</span>${' '}
+          <strong>${e.kind}</strong>${' '}${e.detail}</li>`)}
+      </ul>
       <h3>Clear local cache</h3>
       <p>Deletes this till's database. It downloads everything again at the next start; set up is needed again.</p>
       ${unsynced > 0 && html`<p class="banner warn" data-testid="clear-refused">Not possible now: ${unsynced} sale(s) or change(s)
