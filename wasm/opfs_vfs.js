@@ -16,8 +16,8 @@
  * Public JS API, added to the module object:
  *   await Module.installOpfsPool({directory: 'tillsync', capacity: 6, coalesceWrites: false})
  *       Acquires the handles (async) and registers the VFS "opfs". Must finish before any
- *       database is opened with vfs "opfs". coalesceWrites: see "Write coalescing" below. `directory` is an OPFS path (created under
- *       navigator.storage.getDirectory()) or any object with the FileSystemDirectoryHandle shape
+ *       database is opened with vfs "opfs". coalesceWrites: see "Write coalescing" below.
+ *       `directory` is an OPFS path (created under navigator.storage.getDirectory()) or any object with the FileSystemDirectoryHandle shape
  *       (entries(), getFileHandle(name, {create})) whose file handles give objects with the
  *       FileSystemSyncAccessHandle shape: that is how tests inject wasm/memory_access_handle.js.
  *       `capacity` is a minimum: existing pool files are all acquired, so data never hides.
@@ -28,17 +28,19 @@
  *   Module.opfsPoolStats()     counts of OPFS calls {read, write, flush, truncate, getSize,
  *                              flushSkipped} and bytesWritten; resetOpfsPoolStats() zeroes them.
  *
- * Write coalescing (opt-in, WAL files only). A WAL commit is a run of appends (a 24-byte frame
+ * Write coalescing (opt-in). A WAL commit is a run of appends (a 24-byte frame
  * header, then the page, for every page the transaction changed) followed by one sync. Each
  * handle.write() costs 24-46 us in Chromium whatever its size, so a sale touching 20 pages paid
- * about 40 writes. With coalesceWrites, contiguous appends to a file opened with
- * SQLITE_OPEN_WAL are gathered in memory and reach OPFS as ONE write just before the flush (or
+ * about 40 writes. With coalesceWrites, contiguous writes to a file are gathered in memory and
+ * reach OPFS as ONE write just before the flush (or
  * earlier: when a read or truncate touches the file, a non-contiguous write arrives, the buffer
  * passes 1 MiB, or the file closes). Nothing is durable before the flush either way, so a crash
  * loses exactly what it would have lost without coalescing. The price: a full quota is reported
  * by xSync (SQLITE_FULL at COMMIT) instead of by the xWrite that ran out, which SQLite handles
- * the same way (the transaction rolls back). Only WAL files: SQLite syncs them before it relies
- * on them, and the database file's writes (checkpoints) are scattered anyway.
+ * the same way (the transaction rolls back). Every file of the pool gathers contiguous writes:
+ * the WAL's appends, and the runs of adjacent pages a checkpoint copies into the database file
+ * (in page order); a write that does not continue the run sends the run first, so scattered
+ * writes cost exactly what they cost without coalescing.
  *
  * Pool file format (one OPFS file per slot, named tsopfs-NNN.slot):
  *   bytes [0, 4096)   header; bytes [4096, ...) the SQLite file's bytes, so SQLite offset X is
@@ -93,7 +95,6 @@ mergeInto(LibraryManager.library, {
     ENOPOOL: -5,
     ENAMETOOLONG: -6,
     COALESCE_MAX: 1 << 20,
-    SQLITE_OPEN_WAL: 0x00080000,
     pool: null,
     lastError: '',
     encoder: null,
@@ -381,7 +382,7 @@ mergeInto(LibraryManager.library, {
         P.byName.set(name, slot);
       }
       P.slots[slot].openCount++;
-      P.slots[slot].coalesce = P.coalesce && (flags & TSOPFS.SQLITE_OPEN_WAL) !== 0;
+      P.slots[slot].coalesce = P.coalesce;
       return slot;
     } catch (e) {
       return TSOPFS.fail('open', name, e);

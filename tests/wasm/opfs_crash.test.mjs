@@ -14,9 +14,9 @@ const newModule = await moduleFactory();
 
 class Crash extends Error {}
 
-async function openDb(dir, mode) {
+async function openDb(dir, mode, coalesceWrites = false) {
   const M = await newModule();
-  await M.installOpfsPool({ directory: dir, capacity: 6 });
+  await M.installOpfsPool({ directory: dir, capacity: 6, coalesceWrites });
   const r = M.sqlOpen('till.db', 'opfs');
   assert.equal(r.code, 0, r.message);
   const q = (sql) => {
@@ -61,13 +61,13 @@ const survivors = [
   ['random-2', (k) => { const r = seeded(k * 7919 + 2); return () => r() < 0.5; }],
 ];
 
-async function crashLoop(mode, op) {
+async function crashLoop(mode, op, coalesce = false) {
   const outcomes = { old: 0, new: 0 };
   let k = 1;
   for (; k < 500; k++) {
     let committedAtK = false;
     for (const [label, keepFor] of survivors) {
-      const res = await crashOnce(mode, op, k, keepFor(k), `${mode}/${op} #${k} keep=${label}`);
+      const res = await crashOnce(mode, op, k, keepFor(k), `${mode}/${op}${coalesce ? '/coalesced' : ''} #${k} keep=${label}`, coalesce);
       outcomes[res.state]++;
       committedAtK = res.committed;
     }
@@ -78,11 +78,11 @@ async function crashLoop(mode, op) {
   return { crashPoints: k - 1, ...outcomes };
 }
 
-async function crashOnce(mode, op, k, keep, where) {
+async function crashOnce(mode, op, k, keep, where, coalesce = false) {
   {
     const faults = new FaultPlan();
     const dir = new MemoryDirectory(`crash-${mode}-${op}-${k}`, { faults });
-    const before = await openDb(dir, mode);
+    const before = await openDb(dir, mode, coalesce);
     for (const stmt of seriesSql(setupSql).split(';').map((s) => s.trim()).filter(Boolean)) before.q(stmt);
 
     let calls = 0;
@@ -99,7 +99,7 @@ async function crashOnce(mode, op, k, keep, where) {
     faults.hook = null;
     if (committed) dir.crash(keep); // crash right after a successful commit: it must be durable
 
-    const after = await openDb(dir, mode);
+    const after = await openDb(dir, mode, coalesce);
     assert.equal(after.q('PRAGMA integrity_check')[0][0], 'ok', `${where}: integrity`);
     const [[count, sum]] = after.q('SELECT count(*), sum(balance) FROM acct');
     assert.equal(sum, 200 * 1000, `${where}: money is neither made nor lost`);
@@ -116,4 +116,47 @@ for (const mode of ['wal', 'delete', 'truncate']) {
       t.diagnostic(`${mode}/${op}: ${r.crashPoints} crash points, old state after ${r.old}, new state after ${r.new}`);
     });
   }
+}
+
+// The same loops with write coalescing on (what the worker runs): gathered appends reach OPFS as
+// one write just before the flush, so there are fewer crash points, and every one of them must
+// still leave the transaction all-or-nothing and a committed one durable.
+for (const mode of ['wal', 'delete']) {
+  for (const op of ['write', 'flush']) {
+    test(`WithWriteCoalescingCrashAtEvery${op === 'write' ? 'Write' : 'Flush'}Of${mode[0].toUpperCase() + mode.slice(1)}ModeCommitIsAllOrNothing`, async (t) => {
+      const r = await crashLoop(mode, op, true);
+      t.diagnostic(`${mode}/${op}/coalesced: ${r.crashPoints} crash points, old state after ${r.old}, new state after ${r.new}`);
+    });
+  }
+}
+
+// A checkpoint copies WAL pages into the database file (with coalescing: contiguous pages as one
+// write) and then resets the WAL. A crash at any write or flush of it must lose nothing.
+for (const op of ['write', 'flush']) {
+  test(`WithWriteCoalescingCrashAtEvery${op === 'write' ? 'Write' : 'Flush'}OfACheckpointLosesNothing`, async () => {
+    let k = 1;
+    for (; k < 500; k++) {
+      const faults = new FaultPlan();
+      const dir = new MemoryDirectory(`ckpt-${op}-${k}`, { faults });
+      const db = await openDb(dir, 'wal', true);
+      for (const stmt of seriesSql(setupSql).split(';').map((x) => x.trim()).filter(Boolean)) db.q(stmt);
+      assert.equal(db.M.sqlExec(db.db, txSql).code, 0);
+      let calls = 0;
+      faults.hook = (o) => {
+        if (o !== op) return;
+        if (++calls === k) { dir.crash('none'); throw new Crash(`crash at ${op} #${k}`); }
+      };
+      const r = db.M.sqlQuery(db.db, 'PRAGMA wal_checkpoint(TRUNCATE)');
+      faults.hook = null;
+      const finished = r.code === 0 && calls < k;
+      dir.crash('none');
+      const after = await openDb(dir, 'wal', true);
+      assert.equal(after.q('PRAGMA integrity_check')[0][0], 'ok', `checkpoint ${op} #${k}: integrity`);
+      const [[count, sum]] = after.q('SELECT count(*), sum(balance) FROM acct');
+      assert.equal(count, 201, `checkpoint ${op} #${k}: the committed transaction survives`);
+      assert.equal(sum, 200 * 1000);
+      if (finished) break;
+    }
+    assert.ok(k > 1 && k < 500, `crash points: ${k - 1}`);
+  });
 }
