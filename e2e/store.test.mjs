@@ -27,7 +27,7 @@ function buildSite() {
   const dist = path.join(repoRoot, 'dist');
   if (!fs.existsSync(path.join(dist, 'worker.js'))) throw new Error('dist/ missing: run scripts/build-package.sh');
   fs.mkdirSync(path.join(site, 'tillsync'));
-  for (const f of ['index.js', 'worker.js', 'tillsync.wasm']) fs.copyFileSync(path.join(dist, f), path.join(site, 'tillsync', f));
+  for (const f of ['index.js', 'worker.js', 'tillsync.wasm', 'service-worker.js']) fs.copyFileSync(path.join(dist, f), path.join(site, 'tillsync', f));
   fs.copyFileSync(path.join(repoRoot, 'e2e', 'store_page.html'), path.join(site, 'index.html'));
   fs.copyFileSync(path.join(repoRoot, 'e2e', 'store_page.mjs'), path.join(site, 'store_page.mjs'));
   return site;
@@ -264,6 +264,92 @@ test('OfflineWritesSyncExactlyOnceWhenBackOnline', async () => {
   for (const id of ['o-off-1', 'o-off-2', 'o-off-3']) assert.equal(byId.get(id), 1, id);
   const log = await must(page, 'syncLog');
   assert.ok(log.some((e) => e.kind === 'offline'));
+  await must(page, 'close');
+  await page.close();
+});
+
+test('TheMirroredPushUploadsWithNoTabOpenAndSendingItTwiceIsHarmless', async () => {
+  const creds = await credentials('Till mirror');
+  const page = await newTab();
+  await page.evaluate((c) => window.openTill({ name: 'mirror', hub: c }), creds);
+  await must(page, 'sync');
+  await page.evaluate(async () => { window.sw = await import('/tillsync/service-worker.js'); });  // loaded while online
+  await context.setOffline(true);
+  try {
+    for (const id of ['o-mirror-1', 'o-mirror-2']) await must(page, 'recordSale', sale(id));
+    // The worker mirrors its next push (after the write debounce) where a service worker reads it.
+    // (A polling loop in the page: waitForFunction would take an async predicate's promise as true.)
+    const mirroredCount = await page.evaluate(async () => {
+      for (let i = 0; i < 100; i++) {
+        const e = (await window.sw.readMirroredPushes()).find((x) => x.name === 'mirror');
+        if (e && e.count === 2) return e.count;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return 0;
+    });
+    assert.equal(mirroredCount, 2, 'the next push (both sales) is mirrored');
+    await must(page, 'close');  // no tab owns the database any more
+  } finally {
+    await context.setOffline(false);
+  }
+  const before = await hub.stats();
+  // What the app's service worker does on Background Sync, here run by the page: no database.
+  const sent = await page.evaluate(async () => {
+    const { uploadMirroredPushes, readMirroredPushes } = window.sw;
+    const all = await readMirroredPushes();
+    const mirrored = all.find((e) => e.name === 'mirror');
+    if (!mirrored) return { missing: JSON.stringify(all.map((e) => [e.name, e.count])) };
+    const results = await uploadMirroredPushes();
+    const again = await fetch(mirrored.url, { method: 'POST', body: mirrored.body,
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${mirrored.token}` } });
+    return { results, url: mirrored.url, againStatus: again.status, left: (await readMirroredPushes()).filter((e) => e.name === 'mirror').length };
+  });
+  assert.equal(sent.missing, undefined, 'the mirrored push is still there for the service worker');
+  assert.deepEqual(sent.results.filter((r) => r.name === 'mirror'), [{ name: 'mirror', status: 200, count: 2 }]);
+  assert.equal(sent.url, `${server.url}/v1/push`);
+  assert.equal(sent.againStatus, 200, 'a second send of the same operations is answered, not refused');
+  assert.equal(sent.left, 0, 'an uploaded entry is removed');
+  let { byId } = await hubSalesById();
+  assert.equal(byId.get('o-mirror-1'), 1);
+  assert.equal(byId.get('o-mirror-2'), 1);
+  // The tab comes back: its worker pushes the same operations, gets the hub's first answers.
+  await page.evaluate(() => window.openTill({ name: 'mirror' }));
+  const s = await must(page, 'sync');
+  assert.equal(s.pending, 0);
+  const after = await hub.stats();
+  assert.equal(after.ops_applied - before.ops_applied, 2, 'three sends, two operations applied once each');
+  ({ byId } = await hubSalesById());
+  assert.equal(byId.get('o-mirror-1'), 1);
+  await must(page, 'close');
+  await page.close();
+});
+
+test('AResolverRegisteredInATabResolvesConflictsOnItsTable', async () => {
+  const creds = await credentials('Till resolver');
+  const other = await hub.registerDevice(shop.shop_token, 'Other till');  // a second device, raw protocol
+  const page = await newTab();
+  await page.evaluate((c) => window.openTill({ name: 'resolver', hub: c }), creds);
+  await must(page, 'write', [{ table: 'customers', id: 'c-ada', values: { name: 'Ada', phone: '111' } }]);
+  await must(page, 'sync');
+  // The other till edits the same customer first (it saw version 1) ...
+  await other.pullAll();
+  const r = await other.push([other.op([{ table: 'customers', id: 'c-ada', values: { phone: '222' }, base_version: 1 }])]);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.results[0].status, 'applied');
+  // ... and this till, not having pulled, edits it from version 1 too: a manual-rule conflict.
+  await page.evaluate(() => window.store.registerResolver('customers', (theirs, mine) =>
+    ({ ...theirs, notes: `merged: theirs ${theirs.phone}, mine ${mine.phone}` })));
+  await must(page, 'write', [{ table: 'customers', id: 'c-ada', values: { phone: '333' } }]);
+  await must(page, 'sync');
+  await page.waitForFunction(async () => (await window.store.conflicts()).length === 0
+    && (await window.store.status()).pending === 0, null, { timeout: 15_000, polling: 200 });
+  await must(page, 'sync');
+  const { rows } = await reader.pullAll();
+  const ada = rowsOf(rows, 'customers').find((c) => c.id === 'c-ada');
+  assert.equal(ada.values.phone, '222', 'the resolver kept the hub\'s phone');
+  assert.equal(ada.values.notes, 'merged: theirs 222, mine 333');
+  const status = await must(page, 'status');
+  assert.ok(status.conflicts >= 1, 'the conflict was recorded before it was resolved');
   await must(page, 'close');
   await page.close();
 });
