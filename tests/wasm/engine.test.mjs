@@ -225,6 +225,18 @@ test('SqlBatchRunsEveryRowInOneTransactionOrNone', async () => {
   const r = M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(bad));
   assert.equal(r.code & 0xff, M.sqliteConstants().SQLITE_CONSTRAINT ?? 19);
   assert.deepEqual(M.sqlQuery(db, 'SELECT count(*) FROM t').rows, [[1000]], 'the first row rolled back too');
+  // The row scanner reads JSON exactly: escapes, \u escapes with surrogate pairs, raw UTF-8,
+  // booleans, null, floats, negative and large integers.
+  const tricky = [[9001, 'quote " backslash \\ slash / tab \t nl \n', -42], [9002, 'é ü 漢字 😀 \u0001', 2 ** 53 - 1],
+    [9003, 'x', null], [9004, 'y', true], [9005, 'z', 2.5]];
+  assert.equal(M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(tricky)).code, 0);
+  const back = M.sqlQuery(db, 'SELECT id, name, n FROM t WHERE id > 9000 ORDER BY id').rows;
+  assert.deepEqual(back, [[9001, tricky[0][1], -42], [9002, tricky[1][1], 2 ** 53 - 1], [9003, 'x', null], [9004, 'y', 1], [9005, 'z', 2.5]]);
+  for (const badText of ['[[1, "a", 2]', '[[1, "a" 2]]', '{"a": 1}', '[[1, "unterminated]]', '[[1, nope, 2]]', '[[1, "\\q", 2]]']) {
+    const r2 = M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', badText.replace('1,', '7777,'));
+    assert.equal(r2.code, M.sqliteConstants().SQLITE_MISUSE, badText);
+  }
+  assert.deepEqual(M.sqlQuery(db, 'SELECT count(*) FROM t WHERE id = 7777').rows, [[0]], 'malformed input wrote nothing');
   M.sqlClose(db);
   M.releaseOpfsPool();
 });
