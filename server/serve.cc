@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 
@@ -54,7 +55,13 @@ int Serve(const ServeOptions& o) {
   bool found = false;
   s = auth->GetSetting("min_schema_version", &stored, &found);
   if (!s.ok()) return Fail("cannot read settings", s);
-  if (found) min_version = std::stoll(stored);
+  if (found) {
+    char* end = nullptr;
+    long long v = std::strtoll(stored.c_str(), &end, 10);
+    if (end == stored.c_str() || *end != '\0' || v < 1)
+      return Fail("cannot read settings", Status(ErrorCode::kCorrupt, "min_schema_version is " + stored));
+    min_version = v;
+  }
   if (o.min_schema_version > 0) {
     min_version = o.min_schema_version;
     s = auth->PutSetting("min_schema_version", std::to_string(min_version));

@@ -10,7 +10,7 @@ let server;
 let hub;
 let shop;
 before(async () => {
-  server = await startServer({ args: ['--max-body-bytes', '65536', '--rate-limit', '5', '--rate-burst', '5',
+  server = await startServer({ args: ['--max-body-bytes', '65536', '--rate-limit', '1', '--rate-burst', '5',
     '--address-rate-limit', '1', '--address-burst', '4', '--read-timeout-ms', '400'] });
   hub = new HubClient(server);
   await hub.addProducts(PRODUCTS);

@@ -156,13 +156,13 @@ test('a device may revoke its own token, the operator any token', async () => {
 test('rotate-token on the command line works beside a running server; an expired token is refused', async () => {
   const shop = await hub.createShop('Rotating');
   const dev = await hub.registerDevice(shop.shop_token, 'T');
-  const rotated = cli(['rotate-token', '--db', server.dbPath, '--device', dev.id, '--ttl-seconds', '1']);
+  const rotated = cli(['rotate-token', '--db', server.dbPath, '--device', dev.id, '--ttl-seconds', '2']);
   assert.equal(rotated.code, 0, rotated.stderr);
   assert.match(rotated.json.token, /^tsk_dev_/);
   assertProblem(assert, await dev.pull(), 401, 'unauthorized');
   dev.token = rotated.json.token;
   assert.equal((await dev.pull()).status, 200, 'the new token works at once');
-  await new Promise((r) => setTimeout(r, 1300));
+  await new Promise((r) => setTimeout(r, 2300));
   const expired = await dev.pull();
   assertProblem(assert, expired, 401, 'unauthorized');
   assert.equal(expired.json.reason, 'expired');
