@@ -21,6 +21,8 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -600,10 +602,24 @@ using tillsync::Json;
 using tillsync::JsonReader;
 using tillsync::Status;
 
+// Prepared read statements of engineQuery, most recently used first. Finalized before the
+// Device closes its connection (see ~Engine).
+struct QueryCache {
+  static constexpr size_t kSize = 24;
+  std::vector<std::pair<std::string, sqlite3_stmt*>> entries;
+  ~QueryCache() { Clear(); }
+  void Clear() {
+    for (auto& e : entries) sqlite3_finalize(e.second);
+    entries.clear();
+  }
+};
+
 struct Engine {
   std::unique_ptr<tillsync::ManualEnv> manual_env;  // set when opened with a fixed clock (tests)
   std::unique_ptr<Device> device;
   std::string request_id;  // the mutating call in progress, read by tsw_request()
+  QueryCache queries;
+  ~Engine() { queries.Clear(); }  // statements first, then the connection (device)
 };
 std::vector<std::unique_ptr<Engine>> g_engines;
 
@@ -980,13 +996,140 @@ std::string engineNewRowId(int id) {
   return StatusText(s, row_id);
 }
 
+// Appends `v` to `out` as a JSON string.
+void JsonString(std::string* out, const char* v, size_t n) {
+  out->push_back('"');
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    if (c == '"' || c == '\\') { out->push_back('\\'); out->push_back(char(c)); }
+    else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      out->append(buf);
+    } else out->push_back(char(c));
+  }
+  out->push_back('"');
+}
+
+// engineQuery: the same contract as Device::Query (read-only statements, positional parameters
+// that are integers, strings, booleans or null, rows as objects; the same error codes), but
+// faster on the path every screen of a POS takes: statements are prepared once and kept (LRU),
+// parameters are scanned straight into sqlite3_bind_*, and the answer is written as JSON text
+// directly, without building an nlohmann DOM per row and then serialising it.
 std::string engineQuery(int id, std::string sql, std::string paramsJson) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
-  Json params, rows;
-  Status s = ParseArg(paramsJson.empty() ? "[]" : paramsJson, &params, "params");
-  if (s.ok()) s = e->device->Query(sql, params, &rows);
-  return StatusText(s, std::move(rows));
+  sqlite3* db = e->device->db()->raw();
+  QueryCache& cache = e->queries;
+  sqlite3_stmt* stmt = nullptr;
+  for (size_t i = 0; i < cache.entries.size(); i++) {
+    if (cache.entries[i].first == sql) {
+      stmt = cache.entries[i].second;
+      if (i > 0) std::rotate(cache.entries.begin(), cache.entries.begin() + long(i), cache.entries.begin() + long(i) + 1);
+      break;
+    }
+  }
+  if (!stmt) {
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.c_str(), int(sql.size()), &stmt, &tail);
+    if (rc != SQLITE_OK) return StatusText(tillsync::StatusFromSqlite(rc, sql, db), nullptr);
+    if (!stmt) return ErrorText(Status(ErrorCode::kBadRequest, "empty statement"));
+    if (!sqlite3_stmt_readonly(stmt)) {
+      sqlite3_finalize(stmt);
+      return ErrorText(Status(ErrorCode::kForbidden, "queries are read-only; write through the engine so changes sync"));
+    }
+    if (cache.entries.size() == QueryCache::kSize) {
+      sqlite3_finalize(cache.entries.back().second);
+      cache.entries.pop_back();
+    }
+    cache.entries.insert(cache.entries.begin(), {sql, stmt});
+  }
+  // Parameters: count them while binding, then compare with what the statement expects.
+  sqlite3_clear_bindings(stmt);
+  int expected = sqlite3_bind_parameter_count(stmt);
+  int given = 0;
+  std::string params = paramsJson.empty() ? "[]" : paramsJson;
+  RowScanner in{params.data(), params.data() + params.size(), {}};
+  if (!in.Eat('[')) return ErrorText(Status(ErrorCode::kBadRequest, "params must be an array"));
+  bool syntax = false;
+  if (!syntax && !in.Eat(']')) {
+    do {
+      in.Skip();
+      const char* at = in.p;
+      // Floats are refused (money is integer minor units); the scanner would bind them.
+      const char* q = at;
+      if (q < in.end && *q == '-') q++;
+      bool numeric = q < in.end && *q >= '0' && *q <= '9';
+      if (numeric) {
+        while (q < in.end && *q >= '0' && *q <= '9') q++;
+        if (q < in.end && (*q == '.' || *q == 'e' || *q == 'E'))
+          return ErrorText(Status(ErrorCode::kBadValue, "parameters must be integers, strings, booleans or null"));
+        errno = 0;
+        strtoll(at, nullptr, 10);
+        if (errno == ERANGE) return ErrorText(Status(ErrorCode::kBadValue, "parameter out of range"));
+      } else if (at < in.end && (*at == '[' || *at == '{')) {
+        return ErrorText(Status(ErrorCode::kBadValue, "parameters must be integers, strings, booleans or null"));
+      }
+      ++given;
+      if (given <= expected) {
+        if (!in.Value(stmt, given)) { syntax = true; break; }
+      } else if (!in.Value(stmt, 0)) {  // index 0 binds nothing: just read past it; the count check
+        syntax = true;                     // below reports the mismatch
+        break;
+      }
+    } while (in.Eat(','));
+    if (!syntax && !in.Eat(']')) syntax = true;
+  }
+  if (syntax) {
+    sqlite3_clear_bindings(stmt);
+    return ErrorText(Status(ErrorCode::kBadJson, "params is not valid JSON: expected an array of integers, strings, booleans or null"));
+  }
+  if (given != expected) {
+    sqlite3_clear_bindings(stmt);
+    return ErrorText(Status(ErrorCode::kBadRequest, "statement has " + std::to_string(expected) + " parameters, " +
+                                                        std::to_string(given) + " given"));
+  }
+  std::string out = "{\"ok\":true,\"result\":[";
+  int ncol = sqlite3_column_count(stmt);
+  std::vector<std::string> names(static_cast<size_t>(ncol));
+  for (int c = 0; c < ncol; c++) {
+    const char* name = sqlite3_column_name(stmt, c);
+    JsonString(&names[size_t(c)], name, strlen(name));
+    names[size_t(c)].push_back(':');
+  }
+  int rc;
+  bool first = true;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    out += first ? "{" : ",{";
+    first = false;
+    for (int c = 0; c < ncol; c++) {
+      if (c) out.push_back(',');
+      out += names[size_t(c)];
+      switch (sqlite3_column_type(stmt, c)) {
+        case SQLITE_INTEGER: out += std::to_string(sqlite3_column_int64(stmt, c)); break;
+        case SQLITE_FLOAT: {
+          double v = sqlite3_column_double(stmt, c);
+          if (v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308) { out += "null"; break; }
+          char buf[32];
+          snprintf(buf, sizeof buf, "%.17g", v);
+          out += buf;
+          break;
+        }
+        case SQLITE_NULL: out += "null"; break;
+        default:
+          JsonString(&out, reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)), size_t(sqlite3_column_bytes(stmt, c)));
+      }
+    }
+    out.push_back('}');
+  }
+  if (rc != SQLITE_DONE) {
+    Status s = tillsync::StatusFromSqlite(rc, sql, db);
+    sqlite3_reset(stmt);
+    return StatusText(s, nullptr);
+  }
+  sqlite3_reset(stmt);
+  out += "]}";
+  return out;
 }
 
 std::string engineBuildPush(int id) {

@@ -240,3 +240,31 @@ test('SqlBatchRunsEveryRowInOneTransactionOrNone', async () => {
   M.sqlClose(db);
   M.releaseOpfsPool();
 });
+
+test('QueriesKeepTheContractOfDeviceQueryWithCachedStatements', async () => {
+  const { M, engine } = await openEngine();
+  engine.write([{ table: 'products', id: 'p-q', values: { name: 'Quote " back \\ slash \n é 😀', price_minor: 5, tax_rate_bp: 0, active: 1 } }]);
+  const sql = 'SELECT id, name, price_minor, barcode, 2.5 AS f FROM products WHERE id = ?1';
+  for (let i = 0; i < 3; i++) {  // the second and third runs use the cached statement
+    assert.deepEqual(engine.query(sql, ['p-q']),
+      [{ id: 'p-q', name: 'Quote " back \\ slash \n é 😀', price_minor: 5, barcode: null, f: 2.5 }]);
+  }
+  assert.deepEqual(Object.keys(engine.query(sql, ['p-q'])[0]), ['id', 'name', 'price_minor', 'barcode', 'f'],
+    'columns come back in the order the statement names them');
+  assert.deepEqual(engine.query(sql, ['nope']), []);
+  assert.deepEqual(engine.query('SELECT ?1 AS a, ?2 AS b, ?3 AS c', [true, null, -7]), [{ a: 1, b: null, c: -7 }]);
+  assert.equal(codeOf(() => engine.query(sql, [1.5])), 'bad_value');
+  assert.equal(codeOf(() => engine.query(sql, [{ a: 1 }])), 'bad_value');
+  assert.equal(codeOf(() => engine.query(sql, ['a', 'b'])), 'bad_request');
+  assert.equal(codeOf(() => engine.query(sql, [])), 'bad_request');
+  assert.equal(codeOf(() => engine.query(sql, [2 ** 70])), 'bad_value');
+  assert.equal(JSON.parse(M.engineQuery(engine.id, sql, '{"a":1}')).code, 'bad_request');
+  assert.equal(JSON.parse(M.engineQuery(engine.id, sql, '["unterminated')).code, 'bad_json');
+  assert.equal(codeOf(() => engine.query('UPDATE products SET price_minor = 1')), 'forbidden');
+  assert.equal(codeOf(() => engine.query('SELEC nonsense')), 'internal');
+  assert.equal(codeOf(() => engine.query('   ')), 'bad_request');
+  // 30 distinct statements: more than the cache holds; every one still answers.
+  for (let i = 0; i < 30; i++) assert.deepEqual(engine.query(`SELECT ${i} AS n`), [{ n: i }]);
+  engine.close();
+  M.releaseOpfsPool();
+});
