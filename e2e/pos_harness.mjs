@@ -149,6 +149,7 @@ export class Till {
   async open() {
     this.page = this.context.pages()[0] ?? await this.context.newPage();
     this.page.on('pageerror', (e) => this.errors.push(String(e)));
+    this.page.on('console', (m) => { if (m.type() === 'error') this.errors.push(`console: ${m.text()}`.slice(0, 300)); });
     await this.page.goto(`${this.baseUrl}/`);
     await this.waitReady();
     return this.page;
@@ -269,7 +270,9 @@ export class Till {
       await this.clickSyncNow();
       await this.page.waitForTimeout(250);
     }
-    throw new Error(`${this.name}: not idle after ${timeout} ms: ${JSON.stringify(last)} ${this.errors.join(' | ')}`);
+    const onLine = await this.page.evaluate(() => navigator.onLine).catch(() => '?');
+    throw new Error(`${this.name}: not idle after ${timeout} ms: ${JSON.stringify(last)}, page navigator.onLine=${onLine} `
+      + `${this.errors.join(' | ')}`);
   }
 
   async clickSyncNow() {
