@@ -3,7 +3,8 @@
 // identity survives a browser restart. Every step is checked against the hub's own records.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Hub, Till, tempDir } from './pos_harness.mjs';
+import { startServer } from '../tests/server/hub_harness.mjs';
+import { Hub, Till, WEB_DIST, tempDir } from './pos_harness.mjs';
 
 let hub;
 const tills = [];
@@ -95,4 +96,39 @@ test('a wrong operator token is refused with a clear message and nothing is crea
   assert.match(await t.tid('setup-error').textContent(), /\S/);
   const afterList = (await hub.client.get('/v1/admin/shops', hub.operatorToken)).json;
   assert.deepEqual(afterList, before);
+});
+
+test('the demo shop of `npm start`: a till joins with its token and sells from its catalog', async () => {
+  const server = await startServer({ args: ['--static', WEB_DIST, '--demo'] });
+  const demo = new Hub(server);
+  try {
+    const shopToken = server.printed['demo shop token'];
+    assert.ok(shopToken, `the demo prints its shop token: ${JSON.stringify(Object.keys(server.printed))}`);
+    const t = await launch({ name: 'demo' });
+    t.baseUrl = demo.url;
+    await t.page.goto(`${demo.url}/`);
+    await t.waitReady();
+    await t.joinShop({ shopToken, deviceName: 'Counter 1' });
+    const categories = await t.page.locator('.categories .cat').count();
+    assert.ok(categories >= 6, `the demo's categories are offered (${categories - 1})`);
+    const ids = await t.page.$$eval('[data-testid="product"]', (tiles) => tiles.map((x) => x.dataset.productId));
+    assert.ok(ids.length >= 30, `the demo catalog is on the till (${ids.length} tiles)`);
+    // The demo booked stock for every product: tiles show it.
+    assert.match(await t.tid('product').first().textContent(), /\d+ left/);
+    await t.page.click(`[data-testid="product"][data-product-id="${ids[0]}"]`);
+    await t.page.click(`[data-testid="product"][data-product-id="${ids[0]}"]`);
+    await t.page.click(`[data-testid="product"][data-product-id="${ids[1]}"]`);
+    await t.page.click(`[data-testid="product"][data-product-id="${ids[5]}"]`);
+    await t.shot('selling-demo');
+    await t.tid('charge').click();
+    await t.tid('pay-card').click();
+    await t.tid('complete-sale').click();
+    await t.tid('sale-recorded').waitFor();
+    const receiptNo = (await t.tid('receipt-no').textContent()).trim();
+    await t.syncUntilIdle();
+    const audit = await demo.audit(shopToken);
+    assert.equal(audit.orders.filter((o) => o.values.receipt_no === receiptNo).length, 1);
+  } finally {
+    await server.stop();
+  }
 });

@@ -178,6 +178,8 @@ export class Till {
     // A passing toast would hide part of the screen; it goes away by itself within seconds.
     await this.tid('toast').waitFor({ state: 'detached', timeout: 5000 }).catch(() => {});
     await this.page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+    // A JPEG beside it, small enough to commit under docs/screenshots for the README.
+    await this.page.screenshot({ path: path.join(SHOTS, `${name}.jpg`), type: 'jpeg', quality: 80 });
   }
 
   // First run ----------------------------------------------------------------------------------

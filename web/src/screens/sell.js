@@ -117,10 +117,12 @@ export function Sell({ store, status, cart, setCart, onSold, toast, reportError 
               <button key=${p.id} class="tile" data-testid="product" data-product-id=${p.id}
                   onMouseDown=${(e) => e.preventDefault()} onClick=${() => add(p)}>
                 <span class="tile-name">${p.name}</span>
-                <span class="tile-price">${formatMoney(p.price_minor, currency)}</span>
-                ${stock !== undefined && html`
-                  <span class=${stock < 0 ? 'tile-stock negative' : stock === 0 ? 'tile-stock zero' : 'tile-stock'}>
-                    ${stock} in stock</span>`}
+                <span class="tile-foot">
+                  <span class="tile-price">${formatMoney(p.price_minor, currency)}</span>
+                  ${stock !== undefined && html`
+                    <span class=${stock < 0 ? 'tile-stock negative' : stock === 0 ? 'tile-stock zero' : 'tile-stock'}>
+                      ${stock < 0 ? `${stock} (negative)` : `${stock} left`}</span>`}
+                </span>
               </button>`;
           })}
           ${shown.length > MAX_TILES && html`
