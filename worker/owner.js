@@ -34,11 +34,18 @@ import { TillsyncError } from './errors.js';
 //     survives a crash (NORMAL would only flush at checkpoints: fast, but not durable).
 //   - coalesceWrites (wasm/opfs_vfs.js): the WAL appends of one commit (2 per changed page) reach
 //     OPFS as one write; a sale touches ~20 pages, so this turns ~40 write calls into 1.
+//   - push_batch 500 and pull_limit 5000, the protocol's maxima (core/protocol.h): a tablet on
+//     shop Wi-Fi pays a round trip per request (20-50 ms), and the hub an fsync per push, so a
+//     first download of 100,000 products takes 20 requests instead of 100 and 10,000 queued
+//     sales 20 pushes instead of 50. A push the hub refuses as too large (413) is retried in
+//     smaller batches (DatabaseOwner.shrinkPushBatch).
 export const BROWSER_OPEN_OPTIONS = Object.freeze({
   vfs: 'opfs',
   journal_mode: 'WAL',
   synchronous: 'FULL',
   exclusive_locking: true,
+  push_batch: 500,
+  pull_limit: 5000,
 });
 
 export const DEFAULT_SYNC_INTERVAL_MS = 5 * 60 * 1000;
@@ -95,7 +102,8 @@ export class DatabaseOwner {
     };
     await this.acquirePool(config.directory ?? `tillsync/${name}`);
     const hub = config.hub;
-    const options = { ...BROWSER_OPEN_OPTIONS };
+    // config.engine: engine option overrides (tests), e.g. {pull_limit: 1000}.
+    const options = { ...BROWSER_OPEN_OPTIONS, ...(config.engine ?? {}) };
     if (hub) {
       for (const k of ['url', 'shopId', 'deviceId', 'deviceToken', 'receiptPrefix']) {
         if (typeof hub[k] !== 'string' || hub[k] === '') {

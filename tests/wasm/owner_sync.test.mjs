@@ -49,11 +49,11 @@ function network() {
   return net;
 }
 
-async function openOwner(hubCreds, { net = network(), dir = new MemoryDirectory(), writeDebounceMs = 10 } = {}) {
+async function openOwner(hubCreds, { net = network(), dir = new MemoryDirectory(), writeDebounceMs = 10, engine } = {}) {
   const events = [];
   const owner = new DatabaseOwner({ module: await newModule(), fetchImpl: net.fetch,
     emit: (kind, payload) => events.push({ kind, payload }) });
-  const info = await owner.open({ name: 'test', hub: hubCreds, directory: dir, writeDebounceMs, syncIntervalMs: 0 });
+  const info = await owner.open({ name: 'test', hub: hubCreds, directory: dir, writeDebounceMs, syncIntervalMs: 0, engine });
   return { owner, info, events, net, dir };
 }
 
@@ -140,7 +140,8 @@ test('AWriteIsSyncedShortlyAfterwardsWithoutAnyCall', async () => {
 test('TheInitialCatalogDownloadReportsProgressInRowsDoneOfTotal', async () => {
   const many = Array.from({ length: 2400 }, (_, i) => ({ id: `p-bulk-${i}`, name: `Bulk ${i}`, price: 100 + i, tax_bp: 700 }));
   for (let i = 0; i < many.length; i += 1000) await hub.addProducts(many.slice(i, i + 1000));
-  const { owner, events } = await openOwner(await credentials('Till download'));
+  // Pages of 1,000 rows (the browser default is 5,000) so 2,400 products take several pages.
+  const { owner, events } = await openOwner(await credentials('Till download'), { engine: { pull_limit: 1000 } });
   await owner.cycle;
   const progress = events.filter((e) => e.kind === 'progress' && e.payload.phase === 'download').map((e) => e.payload);
   assert.ok(progress.length >= 2, `progress events: ${JSON.stringify(progress)}`);

@@ -97,7 +97,10 @@ for (const [name, scenario] of Object.entries(SCENARIOS)) {
     const native = runNative(scenario);
     const M = await newModule();
     await M.installOpfsPool({ directory: new MemoryDirectory(), capacity: 6, coalesceWrites: true });
-    const e = Engine.open(M, 'device.db', { ...BROWSER_OPEN_OPTIONS, identity: native.identity, clock: scenario.clock });
+    // The native run uses the core's default batch sizes; so does this one (the bytes of each
+    // request name the pull limit).
+    const e = Engine.open(M, 'device.db', { ...BROWSER_OPEN_OPTIONS, push_batch: 200, pull_limit: 1000,
+      identity: native.identity, clock: scenario.clock });
     let exchanges = 0;
     scenario.steps.forEach((step, i) => {
       const expected = native.steps[i];
