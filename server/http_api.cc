@@ -207,6 +207,19 @@ void HttpApi::Install(httplib::Server* server) {
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
+  // A client that asks "Expect: 100-continue" before sending a large body (curl does above
+  // 1 MiB) gets the 413 instead of the go-ahead, so it never sends the body at all.
+  server->set_expect_100_continue_handler([max_body](const Request& req, Response& res) {
+    std::string text = req.get_header_value("Content-Length");
+    bool too_large = !text.empty() && text.size() <= 19 && text.find_first_not_of("0123456789") == std::string::npos &&
+                     std::stoull(text) > max_body;
+    if (!too_large) return 100;
+    SendProblem(res, Status(ErrorCode::kTooLarge, "request body of " + text + " bytes is larger than the limit of " +
+                                                      std::to_string(max_body)),
+                413);
+    return 413;
+  });
+
   for (const Route& route : Routes()) {
     const Route* r = &route;
     auto handler = [this, r](const Request& req, Response& res) { Dispatch(*r, req, res); };

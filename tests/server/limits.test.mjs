@@ -62,6 +62,16 @@ test('a body over the limit is refused with 413 from its Content-Length alone, a
   assert.ok(r.ms < 2000, `answered in ${r.ms} ms`);
 });
 
+test('a client that asks Expect: 100-continue for a body over the limit gets 413 instead of the go-ahead', async () => {
+  const dev = await hub.registerDevice(shop.shop_token, 'Polite');
+  const r = await raw(`POST /v1/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${dev.token}\r\n`
+    + 'Content-Type: application/json\r\nContent-Length: 50000000\r\nExpect: 100-continue\r\n\r\n', { waitMs: 1500 });
+  const p = parseStatus(r.data);
+  assert.equal(p.status, 413, r.data);
+  assert.equal(p.json.code, 'too_large');
+  assert.ok(!r.data.includes('100 Continue'), 'no go-ahead was given');
+});
+
 test('a body just under the limit is read and judged on its content', async () => {
   const dev = await hub.registerDevice(shop.shop_token, 'Edge');
   const filler = 'x'.repeat(65536 - 100);
