@@ -100,7 +100,15 @@ test('update available: banner, apply, no blank tab', async () => {
   // The other tab was not reloaded under the cashier's hands, is not blank, and says why.
   await other.locator('text=updated in another tab').waitFor({ timeout: 15_000 });
   assert.ok((await other.locator('[data-testid="sales-list"]').count()) === 1, 'the other tab still shows its screen');
+  // The updated tab closes: the old-version tab takes over the database (it starts its own
+  // worker, from its own version's files) and keeps selling.
+  await till.page.close();
+  const old = new Till(till.context, hub.url, till.profile, 'old tab');
+  old.page = other;
+  const sale = await old.sell([{ productId: 'p-tea', qty: 1 }]);
+  assert.match(sale.receiptNo, /-\d{6}$/);
   await other.reload();
   await other.waitForFunction(() => window.__tillsyncReady === true);
   assert.equal(await other.locator('meta[name="deployed"]').getAttribute('content'), 'v2');
+  assert.ok((await old.historyReceipts()).includes(sale.receiptNo));
 });

@@ -40,11 +40,16 @@ done
 
 rm -rf "$tmp"
 mkdir -p "$tmp/engine" "$tmp/icons"
-cp "$worker_js" "$tmp/engine/worker.js"
-cp "$wasm_file" "$tmp/engine/tillsync.wasm"
+# Content-hashed names: a tab still running the previous version may start its database worker
+# later (when it becomes the owner tab); it must get the worker and .wasm it was built with, which
+# the service worker keeps in the previous version's cache, never a newer engine under an old URL.
+worker_name="worker-$(sha256sum "$worker_js" | cut -c1-12).js"
+wasm_name="tillsync-$(sha256sum "$wasm_file" | cut -c1-12).wasm"
+cp "$worker_js" "$tmp/engine/$worker_name"
+cp "$wasm_file" "$tmp/engine/$wasm_name"
 
 "$esbuild" "$web/src/main.js" --bundle --format=esm --minify --target=chrome100 --legal-comments=none \
-  --define:__ENGINE_WORKER__='"engine/worker.js"' --define:__ENGINE_WASM__='"engine/tillsync.wasm"' \
+  --define:__ENGINE_WORKER__="\"engine/$worker_name\"" --define:__ENGINE_WASM__="\"engine/$wasm_name\"" \
   --log-level=warning --outfile="$tmp/app.js"
 "$esbuild" "$web/app.css" --minify --log-level=warning --outfile="$tmp/app.css"
 cp "$web/index.html" "$web/manifest.webmanifest" "$tmp/"
