@@ -15,8 +15,8 @@ struct PushCommitter::Item {
   std::condition_variable cv;
 };
 
-PushCommitter::PushCommitter(std::unique_ptr<Hub> writer, size_t max_group)
-    : hub_(std::move(writer)), max_group_(max_group == 0 ? 1 : max_group) {
+PushCommitter::PushCommitter(std::unique_ptr<Hub> writer, size_t max_group, std::function<void(Hub*)> after_group)
+    : hub_(std::move(writer)), max_group_(max_group == 0 ? 1 : max_group), after_group_(std::move(after_group)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -108,15 +108,18 @@ void PushCommitter::Loop() {
         c.response.clear();
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.groups;
-    stats_.pushes += int64_t(calls.size());
-    if (int64_t(calls.size()) > stats_.largest_group) stats_.largest_group = int64_t(calls.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      batch[i]->call = std::move(calls[i]);
-      batch[i]->done = true;
-      batch[i]->cv.notify_one();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.groups;
+      stats_.pushes += int64_t(calls.size());
+      if (int64_t(calls.size()) > stats_.largest_group) stats_.largest_group = int64_t(calls.size());
+      for (size_t i = 0; i < batch.size(); ++i) {
+        batch[i]->call = std::move(calls[i]);
+        batch[i]->done = true;
+        batch[i]->cv.notify_one();
+      }
     }
+    if (after_group_) after_group_(hub_.get());
   }
 }
 

@@ -40,7 +40,10 @@ struct CommitterStats {
 class PushCommitter {
  public:
   // max_group caps the pushes in one transaction, so one group's latency stays bounded.
-  PushCommitter(std::unique_ptr<Hub> writer, size_t max_group = 512);
+  // after_group, if given, runs on the writer thread after each group's waiters were answered
+  // (WAL maintenance: work that no answered push should wait for).
+  PushCommitter(std::unique_ptr<Hub> writer, size_t max_group = 512,
+                std::function<void(Hub*)> after_group = nullptr);
   ~PushCommitter();
   PushCommitter(const PushCommitter&) = delete;
   PushCommitter& operator=(const PushCommitter&) = delete;
@@ -60,6 +63,7 @@ class PushCommitter {
 
   std::unique_ptr<Hub> hub_;
   const size_t max_group_;
+  const std::function<void(Hub*)> after_group_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Item*> queue_;

@@ -21,7 +21,7 @@
 #include "server/push_committer.h"
 #include "server/rate_limiter.h"
 #include "server/static_files.h"
-#include "server/wal_checkpointer.h"
+#include "server/wal_maintenance.h"
 
 namespace tillsync::server {
 namespace {
@@ -74,15 +74,16 @@ int Serve(const ServeOptions& o) {
   s = Hub::Open(o.db_path, hub_options, &writer);
   if (!s.ok()) return Fail("cannot open the hub database", s);
   // Storage tuning of the writer's connection (the core leaves these to the process that owns
-  // the file): checkpoints move to WalCheckpointer's thread (see wal_checkpointer.h), and a
-  // larger page cache keeps the b-tree pages that every push touches (the _ts_rows index, the
-  // _hub_ops and _hub_devices leaves) in memory instead of re-reading them from the OS.
-  s = writer->db()->Exec("PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536");
+  // the file): checkpoints happen after a group is answered, not inside its commit
+  // (wal_maintenance.h), and a larger page cache keeps the b-tree pages that every push touches
+  // (the _ts_rows index, the _hub_ops and _hub_devices leaves) in memory.
+  s = writer->db()->Exec("PRAGMA cache_size=-65536");
+  auto wal = std::make_unique<WalMaintenance>();
+  if (s.ok()) s = wal->Attach(writer->db());
   if (!s.ok()) return Fail("cannot tune the hub database", s);
-  auto checkpointer = std::make_unique<WalCheckpointer>(o.db_path, std::chrono::milliseconds(500));
-  s = checkpointer->Start();
-  if (!s.ok()) return Fail("cannot start the checkpointer", s);
-  auto committer = std::make_unique<PushCommitter>(std::move(writer), o.max_group);
+  WalMaintenance* wal_ptr = wal.get();
+  auto committer = std::make_unique<PushCommitter>(std::move(writer), o.max_group,
+                                                   [wal_ptr](Hub*) { wal_ptr->AfterGroup(); });
   auto readers = std::make_unique<HubPool>(o.db_path, hub_options);
 
   if (o.demo) {
@@ -216,9 +217,8 @@ int Serve(const ServeOptions& o) {
   // to the database cleanly (the last close checkpoints the WAL).
   committer->Stop();
   committer.reset();
+  wal.reset();
   readers.reset();
-  checkpointer->Stop();
-  checkpointer.reset();
   auth.reset();
   std::fprintf(stderr, "tillsync-server: stopped\n");
   std::fflush(stdout);
