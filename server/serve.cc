@@ -79,7 +79,7 @@ int Serve(const ServeOptions& o) {
   // (the _ts_rows index, the _hub_ops and _hub_devices leaves) in memory.
   s = writer->db()->Exec("PRAGMA cache_size=-65536");
   auto wal = std::make_unique<WalMaintenance>();
-  if (s.ok()) s = wal->Attach(writer->db());
+  if (s.ok()) s = wal->Attach(writer->db(), o.db_path);
   if (!s.ok()) return Fail("cannot tune the hub database", s);
   WalMaintenance* wal_ptr = wal.get();
   auto committer = std::make_unique<PushCommitter>(std::move(writer), o.max_group,

@@ -16,15 +16,26 @@
 // and its blocks are rewritten in place. Pushes that arrive meanwhile wait in the queue and form
 // the next group.
 //
+// A helper thread on its own connection does the bulk of the copying in the background (PASSIVE
+// checkpoints every 100 ms, on the other core), so the writer's own checkpoint at the threshold
+// usually finds little left to copy and costs it little; the writer's checkpoint is still what
+// lets the WAL start again (the helper alone never catches up, see above).
+//
 // Durability is unchanged: a commit is durable once its WAL frames are synced; a checkpoint only
 // moves pages that are already durable.
 //
 // Threading: Attach() and AfterGroup() on the writer thread only (the one that uses the
-// connection); the counters are atomics, readable from any thread.
+// connection); Stop() from the owner; the counters are atomics, readable from any thread.
+// Ownership: owns the helper's connection and thread; borrows the writer's Database.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "core/database.h"
 
@@ -33,22 +44,32 @@ namespace tillsync::server {
 class WalMaintenance {
  public:
   explicit WalMaintenance(int threshold_frames = 4000) : threshold_(threshold_frames) {}
+  ~WalMaintenance();
   WalMaintenance(const WalMaintenance&) = delete;
   WalMaintenance& operator=(const WalMaintenance&) = delete;
 
-  // Turns off the connection's automatic checkpoint and installs the frame-counting hook.
-  Status Attach(Database* writer);
+  // Turns off the writer connection's automatic checkpoint, installs the frame-counting hook and
+  // starts the helper on its own connection to `path`.
+  Status Attach(Database* writer, const std::string& path);
   // Checkpoints when the WAL has reached the threshold. Call after answering a group.
   void AfterGroup();
+  // Stops the helper thread (before the writer's connection closes). Idempotent.
+  void Stop();
 
   int64_t checkpoints() const { return checkpoints_.load(); }
   int64_t wal_frames() const { return frames_.load(); }  // frames in the WAL after the last commit
 
  private:
   static int Hook(void* self, struct sqlite3* db, const char* name, int frames);
+  void HelperLoop();
 
   const int threshold_;
   Database* db_ = nullptr;
+  std::unique_ptr<Database> helper_db_;
+  std::thread helper_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
   std::atomic<int64_t> frames_{0};
   std::atomic<int64_t> checkpoints_{0};
 };
