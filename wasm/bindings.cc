@@ -837,6 +837,25 @@ std::string engineSettingPut(int id, std::string key, std::string valueJson) {
   return StatusText(s, nullptr);
 }
 
+// Deletes a CLOSED database's files (the database, its WAL and rollback journal) through the
+// default VFS; files that are not there are fine. Refused while an engine has it open.
+std::string engineDeleteDatabase(std::string path) {
+  for (const auto& e : g_engines) {
+    if (e && e->device->db()->path() == path) {
+      return ErrorText(Status(ErrorCode::kBusy, "the database is open; close it first"));
+    }
+  }
+  sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+  for (const char* suffix : {"", "-wal", "-journal"}) {
+    std::string name = path + suffix;
+    int rc = vfs->xDelete(vfs, name.c_str(), 1);
+    if (rc != SQLITE_OK && rc != SQLITE_IOERR_DELETE_NOENT) {
+      return ErrorText(Status(ErrorCode::kIoError, "could not delete " + name), VfsLastError(vfs));
+    }
+  }
+  return OkText(nullptr);
+}
+
 std::string engineClose(int id) {
   if (!EngineById(id)) return NoEngine();
   g_engines[id].reset();  // finalizes the statements and closes the connection
@@ -1327,6 +1346,7 @@ EMSCRIPTEN_BINDINGS(tillsync) {
   function("engineInfo", &engineInfo);
   function("engineOpen", &engineOpen);
   function("engineClose", &engineClose);
+  function("engineDeleteDatabase", &engineDeleteDatabase);
   function("engineCloseAll", &engineCloseAll);
   function("engineSetClock", &engineSetClock);
   function("engineSettings", &engineSettings);

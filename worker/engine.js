@@ -24,6 +24,9 @@ export class Engine {
 
   static info(M) { return unwrap(M.engineInfo()); }
 
+  // Deletes a closed database's files (database, WAL, journal).
+  static deleteDatabase(M, path) { return unwrap(M.engineDeleteDatabase(path)); }
+
   constructor(M, id, identity, schemaVersion) {
     this.M = M;
     this.id = id;

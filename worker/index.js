@@ -124,11 +124,13 @@ class StoreClient {
     const started = new Promise((resolve) => { this.onReady = resolve; });
     worker.postMessage({ type: 'init', config });
     await started;
+    if (this.closed) return undefined;  // closed while the worker was starting: let the lock go
     // Hold the lock until close() (or until the browser drops it with the tab).
     return new Promise((resolve) => { this.releaseLock = resolve; });
   }
 
   onWorker(msg) {
+    if (this.closed) return;
     if (msg.type === 'ready' || msg.type === 'initError') {
       if (msg.type === 'initError') this.initError = TillsyncError.fromPlain(msg.error);
       this.isOwner = true;
@@ -305,6 +307,7 @@ class StoreClient {
     removeEventListener('offline', this.onWindowEvent);
     document.removeEventListener('visibilitychange', this.onWindowEvent);
     if (this.worker) this.worker.terminate();
+    if (this.onReady) this.onReady();  // a worker still starting will never answer now
     this.lockAbort.abort();
     this.channel.close();
     // Last: another tab may take over only once our worker let go of the OPFS handles.

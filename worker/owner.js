@@ -431,9 +431,7 @@ export class DatabaseOwner {
         'quarantined; sync (or pass {force: true}) before clearing local data', { pending: s.pending, quarantined: s.quarantined });
     }
     await this.close({ keepPool: true });
-    for (const f of ['store.db', 'store.db-wal', 'store.db-journal']) {
-      this.M.vfsContractDelete('opfs', f);  // absent files answer "no such file": fine
-    }
+    Engine.deleteDatabase(this.M, 'store.db');
     if (this.mirror) await this.mirror.clear().catch(() => {});
     this.releasePool();
     return null;

@@ -51,6 +51,7 @@ test('OpenAnswersThePlainIdentityAndASmallIntegerId', async () => {
 test('ClosedIdsAnswerNotOpenAndAreReused', async () => {
   const { M, engine } = await openEngine();
   const id = engine.id;
+  assert.equal(codeOf(() => Engine.deleteDatabase(M, 'store.db')), 'busy', 'an open database is not deleted');
   engine.close();
   assert.deepEqual(JSON.parse(M.engineStatus(id)).code, 'not_open');
   const again = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS });

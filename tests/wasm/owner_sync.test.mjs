@@ -196,8 +196,9 @@ test('AReopenedDatabaseKeepsItsHubCredentialsAndRefusesAnotherDevicesIdentity', 
 });
 
 test('ALocalOnlyStoreWritesAndQueriesWithNoHub', async () => {
+  const dir = new MemoryDirectory();
   const owner = new DatabaseOwner({ module: await newModule() });
-  const info = await owner.open({ name: 'local', directory: new MemoryDirectory() });
+  const info = await owner.open({ name: 'local', directory: dir });
   assert.equal(info.identity.local, true);
   assert.match(info.identity.deviceId, /^local_/);
   await owner.call('write', [[{ table: 'products', id: 'p-1', values: { name: 'Tea', price_minor: 180, tax_rate_bp: 0, active: 1 } }]], 'rq');
@@ -209,6 +210,12 @@ test('ALocalOnlyStoreWritesAndQueriesWithNoHub', async () => {
   await assert.rejects(owner.call('clearLocalData', [{}]), (e) => e.code === 'unsynced_data');
   await owner.call('clearLocalData', [{ force: true }]);
   await assert.rejects(owner.call('status'), (e) => e.code === 'closed');
+  // The files are gone: the same directory now opens as a brand-new device.
+  const fresh = new DatabaseOwner({ module: await newModule() });
+  const again = await fresh.open({ name: 'local', directory: dir });
+  assert.notEqual(again.identity.deviceId, info.identity.deviceId);
+  assert.deepEqual(await fresh.call('query', ['SELECT count(*) AS n FROM sales_orders']), [{ n: 0 }]);
+  await fresh.close();
 });
 
 test('APushTheHubRefusesAsTooLargeIsSentAgainInSmallerBatches', async () => {
