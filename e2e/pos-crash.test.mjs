@@ -36,7 +36,7 @@ const profile = tempDir('crash');
 before(async () => {
   hub = await Hub.start();
   proxy = await startProxy(hub.url);
-  const till = await Till.launch(proxy.url, { profile, name: 'crash set-up' });
+  const till = await Till.launch(proxy.url, { profile, name: 'crash set-up', direct: true });
   ({ shopToken } = await till.createShop({ operatorToken: hub.operatorToken, shopName: 'Crash Shop' }));
   await till.close();
 });
@@ -79,7 +79,7 @@ test(`browser SIGKILLed mid-sync ${ITERATIONS} times: every sale shown reaches t
   assert.ok(stalled.before >= Math.floor(ITERATIONS / 6), `kills before the hub saw the push: ${stalled.before}`);
 
   // Start once more, normally, and let it finish syncing.
-  const till = await Till.launch(proxy.url, { profile, name: 'after the crashes' });
+  const till = await Till.launch(proxy.url, { profile, name: 'after the crashes', direct: true });
   try {
     await till.syncUntilIdle({ timeout: 120_000 });
     const audit = await hub.audit(shopToken);

@@ -25,7 +25,7 @@ test('storage full: the sale is not recorded, the cashier is told, and the same 
   assert.match(await till.tid('usage').textContent(), /of .*\(\d+ %\)/);
 
   const cdp = await till.context.newCDPSession(till.page);
-  const origin = new URL(hub.url).origin;
+  const origin = new URL(till.baseUrl).origin;
   const { usage } = await cdp.send('Storage.getUsageAndQuota', { origin });
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage });
   let failedAt = null;

@@ -104,10 +104,8 @@ test('the demo shop of `npm start`: a till joins with its token and sells from i
   try {
     const shopToken = server.printed['demo shop token'];
     assert.ok(shopToken, `the demo prints its shop token: ${JSON.stringify(Object.keys(server.printed))}`);
-    const t = await launch({ name: 'demo' });
-    t.baseUrl = demo.url;
-    await t.page.goto(`${demo.url}/`);
-    await t.waitReady();
+    const t = await Till.launch(demo.url, { name: 'demo' });
+    tills.push(t);
     await t.joinShop({ shopToken, deviceName: 'Counter 1' });
     const categories = await t.page.locator('.categories .cat').count();
     assert.ok(categories >= 6, `the demo's categories are offered (${categories - 1})`);

@@ -34,7 +34,7 @@ test('Chromium finds the app installable, with a maskable icon', async () => {
     assert.deepEqual(installabilityErrors, [], JSON.stringify(installabilityErrors));
     // The icons the manifest names are real PNGs.
     for (const icon of parsed.icons) {
-      const res = await till.page.request.get(new URL(icon.src, `${hub.url}/`).href);
+      const res = await till.page.request.get(new URL(icon.src, `${till.baseUrl}/`).href);
       assert.equal(res.status(), 200, icon.src);
       assert.equal(res.headers()['content-type'], 'image/png');
       assert.deepEqual([...(await res.body()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
@@ -72,7 +72,7 @@ test('Background Sync uploads a pending sale after the last tab closed', async (
   // Through a proxy that can refuse uploads: the sale stays pending while the tab is open.
   const proxy = await startProxy(hub.url);
   const bgProfile = tempDir('pwa-bg');
-  const till = await Till.launch(proxy.url, { profile: bgProfile, name: 'background' });
+  const till = await Till.launch(proxy.url, { profile: bgProfile, name: 'background', direct: true });
   try {
     const { shopToken: token } = await till.createShop({ operatorToken: hub.operatorToken, shopName: 'Background Shop' });
     await till.page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });

@@ -71,7 +71,7 @@ test('update available: banner, apply, no blank tab', async () => {
   await till.page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
   // A second tab of the same till, open during the update.
   const other = await till.context.newPage();
-  await other.goto(`${hub.url}/#/history`);
+  await other.goto(`${till.baseUrl}/#/history`);
   await other.waitForFunction(() => window.__tillsyncReady === true);
   // A cart in progress survives the update's reload.
   await till.go('sell');
@@ -103,7 +103,7 @@ test('update available: banner, apply, no blank tab', async () => {
   // The updated tab closes: the old-version tab takes over the database (it starts its own
   // worker, from its own version's files) and keeps selling.
   await till.page.close();
-  const old = new Till(till.context, hub.url, till.profile, 'old tab');
+  const old = new Till(till.context, till.baseUrl, till.profile, 'old tab');
   old.page = other;
   const sale = await old.sell([{ productId: 'p-tea', qty: 1 }]);
   assert.match(sale.receiptNo, /-\d{6}$/);

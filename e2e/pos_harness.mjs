@@ -12,6 +12,7 @@ import readline from 'node:readline';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from './chromium.mjs';
 import { HubClient, startServer, request } from '../tests/server/hub_harness.mjs';
+import { startProxy } from './pos_proxy.mjs';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 export const WEB_DIST = path.join(ROOT, 'web', 'dist');
@@ -123,17 +124,37 @@ export class Hub {
 
 // A till: one Chromium profile (one device) driven through the UI ------------------------------
 
+// Each profile reaches the hub through its own loopback proxy (pos_proxy.mjs), kept for the
+// life of the test process so a relaunched profile finds the same origin (its OPFS database and
+// service worker are per origin). Going "offline" drops the proxy's connections as well as
+// emulating offline in the browser: Playwright's emulation does not reach the service worker's
+// Background Sync, which would otherwise keep uploading from an "offline" till.
+const networks = new Map();
+async function networkFor(profile, hubUrl) {
+  let proxy = networks.get(profile);
+  if (!proxy) {
+    proxy = await startProxy(hubUrl);
+    proxy.server.unref();  // never keeps a finished test file's process alive
+    networks.set(profile, proxy);
+  }
+  return proxy;
+}
+
 export class Till {
   /**
-   * Opens a till in a persistent profile (its own OPFS, service worker and identity).
-   * `offline`: the browser starts with no network at all.
+   * Opens a till in a persistent profile (its own OPFS, service worker and identity), served by
+   * the hub at `hubUrl` through the profile's own proxy (or directly, `direct: true`, when the
+   * caller runs its own proxy). `offline`: the browser starts with no network at all.
    */
-  static async launch(baseUrl, { profile = tempDir('till'), offline = false, name = 'till' } = {}) {
+  static async launch(hubUrl, { profile = tempDir('till'), offline = false, name = 'till', direct = false } = {}) {
+    const proxy = direct ? null : await networkFor(profile, hubUrl);
+    proxy?.setDown(offline);
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: VIEWPORT, offline,
       serviceWorkers: 'allow',
     });
-    const till = new Till(context, baseUrl, profile, name);
+    const till = new Till(context, proxy ? proxy.url : hubUrl, profile, name);
+    till.proxy = proxy;
     await till.open();
     return till;
   }
@@ -169,7 +190,10 @@ export class Till {
 
   async close() { await this.context.close().catch(() => {}); }
 
-  setOffline(offline) { return this.context.setOffline(offline); }
+  async setOffline(offline) {
+    this.proxy?.setDown(offline);
+    await this.context.setOffline(offline);
+  }
 
   tid(id) { return this.page.locator(`[data-testid="${id}"]`); }
 

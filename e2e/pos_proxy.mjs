@@ -5,7 +5,7 @@
 //   - 'after':  forward it, let the hub commit and answer, and hold the answer (the hub applied
 //               the operations but the device never hears so: the "answer that never arrived").
 // It can also refuse every push for a while (blockPushes), to keep sales pending while the page
-// and the rest of the app work normally.
+// and the rest of the app work normally, or drop every connection (setDown): no network.
 // The held request's promise `stalled` resolves when the stall happened, so the test can kill
 // the browser at exactly that point. Everything else passes straight through.
 import http from 'node:http';
@@ -14,8 +14,10 @@ export async function startProxy(targetUrl) {
   const target = new URL(targetUrl);
   let armed = null;  // {mode, resolve}
   let blocked = false;  // every push answered 503 (the hub "down" for uploads only)
+  let down = false;     // every request's connection dropped: no network at all
   const held = new Set();
   const server = http.createServer((req, res) => {
+    if (down) { req.socket.destroy(); return; }
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -57,11 +59,21 @@ export async function startProxy(targetUrl) {
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
     url,
+    server,
     /** Stalls the next push; resolves with {mode, ...} once it is stalled. */
     stallNextPush(mode) {
       return new Promise((resolve) => { armed = { mode, resolve }; });
     },
     disarm() { armed = null; },
+    /**
+     * While true, every connection is dropped, whoever makes it: the page, its worker and the
+     * service worker alike (Playwright's offline emulation does not reach a service worker's
+     * Background Sync, so a test that needs "no network" for the whole browser uses this too).
+     */
+    setDown(on) {
+      down = on;
+      if (on) server.closeAllConnections?.();
+    },
     /** While true, every push is answered 503 and never reaches the hub. */
     blockPushes(on) { blocked = on; },
     releaseHeld() {
