@@ -22,8 +22,9 @@ for suite in tests/wasm tests/server tests/web e2e; do
       # The browser suites load the npm package as a developer gets it (dist/: page module,
       # worker, .wasm); build-package.sh rebuilds the wasm first. Both are incremental.
       e2e) if [ -f scripts/build-package.sh ]; then scripts/build-package.sh; else scripts/build-wasm.sh; fi
-           # The POS suites serve the PWA from web/dist (the package's files included).
-           [ -f scripts/build-web.sh ] && scripts/build-web.sh ;;
+           # The POS suites serve the PWA from web/dist (the package's files included); built once
+           # here, so each suite file need not rebuild it.
+           if [ -f scripts/build-web.sh ]; then scripts/build-web.sh && export TILLSYNC_E2E_SKIP_BUILD=1; fi ;;
     esac
     echo "== $suite (node --test)"
     node --test --test-concurrency=1 "$suite"/*.test.mjs
