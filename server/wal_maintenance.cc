@@ -8,7 +8,8 @@
 namespace tillsync::server {
 
 int WalMaintenance::Hook(void* self, sqlite3*, const char*, int frames) {
-  static_cast<WalMaintenance*>(self)->frames_.store(frames);
+  // Called inside every COMMIT of the writer: `frames` is the WAL's length since it last started.
+  static_cast<WalMaintenance*>(self)->wal_length_.store(frames);
   return SQLITE_OK;
 }
 
@@ -17,7 +18,9 @@ WalMaintenance::~WalMaintenance() { Stop(); }
 Status WalMaintenance::Attach(Database* writer, const std::string& path) {
   db_ = writer;
   // wal_autocheckpoint=0 first: it installs SQLite's own hook, which the next call replaces.
-  TS_RETURN_IF_ERROR(writer->Exec("PRAGMA wal_autocheckpoint=0"));
+  // journal_size_limit trims the file back after a restart that followed a long stretch.
+  TS_RETURN_IF_ERROR(writer->Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=" +
+                                  std::to_string(int64_t(threshold_) * 4 * 4096)));
   sqlite3_wal_hook(writer->raw(), &WalMaintenance::Hook, this);
   OpenOptions open;
   open.create = false;
@@ -38,31 +41,48 @@ void WalMaintenance::Stop() {
   helper_db_.reset();
 }
 
+int64_t WalMaintenance::Uncopied() {
+  int64_t length = wal_length_.load(), copied = copied_.load();
+  if (length < copied) {  // the WAL has started again since the last checkpoint
+    copied_.store(0);
+    copied = 0;
+  }
+  return length - copied;
+}
+
+void WalMaintenance::AfterGroup() {
+  if (db_ == nullptr) return;
+  int64_t length = wal_length_.load();
+  bool restart = length >= int64_t(threshold_) * 4;
+  if (!restart && Uncopied() < threshold_) return;
+  int log = 0, copied = 0;
+  int mode = restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
+  int rc = sqlite3_wal_checkpoint_v2(db_->raw(), nullptr, mode, &log, &copied);
+  // BUSY: another checkpoint (the helper, an operator's CLI) holds the lock, or a reader outlived
+  // the busy timeout; the next group tries again.
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    std::fprintf(stderr, "tillsync-server: checkpoint: %s\n", sqlite3_errmsg(db_->raw()));
+  if (copied >= 0) copied_.store(copied);  // frames of the current WAL now in the database file
+  ++checkpoints_;
+}
+
 void WalMaintenance::HelperLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    // Only when there is something worth copying; a PASSIVE checkpoint never blocks anyone, and
-    // BUSY just means the writer is checkpointing itself right now.
-    if (frames_.load() >= threshold_ / 8)
-      (void)sqlite3_wal_checkpoint_v2(helper_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    // Only when there is something worth copying. A PASSIVE checkpoint never blocks anyone; BUSY
+    // means the writer is checkpointing itself right now.
+    if (Uncopied() >= threshold_ / 8) {
+      int log = 0, copied = 0;
+      if (sqlite3_wal_checkpoint_v2(helper_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
+              SQLITE_OK &&
+          copied >= 0)
+        copied_.store(copied);
+    }
     lock.lock();
   }
-}
-
-void WalMaintenance::AfterGroup() {
-  if (db_ == nullptr || frames_.load() < threshold_) return;
-  int log = 0, copied = 0;
-  int rc = sqlite3_wal_checkpoint_v2(db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-  // BUSY: another connection (an operator's CLI) is checkpointing; the next group tries again.
-  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-    std::fprintf(stderr, "tillsync-server: checkpoint: %s\n", sqlite3_errmsg(db_->raw()));
-  ++checkpoints_;
-  // Frames a reader still needed stay in the WAL; count them so the next group retries only
-  // once the WAL has grown by another threshold's worth.
-  frames_.store(log > copied ? log - copied : 0);
 }
 
 }  // namespace tillsync::server

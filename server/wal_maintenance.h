@@ -16,6 +16,13 @@
 // and its blocks are rewritten in place. Pushes that arrive meanwhile wait in the queue and form
 // the next group.
 //
+// Readers (pulls) can stand in the way of that restart: while any reader uses the WAL, SQLite
+// appends instead of starting again, and under a steady stream of pulls the file creeps up
+// (measured: 2 MB/s at 100 devices). So once the WAL holds 4x the threshold the writer's
+// checkpoint is a RESTART, which waits (the connection's busy timeout) for the readers of the
+// moment to finish their pull, milliseconds, so the next transaction can start the WAL again;
+// journal_size_limit then trims the file back.
+//
 // A helper thread on its own connection does the bulk of the copying in the background (PASSIVE
 // checkpoints every 100 ms, on the other core), so the writer's own checkpoint at the threshold
 // usually finds little left to copy and costs it little; the writer's checkpoint is still what
@@ -57,11 +64,12 @@ class WalMaintenance {
   void Stop();
 
   int64_t checkpoints() const { return checkpoints_.load(); }
-  int64_t wal_frames() const { return frames_.load(); }  // frames in the WAL after the last commit
+  int64_t wal_frames() const { return wal_length_.load(); }  // the WAL's length after the last commit
 
  private:
   static int Hook(void* self, struct sqlite3* db, const char* name, int frames);
   void HelperLoop();
+  int64_t Uncopied();  // frames of the current WAL not yet copied back (as last known)
 
   const int threshold_;
   Database* db_ = nullptr;
@@ -70,7 +78,8 @@ class WalMaintenance {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  std::atomic<int64_t> frames_{0};
+  std::atomic<int64_t> wal_length_{0};  // frames in the WAL since it last started (WAL hook)
+  std::atomic<int64_t> copied_{0};      // of those, copied back to the database file
   std::atomic<int64_t> checkpoints_{0};
 };
 
