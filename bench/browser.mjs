@@ -191,10 +191,11 @@ try {
   line('| what | p50 ms | p99 ms | mean ms | OPFS writes/commit | flushes/commit | bytes/commit |');
   line('|---|---|---|---|---|---|---|');
   const row = (name, r, extra = {}) => line(`| ${name} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.mean)} | ${f(extra.writes ?? r.writes, 1)} | ${f(extra.flushes ?? r.flushes, 1)} | ${f(extra.bytes ?? r.bytes, 0)} |`);
-  row('tillsync engine: RecordSale (WAL, EXCLUSIVE, FULL, write coalescing)', ours.engineSale);
+  row(`tillsync engine: RecordSale (WAL, EXCLUSIVE, FULL, write coalescing, page_size ${ours.pageSize})`, ours.engineSale);
   row('tillsync VFS: the same rows as one SQL transaction', ours.sqlSale);
   row('tillsync VFS, coalescing off: the same SQL transaction', micro.oursNoCoalesce.sqlSale);
   row('tillsync engine, coalescing off: RecordSale', micro.oursNoCoalesce.engineSale);
+  for (const [size, r] of Object.entries(micro.oursPages)) row(`tillsync engine: RecordSale, page_size ${size}`, r.engineSale);
   row(`official opfs-sahpool, default (journal ${official.default.journalMode}, synchronous ${official.default.synchronous})`, official.default.sale);
   row(`official opfs-sahpool, EXCLUSIVE + WAL (synchronous ${official['exclusive-wal'].synchronous})`, official['exclusive-wal'].sale);
   row('raw floor: the engine sale\'s bytes, one write + one flush', micro.raw, { writes: 1, flushes: 1 });

@@ -70,15 +70,16 @@ async function tillsyncModule(wasmUrl) {
 
 // tillsync: the engine's RecordSale, then the same rows as SQL through tillsync's VFS, then
 // reads and the bulk insert.
-async function runTillsync({ n, warmup, reads, bulk, wasmUrl, coalesceWrites }) {
-  const dirName = coalesceWrites ? 'tillsync' : 'tillsync-nocoalesce';
+async function runTillsync({ n, warmup, reads, bulk, wasmUrl, coalesceWrites, pageSize = 0, engineOnly = false }) {
+  const dirName = `tillsync-${coalesceWrites ? 'c' : 'nc'}-${pageSize}`;
   await removeOpfsEntry(BASE, dirName);
   const M = await tillsyncModule(wasmUrl);
   await M.installOpfsPool({ directory: `${BASE}/${dirName}`, capacity: 8, coalesceWrites });
   const out = {};
 
   // 1. The engine's sale.
-  const e = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS, identity: IDENTITY });
+  const e = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS, identity: IDENTITY, ...(pageSize ? { page_size: pageSize } : {}) });
+  out.pageSize = e.query('PRAGMA page_size')[0].page_size;
   for (let i = 0; i < PRODUCT_COUNT; i += 250) {
     e.write(productRows(PRODUCT_COUNT).slice(i, i + 250).map(([id, name, price, tax, active]) =>
       ({ table: 'products', id, values: { name, price_minor: price, tax_rate_bp: tax, active } })));
@@ -102,6 +103,11 @@ async function runTillsync({ n, warmup, reads, bulk, wasmUrl, coalesceWrites }) 
     out.reads = { n: reads, totalMs: performance.now() - t0, found };
   }
   e.close();
+  if (engineOnly) {
+    M.releaseOpfsPool();
+    await removeOpfsEntry(BASE, dirName);
+    return out;
+  }
 
   // 3. The same sale rows as one SQL transaction through the tiny SQL runner on the same VFS.
   const db = M.sqlOpen('sql.db', 'opfs').db;
@@ -206,9 +212,13 @@ serve({
   async run({ n, warmup, reads, bulk, wasmUrl }) {
     const ours = await runTillsync({ n, warmup, reads, bulk, wasmUrl, coalesceWrites: true });
     const oursNoCoalesce = await runTillsync({ n, warmup, reads: 0, bulk: 0, wasmUrl, coalesceWrites: false });
+    const oursPages = {};
+    for (const pageSize of [1024, 2048, 4096]) {
+      oursPages[pageSize] = await runTillsync({ n, warmup, reads: 0, bulk: 0, wasmUrl, coalesceWrites: true, pageSize, engineOnly: true });
+    }
     const official = await runOfficial({ n, warmup, reads, bulk });
     const raw = await runRawFloor({ n, warmup, bytes: ours.engineSale.bytes });
     const rawSql = await runRawFloor({ n, warmup, bytes: ours.sqlSale.bytes });
-    return { ok: true, crossOriginIsolated: self.crossOriginIsolated, ours, oursNoCoalesce, official, raw, rawSql };
+    return { ok: true, crossOriginIsolated: self.crossOriginIsolated, ours, oursNoCoalesce, oursPages, official, raw, rawSql };
   },
 }, async () => {});

@@ -737,11 +737,13 @@ std::string Mutating(int id, const std::string& request_id, Body body) {
 Json WriteResultJson(const tillsync::WriteResult& w) { return Json{{"seq", w.seq}, {"hlc", w.hlc}}; }
 
 // {"identity":{device_id, shop_id, receipt_prefix, currency}, "vfs", "journal_mode",
-//  "synchronous", "exclusive_locking", "clock":{"now_ms","seed"}, "push_batch", "pull_limit"}
-Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* options, Engine* e) {
+//  "synchronous", "exclusive_locking", "clock":{"now_ms","seed"}, "push_batch", "pull_limit",
+//  "page_size" (new databases only)}
+Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* options, Engine* e,
+                        int64_t* page_size) {
   JsonReader r(o, "options");
   TS_RETURN_IF_ERROR(r.ExpectObject({"identity", "vfs", "journal_mode", "synchronous", "exclusive_locking", "clock",
-                                     "push_batch", "pull_limit"}));
+                                     "push_batch", "pull_limit", "page_size"}));
   if (r.Has("identity")) {
     const Json* id = nullptr;
     TS_RETURN_IF_ERROR(r.Object("identity", &id));
@@ -768,6 +770,9 @@ Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* 
     if (n < 1 || n > tillsync::kMaxPullLimit) return Status(ErrorCode::kBadValue, "pull_limit out of range");
     options->pull_limit = n;
   }
+  TS_RETURN_IF_ERROR(r.OptionalInt("page_size", page_size, &present));
+  if (present && (*page_size < 512 || *page_size > 65536 || (*page_size & (*page_size - 1)) != 0))
+    return Status(ErrorCode::kBadValue, "page_size must be a power of two from 512 to 65536");
   if (r.Has("clock")) {
     const Json* c = nullptr;
     TS_RETURN_IF_ERROR(r.Object("clock", &c));
@@ -787,13 +792,33 @@ Json IdentityJson(const DeviceIdentity& id) {
               {"currency", id.currency}};
 }
 
+// page_size applies to a database being created: SQLite fixes it with the first page written,
+// so it is set here, on a connection of our own, before the engine creates its schema. An
+// existing database keeps the page size it was created with.
+Status PrepareNewDatabase(const std::string& path, const std::string& vfs_name, int64_t page_size) {
+  if (page_size == 0) return Status::Ok();
+  sqlite3_vfs* vfs = sqlite3_vfs_find(vfs_name.empty() ? nullptr : vfs_name.c_str());
+  if (!vfs) return Status(ErrorCode::kBadValue, "no such vfs: " + vfs_name);
+  int exists = 0;
+  if (vfs->xAccess(vfs, path.c_str(), SQLITE_ACCESS_EXISTS, &exists) != SQLITE_OK || exists) return Status::Ok();
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs->zName);
+  std::string sql = "PRAGMA page_size=" + std::to_string(page_size) + "; CREATE TABLE _tsw_page(x); DROP TABLE _tsw_page;";
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  Status s = tillsync::StatusFromSqlite(rc, "page_size", db);
+  sqlite3_close_v2(db);
+  return s;
+}
+
 std::string engineOpen(std::string path, std::string optionsJson) {
   auto e = std::make_unique<Engine>();
   Json o;
   DeviceIdentity identity;
   DeviceOptions options;
+  int64_t page_size = 0;
   Status s = ParseArg(optionsJson.empty() ? "{}" : optionsJson, &o, "options");
-  if (s.ok()) s = ParseOpenOptions(o, &identity, &options, e.get());
+  if (s.ok()) s = ParseOpenOptions(o, &identity, &options, e.get(), &page_size);
+  if (s.ok()) s = PrepareNewDatabase(path, options.open.vfs, page_size);
   if (s.ok()) s = Device::Open(path, identity, options, &e->device);
   if (s.ok()) s = InstallWorkerTables(e.get());
   if (!s.ok()) return StatusText(s, nullptr);
