@@ -3,7 +3,8 @@
 // It starts a real `tillsync-server serve` on a fresh database in a temp dir (WAL,
 // synchronous=FULL: every acknowledged push is durable), provisions shops and devices through the
 // HTTP API, and then runs N simulated devices, each a thread with its own keep-alive HTTP
-// connection, in a closed loop: record a sale (order + 3 lines + 1 payment + 3 stock movements,
+// connection, in a closed loop (or at a fixed rate: --rate-per-device): record a sale (order +
+// 3 lines + 1 payment + 3 stock movements,
 // one operation), push it, wait for the answer; every --pull-every sales, pull the shop's new
 // rows (all pages). Per level it prints sales/s acknowledged, push and pull latency percentiles,
 // and the server's group-commit figures. Levels run one after the other, each on a fresh server.
@@ -15,10 +16,12 @@
 //   ./build/bench_hub                         # 10 and 100 devices, 4 per shop, 10 s each
 //   ./build/bench_hub --devices 10,50,100 --seconds 20 --devices-per-shop 4 --pull-every 10
 //   ./build/bench_hub --pull-every 0          # ingest only: push, never pull
+//   ./build/bench_hub --rate-per-device 10    # open loop: each device records 10 sales/s
 //
 // The server runs with --rate-limit 0: simulated devices push far faster than real tills, and
 // the per-token limit would otherwise be what is measured.
 #include <httplib.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -33,6 +36,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -55,6 +59,7 @@ struct Options {
   double seconds = 10;
   double warmup = 2;
   int pull_every = 10;
+  double rate_per_device = 0;  // sales/s each device offers (open loop); 0: closed loop, as fast as answered
   bool baseline = true;  // also run --max-group 1 at the highest device count
   std::string dir;       // empty: a fresh temp dir
 };
@@ -237,9 +242,9 @@ bool Provision(int port, const std::string& op_token, int shops, int devices, st
   return true;
 }
 
-// CPU seconds (user + system) a process has used so far, from /proc/PID/stat.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+// CPU seconds (user + system) from a /proc/.../stat file.
+double StatCpuSeconds(const std::string& stat_path) {
+  std::ifstream in(stat_path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   size_t close = text.rfind(')');
   if (close == std::string::npos) return 0;
@@ -256,6 +261,22 @@ double ProcessCpuSeconds(pid_t pid) {
   return double(std::atoll(fields[11].c_str()) + std::atoll(fields[12].c_str())) / double(sysconf(_SC_CLK_TCK));
 }
 
+double ProcessCpuSeconds(pid_t pid) { return StatCpuSeconds("/proc/" + std::to_string(pid) + "/stat"); }
+
+// CPU seconds of every thread of a process, by thread id.
+std::map<int, double> ThreadCpuSeconds(pid_t pid) {
+  std::map<int, double> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    out[std::atoi(e->d_name)] = StatCpuSeconds(dir + "/" + e->d_name + "/stat");
+  }
+  closedir(d);
+  return out;
+}
+
 struct LevelResult {
   int devices = 0;
   std::string mode;
@@ -264,6 +285,7 @@ struct LevelResult {
   std::vector<double> push_ms, pull_ms;
   int64_t groups = 0, pushes_in_groups = 0, largest_group = 0;
   double server_cpu_s = 0, client_cpu_s = 0;
+  double writer_cpu_s = 0;  // the busiest server thread: the push writer
 };
 
 Json Stats(int port, const std::string& op_token) {
@@ -309,7 +331,15 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
       httplib::Headers auth = Auth(d.token);
       int since_pull = 0;
       std::string body;
+      // Open loop: sale k is due at start + k / rate (staggered per device), whatever the hub's
+      // answers did; a device that falls behind pushes at once.
+      double period_us = o.rate_per_device > 0 ? 1e6 / o.rate_per_device : 0;
+      auto next_due = Clock::now() + std::chrono::microseconds(int64_t(period_us * double(i) / double(states.size())));
       while (running.load()) {
+        if (o.rate_per_device > 0 && body.empty()) {
+          std::this_thread::sleep_until(next_due);
+          next_due += std::chrono::microseconds(int64_t(period_us));
+        }
         if (body.empty()) body = d.SalePush();
         auto t0 = Clock::now();
         auto r = c.Post("/v1/push", auth, body, "application/json");
@@ -355,6 +385,7 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
   std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
   Json before = Stats(server.port, server.operator_token);
   double server_cpu0 = ProcessCpuSeconds(server.pid), client_cpu0 = ProcessCpuSeconds(getpid());
+  std::map<int, double> threads0 = ThreadCpuSeconds(server.pid);
   measuring.store(true);
   auto m0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
@@ -362,6 +393,8 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
   result.seconds = std::chrono::duration<double>(Clock::now() - m0).count();
   result.server_cpu_s = ProcessCpuSeconds(server.pid) - server_cpu0;
   result.client_cpu_s = ProcessCpuSeconds(getpid()) - client_cpu0;
+  for (const auto& [tid, cpu] : ThreadCpuSeconds(server.pid))
+    result.writer_cpu_s = std::max(result.writer_cpu_s, cpu - (threads0.count(tid) ? threads0[tid] : 0.0));
   Json after = Stats(server.port, server.operator_token);
   running.store(false);
   for (std::thread& t : threads) t.join();
@@ -420,11 +453,11 @@ std::vector<int> ParseList(const char* s) {
 void PrintRow(const LevelResult& r) {
   double avg_group = r.groups > 0 ? double(r.pushes_in_groups) / double(r.groups) : 0;
   double sales = double(std::max<int64_t>(r.sales, 1));
-  std::printf("%7d  %-14s %9.0f  %8.2f  %8.2f  %8.2f  %7.0f  %8.2f  %8.2f  %9.1f  %8.0f  %8.0f  %6lld\n", r.devices,
-              r.mode.c_str(), double(r.sales) / r.seconds, Percentile(r.push_ms, 0.5), Percentile(r.push_ms, 0.99),
-              Percentile(r.push_ms, 0.999), double(r.pulls) / r.seconds, Percentile(r.pull_ms, 0.5),
-              Percentile(r.pull_ms, 0.99), avg_group, r.server_cpu_s * 1e6 / sales, r.client_cpu_s * 1e6 / sales,
-              static_cast<long long>(r.errors));
+  std::printf("%7d  %-14s %9.0f  %8.2f  %8.2f  %8.2f  %7.0f  %8.2f  %8.2f  %9.1f  %8.0f  %8.0f  %8.0f  %6lld\n",
+              r.devices, r.mode.c_str(), double(r.sales) / r.seconds, Percentile(r.push_ms, 0.5),
+              Percentile(r.push_ms, 0.99), Percentile(r.push_ms, 0.999), double(r.pulls) / r.seconds,
+              Percentile(r.pull_ms, 0.5), Percentile(r.pull_ms, 0.99), avg_group, r.server_cpu_s * 1e6 / sales,
+              r.writer_cpu_s * 1e6 / sales, r.client_cpu_s * 1e6 / sales, static_cast<long long>(r.errors));
   std::fflush(stdout);
 }
 
@@ -447,12 +480,13 @@ int main(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::atof(next());
     else if (a == "--warmup") o.warmup = std::atof(next());
     else if (a == "--pull-every") o.pull_every = std::atoi(next());
+    else if (a == "--rate-per-device") o.rate_per_device = std::atof(next());
     else if (a == "--dir") o.dir = next();
     else if (a == "--no-baseline") o.baseline = false;
     else {
       std::fprintf(stderr,
                    "usage: bench_hub [--server build/tillsync-server] [--devices 10,100] [--devices-per-shop 4] [--seconds 10]\n"
-                   "                 [--warmup 2] [--pull-every 10] [--dir DIR] [--no-baseline]\n");
+                   "                 [--warmup 2] [--pull-every 10] [--rate-per-device 0] [--dir DIR] [--no-baseline]\n");
       return 2;
     }
   }
@@ -466,15 +500,19 @@ int main(int argc, char** argv) {
   DiskFloor(o.dir, &p50, &p99, &per_s);
   std::printf("bench_hub: tillsync-server over loopback, fresh database per level in %s\n", o.dir.c_str());
   std::printf("durable acks: WAL + synchronous=FULL; a sale = order + 3 lines + 1 payment + 3 stock movements, one op per push\n");
-  std::printf("%d devices per shop; each device in a closed loop: push every sale, pull (all pages) every %d sales\n"
-              "(0: never); %.0f s warm-up, %.0f s measured; srv/cli cpu = CPU time of the server / this program per sale\n",
+  if (o.rate_per_device > 0)
+    std::printf("open loop: each device records %.1f sales/s (%.0f sales/s offered at the largest level)\n",
+                o.rate_per_device, o.rate_per_device * double(*std::max_element(o.devices.begin(), o.devices.end())));
+  std::printf("%d devices per shop; each device: push every sale, pull (all pages) every %d sales\n"
+              "(0: never); %.0f s warm-up, %.0f s measured. CPU per sale: srv = the whole server, writer = its busiest\n"
+              "thread (the push writer, whose CPU per sale bounds sales/s at 1e6/writer on a free core), cli = this program\n",
               o.devices_per_shop, o.pull_every, o.warmup, o.seconds);
   std::printf("raw limit: 4 KiB pwrite + fdatasync p50 %.2f ms, p99 %.2f ms = %.0f durable commits/s one at a time\n\n",
               p50, p99, per_s);
   std::printf("devices  mode             sales/s  push p50  push p99 push p999   pulls/s  pull p50  pull p99  avg group  "
-              "srv cpu  cli cpu  errors\n");
+              "srv cpu   writer  cli cpu  errors\n");
   std::printf("                                      (ms)      (ms)      (ms)               (ms)      (ms)  (per commit) "
-              "(us/sale) (us/sale)\n");
+              "(us/sale) (us/sale) (us/sale)\n");
   int top = 0;
   for (int n : o.devices) {
     PrintRow(RunLevel(o, n, "group commit", {}));

@@ -18,10 +18,10 @@
 //
 // Readers (pulls) can stand in the way of that restart: while any reader uses the WAL, SQLite
 // appends instead of starting again, and under a steady stream of pulls the file creeps up
-// (measured: 2 MB/s at 100 devices). So once the WAL holds 4x the threshold the writer's
-// checkpoint is a RESTART, which waits (the connection's busy timeout) for the readers of the
-// moment to finish their pull, milliseconds, so the next transaction can start the WAL again;
-// journal_size_limit then trims the file back.
+// (measured: 2 MB/s at 100 devices). So once the WAL holds 2x the threshold the writer's
+// checkpoint is a RESTART, which waits up to 20 ms (500 ms past 8x) for the readers of the moment
+// to finish their pull, so the next transaction can start the WAL again; journal_size_limit
+// then trims the file back.
 //
 // A helper thread on its own connection does the bulk of the copying in the background (PASSIVE
 // checkpoints every 100 ms, on the other core), so the writer's own checkpoint at the threshold
