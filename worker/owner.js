@@ -330,7 +330,9 @@ export class DatabaseOwner {
         const { body, count } = await timed('engineMs', () => this.engine.buildPush());
         if (count === 0) break;
         if (done + count > total) total = done + count;  // written during this cycle
-        if (total > count) this.emit('progress', { phase: 'upload', done, total });
+        // Progress only for uploads of more than one batch: {done: 0} first, then one event per
+        // acknowledged batch.
+        if (done === 0 && total > count) this.emit('progress', { phase: 'upload', done, total });
         const res = await timed('networkMs', () => this.post('/v1/push', body));
         if (res.status === 413 && this.shrinkPushBatch(count)) continue;
         if (!res.ok) throw await failureOf(res);

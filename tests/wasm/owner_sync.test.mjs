@@ -21,7 +21,15 @@ before(async () => {
   await hub.addProducts(PRODUCTS);
 });
 
-after(async () => { await server?.stop(); });
+// Every owner a test opens, closed at the end even when the test failed half-way: an open owner
+// keeps its sync timers, which would keep this file's process (and npm test) alive.
+const owners = [];
+const track = (owner) => { owners.push(owner); return owner; };
+
+after(async () => {
+  for (const o of owners) await o.close().catch(() => {});
+  await server?.stop();
+});
 
 async function credentials(name = 'Till') {
   const d = await hub.registerDevice(shop.shop_token, name);
@@ -51,8 +59,8 @@ function network() {
 
 async function openOwner(hubCreds, { net = network(), dir = new MemoryDirectory(), writeDebounceMs = 10, engine } = {}) {
   const events = [];
-  const owner = new DatabaseOwner({ module: await newModule(), fetchImpl: net.fetch,
-    emit: (kind, payload) => events.push({ kind, payload }) });
+  const owner = track(new DatabaseOwner({ module: await newModule(), fetchImpl: net.fetch,
+    emit: (kind, payload) => events.push({ kind, payload }) }));
   const info = await owner.open({ name: 'test', hub: hubCreds, directory: dir, writeDebounceMs, syncIntervalMs: 0, engine });
   return { owner, info, events, net, dir };
 }
@@ -185,19 +193,19 @@ test('AReopenedDatabaseKeepsItsHubCredentialsAndRefusesAnotherDevicesIdentity', 
   const first = await openOwner(creds, { dir });
   await first.owner.syncNow();
   await first.owner.close();
-  const again = new DatabaseOwner({ module: await newModule() });
+  const again = track(new DatabaseOwner({ module: await newModule() }));
   const info = await again.open({ name: 'test', directory: dir, syncIntervalMs: 0 });
   assert.equal(info.identity.deviceId, creds.deviceId);
   assert.equal(info.identity.local, false, 'the stored hub settings came back');
   await again.close();
   const other = await credentials('Another till');
-  const third = new DatabaseOwner({ module: await newModule() });
+  const third = track(new DatabaseOwner({ module: await newModule() }));
   await assert.rejects(third.open({ name: 'test', hub: other, directory: dir, syncIntervalMs: 0 }), (e) => e.code === 'forbidden');
 });
 
 test('ALocalOnlyStoreWritesAndQueriesWithNoHub', async () => {
   const dir = new MemoryDirectory();
-  const owner = new DatabaseOwner({ module: await newModule() });
+  const owner = track(new DatabaseOwner({ module: await newModule() }));
   const info = await owner.open({ name: 'local', directory: dir });
   assert.equal(info.identity.local, true);
   assert.match(info.identity.deviceId, /^local_/);
@@ -211,7 +219,7 @@ test('ALocalOnlyStoreWritesAndQueriesWithNoHub', async () => {
   await owner.call('clearLocalData', [{ force: true }]);
   await assert.rejects(owner.call('status'), (e) => e.code === 'closed');
   // The files are gone: the same directory now opens as a brand-new device.
-  const fresh = new DatabaseOwner({ module: await newModule() });
+  const fresh = track(new DatabaseOwner({ module: await newModule() }));
   const again = await fresh.open({ name: 'local', directory: dir });
   assert.notEqual(again.identity.deviceId, info.identity.deviceId);
   assert.deepEqual(await fresh.call('query', ['SELECT count(*) AS n FROM sales_orders']), [{ n: 0 }]);
@@ -228,7 +236,7 @@ test('APushTheHubRefusesAsTooLargeIsSentAgainInSmallerBatches', async () => {
     const d = await h.registerDevice(s.shop_token, 'Till');
     const creds = { url: small.url, shopId: d.reg.shop_id, deviceId: d.reg.device_id, deviceToken: d.reg.device_token,
       receiptPrefix: d.reg.receipt_prefix };
-    const owner = new DatabaseOwner({ module: await newModule() });
+    const owner = track(new DatabaseOwner({ module: await newModule() }));
     await owner.open({ name: 'small', hub: creds, directory: new MemoryDirectory(), syncIntervalMs: 0, writeDebounceMs: 1e9 });
     await owner.syncNow();
     for (let i = 0; i < 40; i++) await owner.call('recordSale', [sale(`o-small-${i}`)], `rq-small-${i}`);
@@ -245,4 +253,22 @@ test('APushTheHubRefusesAsTooLargeIsSentAgainInSmallerBatches', async () => {
   } finally {
     await small.stop();
   }
+});
+
+test('ALargeUploadReportsProgressAndThePeriodSyncsWithoutAnyTrigger', async () => {
+  const creds = await credentials('Till upload');
+  const events = [];
+  const owner = track(new DatabaseOwner({ module: await newModule(), emit: (kind, payload) => events.push({ kind, payload }) }));
+  // No write-triggered sync; batches of 10 operations; a sync every 300 ms.
+  await owner.open({ name: 'upload', hub: creds, directory: new MemoryDirectory(), writeDebounceMs: 1e9,
+    syncIntervalMs: 300, engine: { push_batch: 10 } });
+  await owner.syncNow();
+  for (let i = 0; i < 25; i++) await owner.call('recordSale', [sale(`o-up-${i}`)], `rq-up-${i}`);
+  assert.equal(owner.statusInfo().pending, 25);
+  for (let i = 0; i < 100 && owner.statusInfo().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  await owner.cycle;
+  assert.equal(owner.statusInfo().pending, 0, 'the periodic sync uploaded them');
+  const upload = events.filter((e) => e.kind === 'progress' && e.payload.phase === 'upload').map((e) => e.payload);
+  assert.deepEqual(upload.map((p) => [p.done, p.total]), [[0, 25], [10, 25], [20, 25], [25, 25]]);
+  await owner.close();
 });
