@@ -10,7 +10,6 @@
 #include "core/hub.h"
 #include "core/json_reader.h"
 #include "server/auth_store.h"
-#include "server/core_workarounds.h"
 #include "server/http_api.h"
 #include "server/instance_lock.h"
 #include "server/serve.h"
@@ -213,7 +212,7 @@ int CmdRegisterDevice(const Args& a, const std::string& db) {
   std::string token;
   s = OpenHub(db, &hub);
   if (s.ok()) s = AuthStore::Open(db, &auth);
-  if (s.ok()) s = RegisterDeviceRetrying(hub.get(), shop_id, name, &device);
+  if (s.ok()) s = hub->RegisterDevice(shop_id, name, &device);
   if (s.ok()) s = auth->Issue(TokenKind::kDevice, shop_id, device.id, 0, &token);
   if (!s.ok()) return Fail(s);
   return Print(Json{{"device_id", device.id}, {"device_token", token}, {"name", device.name},

@@ -11,7 +11,6 @@
 #include "core/migrations.h"
 #include "core/protocol.h"
 #include "core/table_spec.h"
-#include "server/core_workarounds.h"
 #include "server/problem.h"
 
 namespace tillsync::server {
@@ -381,7 +380,7 @@ void HttpApi::RegisterDevice(const Request& req, const Principal& who, Response&
     bool found = false;
     TS_RETURN_IF_ERROR(LookupShop(hub, who.shop_id, &shop, &found));
     if (!found) return Status(ErrorCode::kNotFound, "no such shop");
-    return RegisterDeviceRetrying(hub, who.shop_id, name, &device);
+    return hub->RegisterDevice(who.shop_id, name, &device);
   });
   std::string token;
   if (s.ok()) s = ctx_.auth->Issue(TokenKind::kDevice, who.shop_id, device.id, 0, &token);
