@@ -81,6 +81,9 @@ export class DatabaseOwner {
     this.fetch = fetchImpl;
     this.mirror = mirror;
     this.online = online;
+    // What the browser says (navigator.onLine and its events), apart from `online`, which a failed
+    // fetch also clears: only the browser's own "offline" is sure enough to stop retrying.
+    this.browserOnline = online;
     this.engine = null;
     this.hub = null;
     this.cycle = null;        // the running sync cycle (a promise)
@@ -254,8 +257,8 @@ export class DatabaseOwner {
   // Events relayed from the tabs (the worker may not see them itself): 'online', 'offline',
   // 'visible'.
   notify(event) {
-    if (event === 'online') this.online = true;
-    if (event === 'offline') this.online = false;
+    if (event === 'online') this.online = this.browserOnline = true;
+    if (event === 'offline') this.online = this.browserOnline = false;
     this.emitStatusSoon();
     if (event === 'online' || event === 'visible') this.trigger(event);
   }
@@ -265,8 +268,10 @@ export class DatabaseOwner {
     if (!this.hub || this.closed) return;
     if (this.cycle) { this.again = true; return; }
     // An automatic trigger waits out the backoff of a failed cycle, except when the network came
-    // back (the failure was most likely the network itself).
+    // back (the failure was most likely the network itself). While the browser itself says it is
+    // offline, automatic cycles would only fail: wait for its "online" event (sync() still runs).
     if (why !== 'online' && why !== 'manual' && this.retryAt > Date.now()) return;
+    if (why !== 'online' && why !== 'manual' && this.browserOnline === false) return;
     this.cycle = this.runCycles().finally(() => { this.cycle = null; });
   }
 

@@ -272,3 +272,29 @@ test('ALargeUploadReportsProgressAndThePeriodSyncsWithoutAnyTrigger', async () =
   assert.deepEqual(upload.map((p) => [p.done, p.total]), [[0, 25], [10, 25], [20, 25], [25, 25]]);
   await owner.close();
 });
+
+test('WhileTheBrowserSaysOfflineNoAutomaticSyncRunsAndOnlineSyncsAtOnce', async () => {
+  const reader = await hub.registerDevice(shop.shop_token, 'Reader 3');
+  const net = network();
+  let attempts = 0;
+  const counting = { ...net, fetch: (...a) => { attempts++; return net.fetch(...a); } };
+  const { owner } = await openOwner(await credentials('Till browser offline'), { net: counting });
+  await owner.syncNow();
+  net.down = true;
+  owner.notify('offline');  // the browser's own offline event, relayed by a tab
+  const before = attempts;
+  await owner.call('recordSale', [sale('o-browser-off')], 'rq-bo');
+  owner.notify('visible');
+  await new Promise((r) => setTimeout(r, 300));  // well past the 10 ms write debounce
+  assert.equal(attempts, before, 'no request while the browser says offline');
+  assert.equal(owner.statusInfo().online, false);
+  assert.notEqual(owner.statusInfo().state, 'syncing');
+  net.down = false;
+  owner.notify('online');
+  await owner.cycle;
+  assert.equal(owner.statusInfo().pending, 0);
+  assert.equal(owner.statusInfo().online, true);
+  const { rows } = await reader.pullAll();
+  assert.equal(rowsOf(rows, 'sales_orders').filter((r) => r.id === 'o-browser-off').length, 1);
+  await owner.close();
+});
