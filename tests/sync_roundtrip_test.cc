@@ -5,6 +5,7 @@
 #include "core/device.h"
 #include "core/hub.h"
 #include "tests/support/fault_vfs.h"
+#include "tests/support/sync_helpers.h"
 
 namespace tillsync {
 namespace {
@@ -37,29 +38,12 @@ class SyncRoundTripTest : public ::testing::Test {
     return d;
   }
 
-  Caller CallerOf(Device* d) { return Caller{d->identity().shop_id, d->identity().device_id, false}; }
+  Caller CallerOf(Device* d) { return test_support::CallerOf(d); }
 
-  // One full cycle: push everything, pull until done.
+  // One full cycle (the shared helper): push everything, pull until done.
   void Sync(Device* d) {
-    d->SyncStarted();
-    while (d->HasPending()) {
-      std::string body, answer;
-      int64_t n = 0;
-      ASSERT_TRUE(d->BuildPush(&body, &n).ok());
-      Status s = hub_->Push(CallerOf(d), body, &answer);
-      ASSERT_TRUE(s.ok()) << s.ToString();
-      ASSERT_TRUE(d->HandlePushResponse(answer).ok());
-    }
-    PullOutcome out;
-    do {
-      std::string body, answer;
-      ASSERT_TRUE(d->BuildPull(&body).ok());
-      Status s = hub_->Pull(CallerOf(d), body, &answer);
-      ASSERT_TRUE(s.ok()) << s.ToString();
-      s = d->HandlePullResponse(answer, &out);
-      ASSERT_TRUE(s.ok()) << s.ToString();
-    } while (out.more);
-    ASSERT_TRUE(d->SyncSucceeded().ok());
+    Status s = test_support::SyncOnce(hub_.get(), d);
+    ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
   ManualEnv env_{1'700'000'000'000, 7};
