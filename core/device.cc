@@ -671,17 +671,29 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
   HlcTimestamp clock_before = clock_->last();
   rows_->BeginBatch();  // a page may hold thousands of rows: one checksum write, not two per row
   Status s = [&]() -> Status {
-    for (const WireRow& w : resp.rows) {
+    for (WireRow& w : resp.rows) {
       const TableSpec& spec = *FindTable(w.table);  // decoder checked the table exists
       // Defence in depth: the hub scopes pulls, and a device still refuses another shop's rows.
       if (spec.scope == Scope::kShop && TextOf(w.values, "shop_id") != identity_.shop_id)
         return Status(ErrorCode::kShopMismatch, "pull answer holds a row of another shop");
       StoredRow local;
       TS_RETURN_IF_ERROR(rows_->Load(spec, w.id, &local));
+      if (!local.exists) {
+        // A row this replica does not hold yet (all of an initial download): the hub's copy is
+        // the row, nothing to merge or compare; its values and clocks move straight into Store.
+        StoredRow fresh;
+        fresh.exists = true;
+        fresh.values = std::move(w.values);
+        fresh.clocks = std::move(w.clocks);
+        fresh.version = w.version;
+        fresh.seq = w.seq;
+        TS_RETURN_IF_ERROR(rows_->Store(spec, w.id, local, &fresh));
+        continue;
+      }
       StoredRow remote;
       remote.exists = true;
       remote.values = RowStore::Normalize(spec, w.values);
-      remote.clocks = w.clocks;
+      remote.clocks = std::move(w.clocks);
       StoredRow merged = MergePulledRow(spec, local, remote);
       merged.version = w.version;
       merged.seq = w.seq;

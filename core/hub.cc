@@ -398,22 +398,24 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
 
   // Two index range scans (catalog scope, shop scope), each already in seq order, merged here:
   // one query with scope IN (...) ORDER BY seq would sort every remaining row on every page.
+  // Each scan returns the row's metadata too, so a row then costs one primary-key read of its
+  // values (not a second metadata lookup).
   struct Ref {
-    int64_t seq;
-    std::string table, id;
+    int64_t seq, version;
+    std::string table, id, clocks;
   };
   std::vector<Ref> refs;
   int64_t remaining_total = 0;
   for (const std::string& scope : {std::string(), caller.shop_id}) {
     Statement* st = nullptr;
     TS_RETURN_IF_ERROR(db_->Cached(
-        "SELECT seq, tbl, id FROM _ts_rows WHERE scope=?1 AND seq>?2 ORDER BY seq LIMIT ?3", &st));
+        "SELECT seq, tbl, id, version, clocks FROM _ts_rows WHERE scope=?1 AND seq>?2 ORDER BY seq LIMIT ?3", &st));
     st->Bind(1, scope).Bind(2, req.cursor).Bind(3, req.limit + 1);
     bool row = false;
     while (true) {
       TS_RETURN_IF_ERROR(st->Step(&row));
       if (!row) break;
-      refs.push_back({st->Int(0), st->Text(1), st->Text(2)});
+      refs.push_back({st->Int(0), st->Int(3), st->Text(1), st->Text(2), st->Text(4)});
     }
     st->Reset();
     Statement* count = nullptr;
@@ -429,12 +431,21 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
   if (resp.more) refs.resize(size_t(req.limit));
   resp.cursor = refs.empty() ? req.cursor : refs.back().seq;
   resp.remaining = remaining_total - int64_t(refs.size());
-  for (const Ref& ref : refs) {
+  resp.rows.reserve(refs.size());
+  for (Ref& ref : refs) {
     const TableSpec* spec = FindTable(ref.table);
     if (spec == nullptr) return Status(ErrorCode::kCorrupt, "row of unknown table " + ref.table);
-    StoredRow row;
-    TS_RETURN_IF_ERROR(rows_->Load(*spec, ref.id, &row));
-    resp.rows.push_back(ToWire(*spec, ref.id, row));
+    WireRow w;
+    bool exists = false;
+    TS_RETURN_IF_ERROR(rows_->LoadValues(*spec, ref.id, &w.values, &exists));
+    if (!exists) return Status(ErrorCode::kCorrupt, "row metadata without its row: " + ref.table + " " + ref.id);
+    if (!ParseJson(ref.clocks, &w.clocks).ok() || !w.clocks.is_object())
+      return Status(ErrorCode::kCorrupt, "unreadable clocks of " + ref.table + " " + ref.id);
+    w.table = spec->name;
+    w.id = std::move(ref.id);
+    w.version = ref.version;
+    w.seq = ref.seq;
+    resp.rows.push_back(std::move(w));
   }
   if (!resp.more) {
     uint64_t sum = 0;

@@ -50,6 +50,8 @@ Json OperationToJson(const Operation& op);
 Status OperationFromJson(const Json& json, const std::string& path, Operation* out);
 
 Status ValidateChangeValues(const TableSpec& spec, const Change& change, const std::string& path);
+// The same checks on a bare values object (a pulled row's).
+Status ValidateValues(const TableSpec& spec, const Json& values, const std::string& path);
 // Whole-operation rules for this caller (run after OperationFromJson).
 Status ValidateOperation(const Operation& op, const Caller& caller);
 

@@ -187,6 +187,30 @@ TEST(ProtocolTest, PullResponseRoundTripsWithAndWithoutChecksum) {
   EXPECT_TRUE(out.checksum.empty());
 }
 
+// The pull answer is written out directly, not through a DOM: it must still be exactly the
+// canonical text (keys sorted, compact), as every other message is.
+TEST(ProtocolTest, PullResponseIsCanonicalJson) {
+  PullResponse in = SamplePullResponse();
+  in.rows[1].id = "p\"2";  // a string that needs escaping (the decoder would refuse the id, not the encoder)
+  for (bool with_checksum : {true, false}) {
+    if (!with_checksum) in.checksum.clear();
+    std::string body = EncodePullResponse(in);
+    Json parsed;
+    ASSERT_TRUE(ParseJson(body, &parsed).ok()) << body;
+    EXPECT_EQ(DumpJson(parsed), body);
+    ASSERT_EQ(parsed["rows"].size(), 2u);
+    EXPECT_EQ(parsed["rows"][1]["id"], "p\"2");
+    EXPECT_EQ(parsed["rows"][0]["values"], in.rows[0].values);
+    EXPECT_EQ(parsed.contains("checksum"), with_checksum);
+  }
+  in.rows.clear();
+  std::string empty = EncodePullResponse(in);
+  Json parsed;
+  ASSERT_TRUE(ParseJson(empty, &parsed).ok()) << empty;
+  EXPECT_EQ(DumpJson(parsed), empty);
+  EXPECT_TRUE(parsed["rows"].is_array());
+}
+
 // --- Refusals -----------------------------------------------------------------------------------
 
 struct Refusal {

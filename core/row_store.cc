@@ -67,8 +67,9 @@ Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
   return Status::Ok();
 }
 
-Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* out) {
-  *out = StoredRow();
+Status RowStore::LoadValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists) {
+  *values = Json::object();
+  *exists = false;
   TableStatements* st = nullptr;
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
   st->select.Reset();
@@ -76,16 +77,25 @@ Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* o
   bool row = false;
   TS_RETURN_IF_ERROR(st->select.Step(&row));
   if (!row) return Status::Ok();
-  out->exists = true;
+  *exists = true;
   for (size_t i = 0; i < spec.columns.size(); ++i) {
     int col = int(i);
     switch (st->select.ColumnType(col)) {
-      case 1: out->values[spec.columns[i].name] = st->select.Int(col); break;
-      case 3: out->values[spec.columns[i].name] = st->select.Text(col); break;
-      default: out->values[spec.columns[i].name] = nullptr; break;
+      case 1: (*values)[spec.columns[i].name] = st->select.Int(col); break;
+      case 3: (*values)[spec.columns[i].name] = st->select.Text(col); break;
+      default: (*values)[spec.columns[i].name] = nullptr; break;
     }
   }
   st->select.Reset();
+  return Status::Ok();
+}
+
+Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* out) {
+  *out = StoredRow();
+  bool row = false;
+  TS_RETURN_IF_ERROR(LoadValues(spec, id, &out->values, &row));
+  if (!row) return Status::Ok();
+  out->exists = true;
   if (!KeepsMeta(spec)) {
     out->scope = ScopeOf(spec, out->values);
     out->hash = RowHash(spec, id, out->values);
@@ -111,8 +121,21 @@ Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* o
   return Status::Ok();
 }
 
+namespace {
+
+// True when `values` holds exactly the table's columns (a pulled row as the hub sends it), so
+// Normalize would only copy it.
+bool HasExactlyColumns(const TableSpec& spec, const Json& values) {
+  if (!values.is_object() || values.size() != spec.columns.size()) return false;
+  for (const ColumnSpec& c : spec.columns)
+    if (values.find(c.name) == values.end()) return false;
+  return true;
+}
+
+}  // namespace
+
 Status RowStore::Store(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row) {
-  row->values = Normalize(spec, row->values);
+  if (!HasExactlyColumns(spec, row->values)) row->values = Normalize(spec, row->values);
   row->hash = RowHash(spec, id, row->values);
   row->scope = ScopeOf(spec, row->values);
   row->exists = true;

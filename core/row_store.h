@@ -48,6 +48,9 @@ class RowStore {
   bool KeepsMeta(const TableSpec& spec) const;
 
   Status Load(const TableSpec& spec, const std::string& id, StoredRow* out);
+  // The domain columns only (no metadata): for readers that already hold the row's _ts_rows
+  // entry, such as the hub assembling a pull page from its (scope, seq) index.
+  Status LoadValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists);
   // Writes `row` over `before` (as loaded), recomputing row->hash and moving the checksum.
   Status Store(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
   // True when storing `after` over `before` would change nothing (a pulled copy of a row this
