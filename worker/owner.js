@@ -71,6 +71,24 @@ async function failureOf(res) {
   return { code, message: `hub answered HTTP ${res.status}`, detail: null, network: false };
 }
 
+// The request for the page after `text`, if the hub says there is one, so it can be fetched
+// while the engine applies `text`; null when it cannot tell. The answer is canonical JSON with
+// sorted keys (schema/protocol.md), so its top-level "cursor" and "more" come before "rows" and
+// are the first matches: inside rows, quotes in text values are escaped and no column is named
+// cursor or more. Only a guess: the owner uses the request only if the engine then asks for it.
+function nextPullBody(body, text) {
+  const rowsAt = text.indexOf('"rows":');
+  if (rowsAt < 0) return null;
+  const head = text.slice(0, rowsAt);
+  const cursor = /"cursor":(\d+)/.exec(head);
+  if (!cursor || !/"more":true/.test(head)) return null;
+  try {
+    return JSON.stringify({ ...JSON.parse(body), cursor: Number(cursor[1]) });
+  } catch {
+    return null;
+  }
+}
+
 export class DatabaseOwner {
   // module: an instantiated wasm module (wasm/bindings.cc + wasm/opfs_vfs.js).
   // emit(kind, payload): 'status' | 'progress' | 'change' events for the tabs.
@@ -350,16 +368,30 @@ export class DatabaseOwner {
         this.emitStatusSoon();
       }
       cycle.pushMs = Date.now() - cycle.startedAt;
-      // Pull until the hub says there is no more.
+      // Pull until the hub says there is no more. While the engine applies one page, the next is
+      // already being fetched (the hub builds it meanwhile): a long first download then costs
+      // about max(network + hub, engine) per page instead of their sum. The request in flight
+      // is only used when it is byte for byte the one the engine asks for after the apply, so a
+      // failed apply, a repair or a changed cursor simply drops it.
       let rows = 0;
       const changed = new Set();
+      let prefetch = null;  // { body, answer: Promise<{res, text} | {error}> }
+      const fetchPage = (body) => this.post('/v1/pull', body)
+        .then(async (res) => (res.ok ? { res, text: await res.text() } : { res, text: null }))
+        .catch((error) => ({ error }));
       for (;;) {
         if (this.closed) throw new TillsyncError('closed', 'the store closed during a sync');
         const { body } = await timed('engineMs', () => this.engine.buildPull());
-        const res = await timed('networkMs', () => this.post('/v1/pull', body));
-        if (!res.ok) throw await failureOf(res);
-        const text = await timed('networkMs', () => res.text());
+        let page;
+        if (prefetch && prefetch.body === body) page = await timed('networkMs', () => prefetch.answer);
+        else page = await timed('networkMs', () => fetchPage(body));
+        prefetch = null;
+        if (page.error) throw page.error;
+        if (!page.res.ok) throw await failureOf(page.res);
+        const text = page.text;
         cycle.requests++;
+        const next = nextPullBody(body, text);
+        if (next) prefetch = { body: next, answer: fetchPage(next) };
         const outcome = await timed('engineMs', () => this.engine.handlePullResponse(text));
         cycle.pulled += outcome.rows;
         if (outcome.rows > 0) {
@@ -374,6 +406,7 @@ export class DatabaseOwner {
         if (outcome.repair_started) rows = 0;
         if (!outcome.more) break;
       }
+      if (prefetch) await prefetch.answer;  // settled (never rejects); nothing of it is used
       cycle.pullMs = Date.now() - cycle.startedAt - cycle.pushMs;
       this.engine.syncSucceeded();
       if (changed.size) this.emit('change', [...changed].sort());
