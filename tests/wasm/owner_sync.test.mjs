@@ -163,6 +163,55 @@ test('TheInitialCatalogDownloadReportsProgressInRowsDoneOfTotal', async () => {
   await owner.close();
 });
 
+// The owner fetches page N+1 while the engine applies page N. Every page must still be asked
+// for once and applied once, in cursor order; a prefetch that fails ends the cycle like any
+// network failure, and the next cycle resumes where the engine's committed cursor says.
+function pullRecorder() {
+  const net = { cursors: [], failPull: 0 };
+  net.fetch = async (url, init) => {
+    if (url.endsWith('/v1/pull')) {
+      net.cursors.push(JSON.parse(init.body).cursor);
+      if (net.cursors.length === net.failPull) throw new TypeError('fetch failed');
+    }
+    return fetch(url, init);
+  };
+  return net;
+}
+
+test('TheDownloadFetchesTheNextPageDuringTheApplyAndNeverAPageTwice', async () => {
+  const many = Array.from({ length: 3500 }, (_, i) => ({ id: `p-pre-${i}`, name: `Pre ${i}`, price: 100 + i, tax_bp: 700 }));
+  for (let i = 0; i < many.length; i += 1000) await hub.addProducts(many.slice(i, i + 1000));
+  const net = pullRecorder();
+  const { owner } = await openOwner(await credentials('Till prefetch'), { net, engine: { pull_limit: 1000 } });
+  await owner.cycle;
+  assert.equal(owner.statusInfo().state, 'idle');
+  const pulled = owner.lastCycle.pulled;
+  assert.ok(pulled >= 3500, `pulled ${pulled}`);
+  assert.equal(net.cursors.length, Math.ceil(pulled / 1000), `pull requests: ${JSON.stringify(net.cursors)}`);
+  assert.equal(net.cursors.length, owner.lastCycle.requests, 'every request made was used');
+  for (let i = 1; i < net.cursors.length; i++) assert.ok(net.cursors[i] > net.cursors[i - 1], JSON.stringify(net.cursors));
+  assert.equal((await owner.call('query', ["SELECT count(*) AS n FROM products WHERE id LIKE 'p-pre-%'"]))[0].n, 3500);
+  await owner.close();
+});
+
+test('APrefetchedPageThatFailsEndsTheCycleAndTheNextCycleResumesAtTheCommittedCursor', async () => {
+  const net = pullRecorder();
+  net.failPull = 3;  // the third pull request, sent while page 2 is being applied
+  const { owner } = await openOwner(await credentials('Till prefetch failure'), { net, engine: { pull_limit: 1000 } });
+  await owner.cycle;
+  assert.equal(owner.statusInfo().lastError?.code, 'io_error', JSON.stringify(owner.statusInfo()));
+  const afterFailure = net.cursors.slice();
+  assert.equal(afterFailure.length, 3);
+  net.failPull = 0;
+  await owner.syncNow();
+  assert.equal(owner.statusInfo().state, 'idle');
+  // Page 2 was applied before the failure surfaced: the next cycle asks for page 3 again first.
+  assert.equal(net.cursors[3], afterFailure[2], JSON.stringify(net.cursors));
+  for (let i = 4; i < net.cursors.length; i++) assert.ok(net.cursors[i] > net.cursors[i - 1], JSON.stringify(net.cursors));
+  assert.equal((await owner.call('query', ["SELECT count(*) AS n FROM products WHERE id LIKE 'p-pre-%'"]))[0].n, 3500);
+  await owner.close();
+});
+
 test('UpdateRequiredStopsSyncingAndKeepsEveryPendingSale', async () => {
   // No write-triggered sync: the sale must still be pending when the hub raises its minimum.
   const { owner } = await openOwner(await credentials('Till update'), { writeDebounceMs: 1e9 });
