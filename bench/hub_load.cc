@@ -61,6 +61,9 @@ struct Options {
   int pull_every = 10;
   double rate_per_device = 0;  // sales/s each device offers (open loop); 0: closed loop, as fast as answered
   bool baseline = true;  // also run --max-group 1 at the highest device count
+  // Sale bodies built before the measured phase, across all devices (each sale still distinct):
+  // building a sale's JSON costs this program CPU on the same 2 cores as the hub.
+  int64_t prebuilt_total = 60000;
   std::string dir;       // empty: a fresh temp dir
 };
 
@@ -281,7 +284,7 @@ struct LevelResult {
   int devices = 0;
   std::string mode;
   double seconds = 0;
-  int64_t sales = 0, pulls = 0, pull_rows = 0, errors = 0;
+  int64_t sales = 0, pulls = 0, pull_rows = 0, errors = 0, built_live = 0;
   std::vector<double> push_ms, pull_ms;
   int64_t groups = 0, pushes_in_groups = 0, largest_group = 0;
   double server_cpu_s = 0, client_cpu_s = 0;
@@ -313,10 +316,22 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
     std::exit(1);
   }
 
+  // Pre-build each device's sale bodies (in order: seq and clocks stay consecutive), enough for
+  // the whole run in the open loop; a device that uses them up builds the rest as it goes
+  // (counted: `built live` in the summary line).
+  int64_t per_device = std::max<int64_t>(1, o.prebuilt_total / int64_t(std::max(devices, 1)));
+  if (o.rate_per_device > 0)
+    per_device = int64_t(o.rate_per_device * (o.warmup + o.seconds + 2)) + 1;
+  std::vector<std::vector<std::string>> bodies(states.size());
+  for (size_t i = 0; i < states.size(); ++i) {
+    bodies[i].reserve(size_t(per_device));
+    for (int64_t k = 0; k < per_device; ++k) bodies[i].push_back(states[i].SalePush());
+  }
+
   std::atomic<bool> measuring{false}, running{true};
   struct PerThread {
     std::vector<double> push_ms, pull_ms;
-    int64_t sales = 0, pulls = 0, pull_rows = 0, errors = 0;
+    int64_t sales = 0, pulls = 0, pull_rows = 0, errors = 0, built_live = 0;
   };
   std::vector<PerThread> per(states.size());
   std::vector<std::thread> threads;
@@ -331,6 +346,7 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
       httplib::Headers auth = Auth(d.token);
       int since_pull = 0;
       std::string body;
+      size_t next_body = 0;
       // Open loop: sale k is due at start + k / rate (staggered per device), whatever the hub's
       // answers did; a device that falls behind pushes at once.
       double period_us = o.rate_per_device > 0 ? 1e6 / o.rate_per_device : 0;
@@ -340,7 +356,14 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
           std::this_thread::sleep_until(next_due);
           next_due += std::chrono::microseconds(int64_t(period_us));
         }
-        if (body.empty()) body = d.SalePush();
+        if (body.empty()) {
+          if (next_body < bodies[i].size()) {
+            body = std::move(bodies[i][next_body++]);
+          } else {
+            body = d.SalePush();
+            if (measuring.load()) ++t.built_live;
+          }
+        }
         auto t0 = Clock::now();
         auto r = c.Post("/v1/push", auth, body, "application/json");
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -405,6 +428,7 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
     result.pulls += t.pulls;
     result.pull_rows += t.pull_rows;
     result.errors += t.errors;
+    result.built_live += t.built_live;
   }
   if (before.contains("server") && after.contains("server")) {
     result.groups = after["server"].value("push_groups", 0) - before["server"].value("push_groups", 0);
@@ -453,11 +477,12 @@ std::vector<int> ParseList(const char* s) {
 void PrintRow(const LevelResult& r) {
   double avg_group = r.groups > 0 ? double(r.pushes_in_groups) / double(r.groups) : 0;
   double sales = double(std::max<int64_t>(r.sales, 1));
-  std::printf("%7d  %-14s %9.0f  %8.2f  %8.2f  %8.2f  %7.0f  %8.2f  %8.2f  %9.1f  %8.0f  %8.0f  %8.0f  %6lld\n",
+  std::printf("%7d  %-14s %9.0f  %8.2f  %8.2f  %8.2f  %7.0f  %8.2f  %8.2f  %9.1f  %8.0f  %8.0f  %8.0f  %6lld  %6lld\n",
               r.devices, r.mode.c_str(), double(r.sales) / r.seconds, Percentile(r.push_ms, 0.5),
               Percentile(r.push_ms, 0.99), Percentile(r.push_ms, 0.999), double(r.pulls) / r.seconds,
               Percentile(r.pull_ms, 0.5), Percentile(r.pull_ms, 0.99), avg_group, r.server_cpu_s * 1e6 / sales,
-              r.writer_cpu_s * 1e6 / sales, r.client_cpu_s * 1e6 / sales, static_cast<long long>(r.errors));
+              r.writer_cpu_s * 1e6 / sales, r.client_cpu_s * 1e6 / sales, static_cast<long long>(r.errors),
+              static_cast<long long>(r.built_live));
   std::fflush(stdout);
 }
 
@@ -483,10 +508,12 @@ int main(int argc, char** argv) {
     else if (a == "--rate-per-device") o.rate_per_device = std::atof(next());
     else if (a == "--dir") o.dir = next();
     else if (a == "--no-baseline") o.baseline = false;
+    else if (a == "--prebuilt") o.prebuilt_total = std::atoll(next());
     else {
       std::fprintf(stderr,
                    "usage: bench_hub [--server build/tillsync-server] [--devices 10,100] [--devices-per-shop 4] [--seconds 10]\n"
-                   "                 [--warmup 2] [--pull-every 10] [--rate-per-device 0] [--dir DIR] [--no-baseline]\n");
+                   "                 [--warmup 2] [--pull-every 10] [--rate-per-device 0] [--dir DIR] [--no-baseline]\n"
+                   "                 [--prebuilt 60000]\n");
       return 2;
     }
   }
@@ -505,14 +532,16 @@ int main(int argc, char** argv) {
                 o.rate_per_device, o.rate_per_device * double(*std::max_element(o.devices.begin(), o.devices.end())));
   std::printf("%d devices per shop; each device: push every sale, pull (all pages) every %d sales\n"
               "(0: never); %.0f s warm-up, %.0f s measured. CPU per sale: srv = the whole server, writer = its busiest\n"
-              "thread (the push writer, whose CPU per sale bounds sales/s at 1e6/writer on a free core), cli = this program\n",
-              o.devices_per_shop, o.pull_every, o.warmup, o.seconds);
+              "thread (the push writer, whose CPU per sale bounds sales/s at 1e6/writer on a free core), cli = this program\n"
+              "(sale bodies pre-built before each level: %lld in all, or enough for the run in the open loop;\n"
+              "live = sales built during the measured phase because a device used up its pre-built ones)\n",
+              o.devices_per_shop, o.pull_every, o.warmup, o.seconds, static_cast<long long>(o.prebuilt_total));
   std::printf("raw limit: 4 KiB pwrite + fdatasync p50 %.2f ms, p99 %.2f ms = %.0f durable commits/s one at a time\n\n",
               p50, p99, per_s);
   std::printf("devices  mode             sales/s  push p50  push p99 push p999   pulls/s  pull p50  pull p99  avg group  "
-              "srv cpu   writer  cli cpu  errors\n");
+              "srv cpu   writer  cli cpu  errors    live\n");
   std::printf("                                      (ms)      (ms)      (ms)               (ms)      (ms)  (per commit) "
-              "(us/sale) (us/sale) (us/sale)\n");
+              "(us/sale) (us/sale) (us/sale)         (sales)\n");
   int top = 0;
   for (int n : o.devices) {
     PrintRow(RunLevel(o, n, "group commit", {}));

@@ -193,7 +193,8 @@ Status Hub::FindDevice(const std::string& device_id, DeviceRecord* out) {
   return Status::Ok();
 }
 
-Status Hub::ApplyOperation(const Caller& caller, const Operation& op, OpResult* result) {
+Status Hub::ApplyOperation(const Caller& caller, const PreparedOp& prepared, OpResult* result) {
+  const Operation& op = prepared.op;
   result->seq = op.seq;
   auto reject = [&](const Status& s) {
     result->status = OpStatus::kRejected;
@@ -201,16 +202,15 @@ Status Hub::ApplyOperation(const Caller& caller, const Operation& op, OpResult* 
     result->message = s.message();
     return Status::Ok();
   };
-  HlcTimestamp ts;
-  TS_RETURN_IF_ERROR(HlcTimestamp::Parse(op.hlc, &ts));
+  TS_RETURN_IF_ERROR(prepared.clock);
+  const HlcTimestamp& ts = prepared.ts;
   if (ts.wall_ms > env_->NowMillis() + options_.max_clock_skew_ms)
     return reject(Status(ErrorCode::kClockSkew, "operation clock is more than " +
                                                     std::to_string(options_.max_clock_skew_ms / 60000) +
                                                     " minutes ahead of the hub; check the device clock"));
   if (ts.node != caller.device_id)
     return reject(Status(ErrorCode::kShopMismatch, "operation clock names another device"));
-  Status valid = ValidateOperation(op, caller);
-  if (!valid.ok()) return reject(valid);
+  if (!prepared.valid.ok()) return reject(prepared.valid);
 
   Savepoint sp(db_.get(), "op");
   TS_RETURN_IF_ERROR(sp.Begin());
@@ -261,9 +261,57 @@ Status Hub::ApplyOperation(const Caller& caller, const Operation& op, OpResult* 
   return sp.Release();
 }
 
-Status Hub::PushOne(PushCall* call) {
+Status Hub::PreparePush(const Caller& caller, std::string_view body, PreparedPush* out) {
   PushRequest req;
-  TS_RETURN_IF_ERROR(DecodePushRequest(call->body, &req));
+  TS_RETURN_IF_ERROR(DecodePushRequest(body, &req));
+  if (req.device_id != caller.device_id)
+    return Status(ErrorCode::kForbidden, "device_id does not match the credentials");
+  PreparedPush prepared;
+  prepared.device_id = std::move(req.device_id);
+  prepared.schema_version = req.schema_version;
+  prepared.ops.resize(req.ops.size());
+  for (size_t i = 0; i < req.ops.size(); ++i) {
+    PreparedOp& p = prepared.ops[i];
+    p.op = std::move(req.ops[i]);
+    p.hash = Fnv1a64(DumpJson(OperationToJson(p.op)));
+    p.clock = HlcTimestamp::Parse(p.op.hlc, &p.ts);
+    p.valid = ValidateOperation(p.op, caller);
+  }
+  *out = std::move(prepared);
+  return Status::Ok();
+}
+
+// The stored answer of an operation, for replays. An applied operation's answer is fully
+// described by its seq and status, so it is stored as "" (no JSON per sale to write and parse);
+// rejected and conflicting operations keep their whole answer. Both forms are read back.
+static std::string StoredAnswer(const OpResult& result, const std::string& hub_hlc) {
+  if (result.status == OpStatus::kApplied) return std::string();
+  PushResponse one;
+  one.results.push_back(result);
+  one.hub_hlc = hub_hlc;  // unused on replay, but a well-formed answer needs one
+  return EncodePushResponse(one);
+}
+
+static Status ReadStoredAnswer(int64_t seq, const std::string& answer, OpResult* out) {
+  if (answer.empty()) {
+    *out = OpResult();
+    out->seq = seq;
+    out->status = OpStatus::kApplied;
+    return Status::Ok();
+  }
+  PushResponse stored;
+  TS_RETURN_IF_ERROR(DecodePushResponse(answer, &stored));
+  if (stored.results.size() != 1) return Status(ErrorCode::kInternal, "stored answer is malformed");
+  *out = std::move(stored.results[0]);
+  return Status::Ok();
+}
+
+Status Hub::PushOne(PushCall* call, int64_t* op_counts) {
+  if (!call->prepared) {
+    TS_RETURN_IF_ERROR(PreparePush(call->caller, call->body, &call->request));
+    call->prepared = true;
+  }
+  const PreparedPush& req = call->request;
   if (req.device_id != call->caller.device_id)
     return Status(ErrorCode::kForbidden, "device_id does not match the credentials");
   TS_RETURN_IF_ERROR(CheckSchema(req.schema_version));
@@ -279,15 +327,15 @@ Status Hub::PushOne(PushCall* call) {
   }
   int64_t last = dev->Int(1);
   dev->Reset();
-  if (!req.ops.empty() && req.ops.front().seq > last + 1)
-    return Status(ErrorCode::kSequenceGap, "first operation has seq " + std::to_string(req.ops.front().seq) +
+  if (!req.ops.empty() && req.ops.front().op.seq > last + 1)
+    return Status(ErrorCode::kSequenceGap, "first operation has seq " + std::to_string(req.ops.front().op.seq) +
                                                " but the hub expects " + std::to_string(last + 1) + " or less",
                   "{\"expected_seq\":" + std::to_string(last + 1) + "}");
 
   PushResponse resp;
   int64_t applied_up_to = last;
-  for (const Operation& op : req.ops) {
-    uint64_t hash = Fnv1a64(DumpJson(OperationToJson(op)));
+  for (const PreparedOp& prepared : req.ops) {
+    const Operation& op = prepared.op;
     if (op.seq <= last) {
       // A replay: answer with the first answer, or refuse a changed payload.
       Statement* prev = nullptr;
@@ -298,34 +346,25 @@ Status Hub::PushOne(PushCall* call) {
         prev->Reset();
         return Status(ErrorCode::kInternal, "no stored answer for an applied operation");
       }
-      if (uint64_t(prev->Int(0)) != hash) {
+      if (uint64_t(prev->Int(0)) != prepared.hash) {
         prev->Reset();
         return Status(ErrorCode::kPayloadMismatch, "operation " + std::to_string(op.seq) +
                                                        " was already received with a different payload");
       }
       std::string answer = prev->Text(1);
       prev->Reset();
-      PushResponse stored;
-      TS_RETURN_IF_ERROR(DecodePushResponse(answer, &stored));
-      if (stored.results.size() != 1) return Status(ErrorCode::kInternal, "stored answer is malformed");
-      resp.results.push_back(std::move(stored.results[0]));
+      OpResult stored;
+      TS_RETURN_IF_ERROR(ReadStoredAnswer(op.seq, answer, &stored));
+      resp.results.push_back(std::move(stored));
       continue;
     }
     OpResult result;
-    TS_RETURN_IF_ERROR(ApplyOperation(call->caller, op, &result));
-    PushResponse one;
-    one.results.push_back(result);
-    one.hub_hlc = clock_->last().ToString();
+    TS_RETURN_IF_ERROR(ApplyOperation(call->caller, prepared, &result));
     Statement* ins = nullptr;
     TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _hub_ops (device_id, seq, hash, answer) VALUES (?1, ?2, ?3, ?4)", &ins));
-    ins->Bind(1, req.device_id).Bind(2, op.seq).Bind(3, int64_t(hash)).Bind(4, EncodePushResponse(one));
+    ins->Bind(1, req.device_id).Bind(2, op.seq).Bind(3, int64_t(prepared.hash)).Bind(4, StoredAnswer(result, clock_->last().ToString()));
     TS_RETURN_IF_ERROR(ins->Run());
-    std::string counter = std::string("ops_") + OpStatusName(result.status);
-    Statement* cnt = nullptr;
-    TS_RETURN_IF_ERROR(db_->Cached(
-        "INSERT INTO _ts_kv (key, value) VALUES (?1, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1", &cnt));
-    cnt->Bind(1, counter);
-    TS_RETURN_IF_ERROR(cnt->Run());
+    ++op_counts[int(result.status)];
     resp.results.push_back(std::move(result));
     applied_up_to = op.seq;
   }
@@ -343,21 +382,39 @@ Status Hub::PushOne(PushCall* call) {
 Status Hub::PushGroup(std::vector<PushCall>* calls) {
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
+  // Bookkeeping once per group, not per operation: the scopes' checksum rows and the operation
+  // counters are written once before the commit, with what the successful calls added.
+  ChecksumBatch group_checksums(rows_.get());
+  int64_t group_counts[3] = {0, 0, 0};
   for (PushCall& call : *calls) {
-    // Each call is all or nothing: its savepoint rolls back everything it wrote if it fails.
+    // Each call is all or nothing: its savepoint rolls back everything it wrote if it fails,
+    // and its checksum deltas and counts are dropped with it.
     Savepoint sp(db_.get(), "push");
     TS_RETURN_IF_ERROR(sp.Begin());
+    ChecksumBatch call_checksums(rows_.get());
     int64_t seq_before = last_seq_;
     HlcTimestamp clock_before = clock_->last();
-    call.status = PushOne(&call);
+    int64_t counts[3] = {0, 0, 0};
+    call.status = PushOne(&call, counts);
     if (call.status.ok()) {
       TS_RETURN_IF_ERROR(sp.Release());
+      TS_RETURN_IF_ERROR(call_checksums.Flush());
+      for (int i = 0; i < 3; ++i) group_counts[i] += counts[i];
     } else {
       sp.RollbackTo();
       last_seq_ = seq_before;
       clock_->Restore(clock_before);
       call.response.clear();
     }
+  }
+  TS_RETURN_IF_ERROR(group_checksums.Flush());
+  for (OpStatus s : {OpStatus::kApplied, OpStatus::kRejected, OpStatus::kConflict}) {
+    if (group_counts[int(s)] == 0) continue;
+    Statement* cnt = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached(
+        "INSERT INTO _ts_kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = value + ?2", &cnt));
+    cnt->Bind(1, std::string("ops_") + OpStatusName(s)).Bind(2, group_counts[int(s)]);
+    TS_RETURN_IF_ERROR(cnt->Run());
   }
   TS_RETURN_IF_ERROR(SaveKv());
   Status commit = txn.Commit();

@@ -57,10 +57,29 @@ struct HubStats {
   int64_t last_seq = 0;
 };
 
-// One push in a group commit: the caller, the request bytes; filled: status and answer bytes.
+// One operation of a push, decoded and checked without the database (see Hub::PreparePush).
+struct PreparedOp {
+  Operation op;
+  uint64_t hash = 0;  // of the canonical payload: tells a replay from a changed payload
+  Status clock;       // parsing op.hlc (a push with an unreadable clock fails as a whole)
+  HlcTimestamp ts;
+  Status valid;       // ValidateOperation for the caller; used only if the op is new
+};
+
+// A push request after PreparePush: what the writer needs, nothing it has to parse.
+struct PreparedPush {
+  std::string device_id;
+  int64_t schema_version = 0;
+  std::vector<PreparedOp> ops;
+};
+
+// One push in a group commit: the caller and either the request bytes or the request already
+// prepared (`prepared`); filled: status and answer bytes.
 struct PushCall {
   Caller caller;
   std::string body;
+  bool prepared = false;
+  PreparedPush request;
   Status status;
   std::string response;
 };
@@ -82,6 +101,11 @@ class Hub {
   // Several pushes in one transaction and one durable commit (group commit). Each call is
   // all-or-nothing on its own; a failing call does not affect the others.
   Status PushGroup(std::vector<PushCall>* calls);
+  // The database-free part of a push: decode, match the body to the caller, hash and validate
+  // each operation. Thread-safe (no Hub needed), so the server runs it on its HTTP threads, in
+  // parallel, and the one writer thread is left with the SQL. The result is only a pre-check:
+  // the writer still decides (schema version, sequence, replay, merge) inside its transaction.
+  static Status PreparePush(const Caller& caller, std::string_view body, PreparedPush* out);
   Status Pull(const Caller& caller, std::string_view body, std::string* response);
 
   // Operator catalog edits made on the hub (admin): they win over shop edits on hub-wins tables.
@@ -102,9 +126,10 @@ class Hub {
  private:
   Hub() = default;
   Status CheckSchema(int64_t device_version) const;
-  Status PushOne(PushCall* call);
+  // op_counts: applied/rejected/conflict operations of this call, indexed by OpStatus.
+  Status PushOne(PushCall* call, int64_t* op_counts);
   Status ApplyAdminChanges(const std::vector<Change>& changes);  // inside the caller's transaction
-  Status ApplyOperation(const Caller& caller, const Operation& op, OpResult* result);
+  Status ApplyOperation(const Caller& caller, const PreparedOp& prepared, OpResult* result);
   Status StoreChange(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
   Status LoadKv();
   Status SaveKv();

@@ -94,18 +94,24 @@ class RowStore {
   std::map<std::string, TableStatements> statements_;
   bool batching_ = false;
   std::map<std::string, uint64_t> pending_;  // scope -> delta not yet written (bulk mode)
+  friend class ChecksumBatch;                // saves and restores pending_ around savepoints
 };
 
 // Scoped bulk mode: collects checksum deltas until Flush(); discards them if the scope ends
 // without a flush (the transaction or savepoint is being rolled back). Nested guards defer to
-// the outermost one.
+// the outermost one, which writes everything at its Flush(); a nested guard that ends without
+// a flush puts the pending deltas back as they were when it began, so a savepoint rolled back
+// inside a larger batch (one push of a group commit, one rejected operation) drops only its own.
 class ChecksumBatch {
  public:
   explicit ChecksumBatch(RowStore* rows) : rows_(rows), owner_(!rows->batching()) {
     if (owner_) rows_->BeginBatch();
+    else saved_ = rows_->pending_;
   }
   ~ChecksumBatch() {
-    if (owner_ && !flushed_) rows_->CancelBatch();
+    if (flushed_) return;
+    if (owner_) rows_->CancelBatch();
+    else rows_->pending_ = std::move(saved_);
   }
   ChecksumBatch(const ChecksumBatch&) = delete;
   ChecksumBatch& operator=(const ChecksumBatch&) = delete;
@@ -118,6 +124,7 @@ class ChecksumBatch {
   RowStore* rows_;
   bool owner_;
   bool flushed_ = false;
+  std::map<std::string, uint64_t> saved_;  // nested: the pending deltas when this guard began
 };
 
 // Canonical dump of the rows of the given scopes, from any database (hub or device): one sorted

@@ -334,8 +334,13 @@ void HttpApi::Health(const Request&, const Principal&, Response& res) {
 }
 
 void HttpApi::Push(const Request& req, const Principal& who, Response& res) {
+  // Decode and validate here, on this HTTP thread (in parallel with the others), so the one
+  // writer thread only runs the SQL; a body that does not decode never reaches the writer.
+  Caller caller{who.shop_id, who.device_id, false};
+  PreparedPush request;
+  Status s = Hub::PreparePush(caller, req.body, &request);
   std::string answer;
-  Status s = ctx_.committer->Push(Caller{who.shop_id, who.device_id, false}, req.body, &answer);
+  if (s.ok()) s = ctx_.committer->Push(caller, std::move(request), &answer);
   if (!s.ok()) return SendProblem(res, s);
   SendJson(res, 200, answer);
 }

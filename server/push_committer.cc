@@ -36,13 +36,25 @@ Status PushCommitter::Push(const Caller& caller, std::string body, std::string* 
   Item item;
   item.call.caller = caller;
   item.call.body = std::move(body);
+  return Wait(&item, response);
+}
+
+Status PushCommitter::Push(const Caller& caller, PreparedPush request, std::string* response) {
+  Item item;
+  item.call.caller = caller;
+  item.call.prepared = true;
+  item.call.request = std::move(request);
+  return Wait(&item, response);
+}
+
+Status PushCommitter::Wait(Item* item, std::string* response) {
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) return Status(ErrorCode::kNotOpen, "the hub is shutting down");
-  queue_.push_back(&item);
+  queue_.push_back(item);
   wake_.notify_one();
-  item.cv.wait(lock, [&] { return item.done; });
-  if (!item.call.status.ok()) return item.call.status;
-  *response = std::move(item.call.response);
+  item->cv.wait(lock, [&] { return item->done; });
+  if (!item->call.status.ok()) return item->call.status;
+  *response = std::move(item->call.response);
   return Status::Ok();
 }
 

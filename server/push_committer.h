@@ -48,8 +48,10 @@ class PushCommitter {
   PushCommitter(const PushCommitter&) = delete;
   PushCommitter& operator=(const PushCommitter&) = delete;
 
-  // Applies one push (durably) and returns its own answer. Thread-safe; blocks.
+  // Applies one push (durably) and returns its own answer. Thread-safe; blocks. Prefer the
+  // prepared form: decoding on the caller's thread keeps it off the one writer thread.
   Status Push(const Caller& caller, std::string body, std::string* response);
+  Status Push(const Caller& caller, PreparedPush request, std::string* response);
   // Runs `task` on the writer thread with exclusive use of the writer Hub. Thread-safe; blocks.
   Status Run(const std::function<Status(Hub*)>& task);
 
@@ -60,6 +62,7 @@ class PushCommitter {
  private:
   struct Item;
   void Loop();
+  Status Wait(Item* item, std::string* response);
 
   std::unique_ptr<Hub> hub_;
   const size_t max_group_;
