@@ -29,6 +29,11 @@ Status Hub::Open(const std::string& path, const HubOptions& options, std::unique
   hub->env_ = options.env ? options.env : SystemEnv();
   TS_RETURN_IF_ERROR(Database::Open(path, options.open, &hub->db_));
   TS_RETURN_IF_ERROR(Migrate(hub->db_.get()));
+  // Savepoints (one per push of a group commit, one per operation) keep the original of every
+  // page they touch in a statement journal. SQLite spills that journal to a temporary file past
+  // 64 KiB, which a group of a few dozen sales passes: measured, those temp-file writes were
+  // about 15% of the push writer's time. In memory it stays (bounded by the group's pages).
+  TS_RETURN_IF_ERROR(hub->db_->Exec("PRAGMA temp_store=MEMORY"));
   hub->rows_ = std::make_unique<RowStore>(hub->db_.get());
   hub->clock_ = std::make_unique<HybridClock>(hub->env_, "hub");
   TS_RETURN_IF_ERROR(hub->LoadKv());
