@@ -3,6 +3,12 @@
 // headless Chromium with a persistent profile (an off-the-record profile keeps OPFS off disk and
 // is about 8x slower). Prints figures; asserts nothing.
 //   node bench/browser.mjs [--commits 1000] [--products 100000] [--sales 10000]
+//                          [--side-by-side] [--variants build-wasm-a,build-wasm-b]
+//   --side-by-side   page 1 only (no hub, no package page): the engine, the official package and
+//                    the raw floor, about a minute; needs only build-wasm/ (scripts/build-wasm.sh).
+//   --variants       other wasm build dirs (e.g. configured with another TILLSYNC_WASM_*_OPT),
+//                    measured in the same worker and run as tillsync's own rows, so build options
+//                    are compared side by side instead of across noisy runs.
 // Two pages:
 //   1. a cross-origin isolated page from a 127.0.0.1 static server (performance.now() precise to
 //      microseconds), whose worker runs both engines directly: durable sale commit, 1,000 point
@@ -27,9 +33,12 @@ const COMMITS = opt('commits', 1000);
 const PRODUCTS = opt('products', 100000);
 const SALES = opt('sales', 10000);
 const WARMUP = 50;
+const SIDE_BY_SIDE_ONLY = args.includes('--side-by-side');
+const variantArg = args.indexOf('--variants');
+const VARIANTS = variantArg >= 0 ? args[variantArg + 1].split(',').filter(Boolean) : [];
 
 const sh = (cmd, a) => execFileSync(cmd, a, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-sh('bash', ['scripts/build-package.sh']);
+sh('bash', [SIDE_BY_SIDE_ONLY ? 'scripts/build-wasm.sh' : 'scripts/build-package.sh']);
 const dist = path.join(repoRoot, 'dist');
 
 // --- Page 1: the side-by-side worker, cross-origin isolated -----------------------------------
@@ -43,30 +52,46 @@ for (const f of ['index.mjs', 'sqlite3.wasm']) {
 }
 fs.mkdirSync(path.join(site1, 'build-wasm'));
 for (const f of ['tillsync.mjs', 'tillsync.wasm']) fs.copyFileSync(path.join(repoRoot, 'build-wasm', f), path.join(site1, 'build-wasm', f));
+const variants = VARIANTS.map((dir, i) => {
+  const into = path.join(site1, `variant-${i}`);
+  fs.mkdirSync(into);
+  for (const f of ['tillsync.mjs', 'tillsync.wasm']) fs.copyFileSync(path.resolve(repoRoot, dir, f), path.join(into, f));
+  const wasm = fs.readFileSync(path.join(into, 'tillsync.wasm'));
+  return { label: dir, glueUrl: `/variant-${i}/tillsync.mjs`, wasmUrl: `/variant-${i}/tillsync.wasm`,
+    raw: wasm.length, gzip: zlib.gzipSync(wasm, { level: 9 }).length };
+});
 fs.mkdirSync(path.join(site1, 'e2e'));
 fs.copyFileSync(path.join(repoRoot, 'e2e/worker_page.html'), path.join(site1, 'e2e/worker_page.html'));
 const staticServer = await startStaticServer({ root: site1, allow: ['/'], headers: {
   'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } });
 
-// --- Page 2: the package on the real hub ---------------------------------------------------------
-const site2 = tempDir('bench-hub-site');
-fs.mkdirSync(path.join(site2, 'tillsync'));
-for (const f of ['index.js', 'worker.js', 'tillsync.wasm']) fs.copyFileSync(path.join(dist, f), path.join(site2, 'tillsync', f));
-fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.html'), path.join(site2, 'index.html'));
-fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.mjs'), path.join(site2, 'store_page.mjs'));
-const server = await startServer({ dir: tempDir('bench-hub'), args: ['--static', site2] });
-const hub = new HubClient(server);
-const shop = await hub.createShop('Bench shop');
-let t = Date.now();
-for (let i = 0; i < PRODUCTS; i += 1000) {
-  await hub.addProducts(Array.from({ length: Math.min(1000, PRODUCTS - i) }, (_, k) => ({
-    id: `p-${i + k}`, name: `Product ${i + k}`, price: 100 + ((i + k) % 5000), tax_bp: (i + k) % 3 ? 700 : 1900 })));
-}
-const seedSeconds = (Date.now() - t) / 1000;
+// --- Page 2: the package on the real hub (not with --side-by-side) -----------------------------
+let site2 = null;
+let server = null;
+let hub = null;
+let shop = null;
+let seedSeconds = 0;
+let origin = null;
+if (!SIDE_BY_SIDE_ONLY) {
+  site2 = tempDir('bench-hub-site');
+  fs.mkdirSync(path.join(site2, 'tillsync'));
+  for (const f of ['index.js', 'worker.js', 'tillsync.wasm']) fs.copyFileSync(path.join(dist, f), path.join(site2, 'tillsync', f));
+  fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.html'), path.join(site2, 'index.html'));
+  fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.mjs'), path.join(site2, 'store_page.mjs'));
+  server = await startServer({ dir: tempDir('bench-hub'), args: ['--static', site2] });
+  hub = new HubClient(server);
+  shop = await hub.createShop('Bench shop');
+  const t = Date.now();
+  for (let i = 0; i < PRODUCTS; i += 1000) {
+    await hub.addProducts(Array.from({ length: Math.min(1000, PRODUCTS - i) }, (_, k) => ({
+      id: `p-${i + k}`, name: `Product ${i + k}`, price: 100 + ((i + k) % 5000), tax_bp: (i + k) % 3 ? 700 : 1900 })));
+  }
+  seedSeconds = (Date.now() - t) / 1000;
 
-// Page 2 talks to the hub directly, as a browser does: the hub answers gzip, never brotli-11
-// (commit 8977941; an earlier version of this bench went through a gzip-only proxy for that).
-const origin = server.url;
+  // Page 2 talks to the hub directly, as a browser does: the hub answers gzip, never brotli-11
+  // (commit 8977941; an earlier version of this bench went through a gzip-only proxy for that).
+  origin = server.url;
+}
 
 const profile = await mkdtemp(path.join(os.tmpdir(), 'tillsync-bench-profile-'));
 const context = await launchChromium(profile);
@@ -77,82 +102,85 @@ try {
   // Page 1.
   const page1 = await openWorkerPage(context, staticServer.url, '/e2e/worker_page.html?worker=/bench/browser.worker.js');
   const micro = await page1.evaluate((a) => window.call('run', a),
-    { n: COMMITS, warmup: WARMUP, reads: 1000, bulk: 10000, wasmUrl: '/build-wasm/tillsync.wasm' });
+    { n: COMMITS, warmup: WARMUP, reads: 1000, bulk: 10000, wasmUrl: '/build-wasm/tillsync.wasm',
+      variants: variants.map(({ label, glueUrl, wasmUrl }) => ({ label, glueUrl, wasmUrl })) });
   if (!micro.ok) throw new Error(micro.error);
   await page1.close();
 
-  // Page 2.
-  const page2 = await context.newPage();
-  page2.on('pageerror', (e) => console.error('page error:', e));
-  await page2.goto(origin + '/');
-  await page2.waitForFunction(() => window.ready === true);
-  const device = await hub.registerDevice(shop.shop_token, 'Bench till');
-  const creds = { url: origin, shopId: device.reg.shop_id, deviceId: device.reg.device_id,
-    deviceToken: device.reg.device_token, receiptPrefix: device.reg.receipt_prefix };
-  const cold = await page2.evaluate(async (c) => {
-    const t0 = performance.now();
-    await window.openTill({ name: 'bench', hub: c, syncOnOpen: false, writeDebounceMs: 1e9, syncIntervalMs: 0 });
-    return performance.now() - t0;
-  }, creds);
-  const pull = await page2.evaluate(async () => {
-    const t0 = performance.now();
-    const s = await window.store.sync();
-    const ms = performance.now() - t0;
-    const n = (await window.store.query('SELECT count(*) AS n FROM products'))[0].n;
-    const d = await window.store._c.call('diagnostics');
-    return { ms, n, state: s.state, progressEvents: window.progress.filter((p) => p.phase === 'download').length,
-      cycle: d.lastCycle };
-  });
-  // One 1,000-row pull page fetched from the page, with the browser's own Accept-Encoding.
-  const direct = await page2.evaluate(async ([url, token, deviceId]) => {
-    const t0 = performance.now();
-    const r = await fetch(`${url}/v1/pull`, { method: 'POST', headers: { 'Content-Type': 'application/json',
-      Authorization: `Bearer ${token}` }, body: JSON.stringify({ v: 1, device_id: deviceId, schema_version: 1, cursor: 0, limit: 1000 }) });
-    const text = await r.text();
-    return { ms: performance.now() - t0, bytes: text.length, encoding: r.headers.get('content-encoding') };
-  }, [origin, creds.deviceToken, creds.deviceId]);
-  const before = await hub.stats();
-  const queue = await page2.evaluate(async (count) => {
-    const one = [];
-    const sale = (i) => ({ lines: [0, 1, 2].map((k) => ({ productId: `p-${(i * 3 + k) % 1000}`, qty: 1 })) });
-    for (let i = 0; i < 300; i++) {  // one at a time: the round trip a cashier waits for
-      const t0 = performance.now();
-      await window.store.recordSale(sale(i));
-      one.push(performance.now() - t0);
-    }
-    for (let i = 300; i < count; i += 100) {
-      await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, k) => window.store.recordSale(sale(i + k))));
-    }
-    one.sort((a, b) => a - b);
-    return { p50: one[Math.floor(one.length / 2)], p99: one[Math.floor(one.length * 0.99)],
-      pending: (await window.store.status()).pending };
-  }, SALES);
-  const push = await page2.evaluate(async () => {
-    const t0 = performance.now();
-    const s = await window.store.sync();
-    const ms = performance.now() - t0;
-    const d = await window.store._c.call('diagnostics');
-    return { ms, pending: s.pending, state: s.state, cycle: d.lastCycle };
-  });
-  const after = await hub.stats();
-  await page2.evaluate(() => window.store.close());
-  const warm = [];
-  for (let i = 0; i < 5; i++) {
-    await page2.reload();
+  let cold, pull, direct, before, queue, push, after, warm;
+  if (!SIDE_BY_SIDE_ONLY) {
+    const page2 = await context.newPage();
+    page2.on('pageerror', (e) => console.error('page error:', e));
+    await page2.goto(origin + '/');
     await page2.waitForFunction(() => window.ready === true);
-    warm.push(await page2.evaluate(async () => {
+    const device = await hub.registerDevice(shop.shop_token, 'Bench till');
+    const creds = { url: origin, shopId: device.reg.shop_id, deviceId: device.reg.device_id,
+      deviceToken: device.reg.device_token, receiptPrefix: device.reg.receipt_prefix };
+    cold = await page2.evaluate(async (c) => {
       const t0 = performance.now();
-      await window.openTill({ name: 'bench', syncOnOpen: false });
+      await window.openTill({ name: 'bench', hub: c, syncOnOpen: false, writeDebounceMs: 1e9, syncIntervalMs: 0 });
+      return performance.now() - t0;
+    }, creds);
+    pull = await page2.evaluate(async () => {
+      const t0 = performance.now();
+      const s = await window.store.sync();
       const ms = performance.now() - t0;
-      await window.store.close();
-      return ms;
-    }));
+      const n = (await window.store.query('SELECT count(*) AS n FROM products'))[0].n;
+      const d = await window.store._c.call('diagnostics');
+      return { ms, n, state: s.state, progressEvents: window.progress.filter((p) => p.phase === 'download').length,
+        cycle: d.lastCycle };
+    });
+    // One 1,000-row pull page fetched from the page, with the browser's own Accept-Encoding.
+    direct = await page2.evaluate(async ([url, token, deviceId]) => {
+      const t0 = performance.now();
+      const r = await fetch(`${url}/v1/pull`, { method: 'POST', headers: { 'Content-Type': 'application/json',
+        Authorization: `Bearer ${token}` }, body: JSON.stringify({ v: 1, device_id: deviceId, schema_version: 1, cursor: 0, limit: 1000 }) });
+      const text = await r.text();
+      return { ms: performance.now() - t0, bytes: text.length, encoding: r.headers.get('content-encoding') };
+    }, [origin, creds.deviceToken, creds.deviceId]);
+    before = await hub.stats();
+    queue = await page2.evaluate(async (count) => {
+      const one = [];
+      const sale = (i) => ({ lines: [0, 1, 2].map((k) => ({ productId: `p-${(i * 3 + k) % 1000}`, qty: 1 })) });
+      for (let i = 0; i < 300; i++) {  // one at a time: the round trip a cashier waits for
+        const t0 = performance.now();
+        await window.store.recordSale(sale(i));
+        one.push(performance.now() - t0);
+      }
+      for (let i = 300; i < count; i += 100) {
+        await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, k) => window.store.recordSale(sale(i + k))));
+      }
+      one.sort((a, b) => a - b);
+      return { p50: one[Math.floor(one.length / 2)], p99: one[Math.floor(one.length * 0.99)],
+        pending: (await window.store.status()).pending };
+    }, SALES);
+    push = await page2.evaluate(async () => {
+      const t0 = performance.now();
+      const s = await window.store.sync();
+      const ms = performance.now() - t0;
+      const d = await window.store._c.call('diagnostics');
+      return { ms, pending: s.pending, state: s.state, cycle: d.lastCycle };
+    });
+    after = await hub.stats();
+    await page2.evaluate(() => window.store.close());
+    warm = [];
+    for (let i = 0; i < 5; i++) {
+      await page2.reload();
+      await page2.waitForFunction(() => window.ready === true);
+      warm.push(await page2.evaluate(async () => {
+        const t0 = performance.now();
+        await window.openTill({ name: 'bench', syncOnOpen: false });
+        const ms = performance.now() - t0;
+        await window.store.close();
+        return ms;
+      }));
+    }
+    warm.sort((a, b) => a - b);
+    await page2.close();
   }
-  warm.sort((a, b) => a - b);
-  await page2.close();
 
-  const wasm = fs.readFileSync(path.join(dist, 'tillsync.wasm'));
-  const gz = zlib.gzipSync(wasm, { level: 9 }).length;
+  const wasm = fs.readFileSync(path.join(repoRoot, 'build-wasm', 'tillsync.wasm'));
+  const gzOf = (b) => zlib.gzipSync(b, { level: 9 }).length;
   const official = micro.official;
   const ours = micro.ours;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -161,7 +189,8 @@ try {
     `Chromium ${context.browser()?.version() ?? '(persistent context)'}, headless, persistent profile, ` +
     `crossOriginIsolated=${micro.crossOriginIsolated}; official ${official.version}`);
   line('');
-  line(`Durable sale commit (order + 3 lines + payment + 3 stock movements + outbox), ${COMMITS} commits after ${WARMUP} warm-up:`);
+  line(`Durable sale commit (order + 3 lines + payment + 3 stock movements + outbox), ${COMMITS} commits after ${WARMUP} warm-up, ` +
+    'every row below interleaved commit by commit with the others:');
   line('');
   line('| what | p50 ms | p99 ms | mean ms | OPFS writes/commit | flushes/commit | bytes/commit |');
   line('|---|---|---|---|---|---|---|');
@@ -171,6 +200,10 @@ try {
   row('tillsync VFS, coalescing off: the same SQL transaction', micro.oursNoCoalesce.sqlSale);
   row('tillsync engine, coalescing off: RecordSale', micro.oursNoCoalesce.engineSale);
   for (const [size, r] of Object.entries(micro.oursPages)) row(`tillsync engine: RecordSale, page_size ${size}`, r.engineSale);
+  for (const v of micro.variants) {
+    row(`variant ${v.label}: tillsync engine: RecordSale`, v.engineSale);
+    row(`variant ${v.label}: tillsync VFS: the same SQL transaction`, v.sqlSale);
+  }
   row(`official opfs-sahpool, default (journal ${official.default.journalMode}, synchronous ${official.default.synchronous})`, official.default.sale);
   row(`official opfs-sahpool, EXCLUSIVE + WAL (synchronous ${official['exclusive-wal'].synchronous})`, official['exclusive-wal'].sale);
   row('raw floor: the engine sale\'s bytes, one write + one flush', micro.raw, { writes: 1, flushes: 1 });
@@ -183,32 +216,44 @@ try {
     `engine sale: official EXCLUSIVE+WAL / engine = ${ratio(official['exclusive-wal'].sale.p50, ours.engineSale.p50)}x, ` +
     `official default / engine = ${ratio(official.default.sale.p50, ours.engineSale.p50)}x, engine / raw floor = ${ratio(ours.engineSale.p50, micro.raw.p50)}x`);
   line('');
+  line('Reads and bulk inserts: median of 3 alternating rounds per side.');
+  line('');
   line('| workload | tillsync | official (EXCLUSIVE + WAL) | speed-up |');
   line('|---|---|---|---|');
   line(`| 1,000 point reads (SELECT by primary key, statement prepared per call) | ${f(ours.reads.totalMs, 1)} ms | ${f(official.reads.totalMs, 1)} ms | ${ratio(official.reads.totalMs, ours.reads.totalMs)}x |`);
   line(`| 10,000 rows in one transaction (tillsync: sqlBatch, loop in wasm; official: prepare + bind/step per row from JS) | ${f(ours.bulk.totalMs, 1)} ms | ${f(official.bulk.totalMs, 1)} ms | ${ratio(official.bulk.totalMs, ours.bulk.totalMs)}x |`);
+  for (const v of micro.variants) {
+    line(`| variant ${v.label}: 1,000 point reads | ${f(v.reads.totalMs, 1)} ms | ${f(official.reads.totalMs, 1)} ms | ${ratio(official.reads.totalMs, v.reads.totalMs)}x |`);
+    line(`| variant ${v.label}: 10,000 rows in one transaction | ${f(v.bulk.totalMs, 1)} ms | ${f(official.bulk.totalMs, 1)} ms | ${ratio(official.bulk.totalMs, v.bulk.totalMs)}x |`);
+  }
   line('');
-  line('Through the npm package (page -> owner worker -> engine -> OPFS; hub on 127.0.0.1):');
-  line('');
-  line('| workload | figure | target |');
-  line('|---|---|---|');
-  const split = (c) => `network ${f(c.networkMs / 1000, 2)} s, engine ${f(c.engineMs / 1000, 2)} s, ${c.requests} requests`;
-  const pushedRows = push.cycle.pulled;
-  line(`| initial pull of ${PRODUCTS.toLocaleString('en')} products (store.sync(); ${pull.n} rows applied, ${pull.progressEvents} progress events; ${split(pull.cycle)}) | ${f(pull.ms / 1000, 2)} s | <= 1 s |`);
-  line(`| ${SALES.toLocaleString('en')} queued sales pushed and acknowledged: the push phase of store.sync() (hub ops applied: ${after.ops_applied - before.ops_applied}; pending after: ${push.pending}) | ${f(push.cycle.pushMs / 1000, 2)} s | <= 5 s |`);
-  line(`| ... the whole store.sync() of those sales: push, then the pull that brings the shop's ${pushedRows.toLocaleString('en')} new rows back (${split(push.cycle)}) | ${f(push.ms / 1000, 2)} s | - |`);
-  line(`| one 1,000-row pull page (${f(direct.bytes / 1024, 0)} KB of JSON) fetched from the page (Content-Encoding: ${direct.encoding}) | ${f(direct.ms, 0)} ms | - |`);
-  line(`| recordSale round trip from a page, one at a time (p50 / p99) | ${f(queue.p50)} / ${f(queue.p99)} ms | - |`);
-  line(`| worker ready (openStore resolves) from a warm cache, median of 5 (min ${f(warm[0], 0)}, max ${f(warm[4], 0)}) | ${f(warm[2], 0)} ms | <= 300 ms |`);
-  line(`| worker ready, first open ever (cold: no HTTP or code cache, new database) | ${f(cold, 0)} ms | - |`);
-  line(`| tillsync.wasm (SQLite + engine + bindings) | ${wasm.length.toLocaleString('en')} bytes raw, ${gz.toLocaleString('en')} gzip -9 | <= 1,000,000 raw, <= 450 KB gzip |`);
-  line('');
-  line(`(hub seeded with ${PRODUCTS} products in ${seedSeconds.toFixed(1)} s, not part of any figure)`);
+  if (SIDE_BY_SIDE_ONLY) {
+    line(`build-wasm/tillsync.wasm: ${wasm.length.toLocaleString('en')} bytes raw, ${gzOf(wasm).toLocaleString('en')} gzip -9`);
+    for (const v of variants) line(`${v.label}/tillsync.wasm: ${v.raw.toLocaleString('en')} bytes raw, ${v.gzip.toLocaleString('en')} gzip -9`);
+    line('(--side-by-side: the package page, pull, push and ready time were not run)');
+  } else {
+    line('Through the npm package (page -> owner worker -> engine -> OPFS; hub on 127.0.0.1):');
+    line('');
+    line('| workload | figure | target |');
+    line('|---|---|---|');
+    const split = (c) => `network ${f(c.networkMs / 1000, 2)} s, engine ${f(c.engineMs / 1000, 2)} s, ${c.requests} requests`;
+    const pushedRows = push.cycle.pulled;
+    line(`| initial pull of ${PRODUCTS.toLocaleString('en')} products (store.sync(); ${pull.n} rows applied, ${pull.progressEvents} progress events; ${split(pull.cycle)}) | ${f(pull.ms / 1000, 2)} s | <= 1 s |`);
+    line(`| ${SALES.toLocaleString('en')} queued sales pushed and acknowledged: the push phase of store.sync() (hub ops applied: ${after.ops_applied - before.ops_applied}; pending after: ${push.pending}) | ${f(push.cycle.pushMs / 1000, 2)} s | <= 5 s |`);
+    line(`| ... the whole store.sync() of those sales: push, then the pull that brings the shop's ${pushedRows.toLocaleString('en')} new rows back (${split(push.cycle)}) | ${f(push.ms / 1000, 2)} s | - |`);
+    line(`| one 1,000-row pull page (${f(direct.bytes / 1024, 0)} KB of JSON) fetched from the page (Content-Encoding: ${direct.encoding}) | ${f(direct.ms, 0)} ms | - |`);
+    line(`| recordSale round trip from a page, one at a time (p50 / p99) | ${f(queue.p50)} / ${f(queue.p99)} ms | - |`);
+    line(`| worker ready (openStore resolves) from a warm cache, median of 5 (min ${f(warm[0], 0)}, max ${f(warm[4], 0)}) | ${f(warm[2], 0)} ms | <= 300 ms |`);
+    line(`| worker ready, first open ever (cold: no HTTP or code cache, new database) | ${f(cold, 0)} ms | - |`);
+    line(`| tillsync.wasm (SQLite + engine + bindings) | ${wasm.length.toLocaleString('en')} bytes raw, ${gzOf(wasm).toLocaleString('en')} gzip -9 | <= 1,000,000 raw, <= 450 KB gzip |`);
+    line('');
+    line(`(hub seeded with ${PRODUCTS} products in ${seedSeconds.toFixed(1)} s, not part of any figure)`);
+  }
 } finally {
   await context.close();
   await staticServer.close();
-  await server.stop();
+  if (server) await server.stop();
   await rm(profile, { recursive: true, force: true });
   fs.rmSync(site1, { recursive: true, force: true });
-  fs.rmSync(site2, { recursive: true, force: true });
+  if (site2) fs.rmSync(site2, { recursive: true, force: true });
 }

@@ -5,6 +5,8 @@
 //     opfs-sahpool VFS with default settings and with EXCLUSIVE + WAL, and the raw floor (the same
 //     number of bytes written with bare access-handle writes and one flush);
 //   - 1,000 point reads; 10,000 rows in one transaction.
+// The commits of all configurations are interleaved round by round (see "contestant" below), and
+// reads and bulk inserts alternate, because other work on the machine comes and goes in bursts.
 // Prints nothing; returns figures to the driver. Times come from performance.now(), which is
 // precise to microseconds because the driver serves this page cross-origin isolated.
 import createTillsyncModule from '../build-wasm/tillsync.mjs';
@@ -64,161 +66,231 @@ function saleSql(i) {
 const SALE = (i) => ({ lines: [0, 1, 2].map((k) => ({ product_id: `p-${(i * 3 + k) % PRODUCT_COUNT}`, qty: 1 })),
   payments: [{ method: 'cash', tendered_minor: 100000 }] });
 
-async function tillsyncModule(wasmUrl) {
-  return createTillsyncModule({ locateFile: (f) => (f.endsWith('.wasm') ? wasmUrl : f) });
+async function tillsyncModule(wasmUrl, glueUrl) {
+  // A variant build brings its own glue: the glue's import names are minified per link.
+  const factory = glueUrl ? (await import(glueUrl)).default : createTillsyncModule;
+  return factory({ locateFile: (f) => (f.endsWith('.wasm') ? wasmUrl : f) });
 }
 
-// tillsync: the engine's RecordSale, then the same rows as SQL through tillsync's VFS, then
-// reads and the bulk insert.
-async function runTillsync({ n, warmup, reads, bulk, wasmUrl, coalesceWrites, pageSize = 0, engineOnly = false }) {
-  const dirName = `tillsync-${coalesceWrites ? 'c' : 'nc'}-${pageSize}`;
+// Every configuration is a "contestant" with its own module instance (so the VFS's call counts
+// are its own) and its own OPFS directory. The commits are INTERLEAVED: round i runs commit i of
+// every contestant, starting with a different one each round, so a burst of load from other
+// processes on this shared machine slows every contestant alike instead of whichever ran then.
+// The ratios between contestants are what this page is for.
+
+// tillsync: the engine's RecordSale (engine: true) or the same rows as one SQL transaction
+// through the tiny SQL runner on tillsync's VFS (engine: false).
+async function tillsyncContestant({ name, wasmUrl, glueUrl, coalesceWrites, pageSize = 0, engine }) {
+  const dirName = `t-${name.replace(/[^a-z0-9]+/gi, '-')}`;
   await removeOpfsEntry(BASE, dirName);
-  const M = await tillsyncModule(wasmUrl);
+  const M = await tillsyncModule(wasmUrl, glueUrl);
   await M.installOpfsPool({ directory: `${BASE}/${dirName}`, capacity: 8, coalesceWrites });
-  const out = {};
-
-  // 1. The engine's sale.
-  const e = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS, identity: IDENTITY, ...(pageSize ? { page_size: pageSize } : {}) });
-  out.pageSize = e.query('PRAGMA page_size')[0].page_size;
-  for (let i = 0; i < PRODUCT_COUNT; i += 250) {
-    e.write(productRows(PRODUCT_COUNT).slice(i, i + 250).map(([id, name, price, tax, active]) =>
-      ({ table: 'products', id, values: { name, price_minor: price, tax_rate_bp: tax, active } })));
+  const c = { name, M, counted: true };
+  if (engine) {
+    const e = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS, identity: IDENTITY, ...(pageSize ? { page_size: pageSize } : {}) });
+    c.pageSize = e.query('PRAGMA page_size')[0].page_size;
+    for (let i = 0; i < PRODUCT_COUNT; i += 250) {
+      e.write(productRows(PRODUCT_COUNT).slice(i, i + 250).map(([id, n, price, tax, active]) =>
+        ({ table: 'products', id, values: { name: n, price_minor: price, tax_rate_bp: tax, active } })));
+    }
+    c.commit = (i) => e.recordSale(SALE(i));
+    c.prepare = () => null;
+    // 1,000 point reads through the engine's query() (JSON in, JSON out, statement prepared per call).
+    c.reads = (count) => {
+      let found = 0;
+      for (let i = 0; i < count; i++) found += e.query('SELECT id, name, price_minor FROM products WHERE id = ?1', [`p-${(i * 7919) % PRODUCT_COUNT}`]).length;
+      return found;
+    };
+    c.close = () => e.close();
+  } else {
+    const db = M.sqlOpen('sql.db', 'opfs').db;
+    const exec = (sql) => { const r = M.sqlExec(db, sql); if (r.code !== 0) throw new Error(`${r.message} ${r.detail}`); };
+    exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;');
+    exec(schemaSql);
+    // The same 1,000 products the official databases hold before their sales and bulk insert.
+    const seeded = M.sqlBatch(db, 'INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)',
+      JSON.stringify(productRows(PRODUCT_COUNT)));
+    if (seeded.code !== 0) throw new Error(`sqlBatch: ${seeded.message}`);
+    c.prepare = (i) => saleSql(i);  // built outside the timed region, as for the official rows
+    c.commit = (i, sql) => exec(sql);
+    // 10,000 rows in one transaction, the loop inside wasm (sqlBatch); JSON.stringify is timed.
+    c.bulk = (rows) => {
+      const r = M.sqlBatch(db, 'INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)', JSON.stringify(rows));
+      if (r.code !== 0) throw new Error(`sqlBatch: ${r.message}`);
+    };
+    c.close = () => M.sqlClose(db);
   }
-  for (let i = 0; i < warmup; i++) e.recordSale(SALE(i));
-  M.resetOpfsPoolStats();
-  const times = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    e.recordSale(SALE(warmup + i));
-    times.push(performance.now() - t0);
-  }
-  const st = M.opfsPoolStats();
-  out.engineSale = { ...summarize(times), writes: st.write / n, flushes: st.flush / n, bytes: st.bytesWritten / n };
-
-  // 2. 1,000 point reads through the engine's query() (JSON in, JSON out, statement prepared per call).
-  if (reads) {
-    const t0 = performance.now();
-    let found = 0;
-    for (let i = 0; i < reads; i++) found += e.query('SELECT id, name, price_minor FROM products WHERE id = ?1', [`p-${(i * 7919) % PRODUCT_COUNT}`]).length;
-    out.reads = { n: reads, totalMs: performance.now() - t0, found };
-  }
-  e.close();
-  if (engineOnly) {
-    M.releaseOpfsPool();
-    await removeOpfsEntry(BASE, dirName);
-    return out;
-  }
-
-  // 3. The same sale rows as one SQL transaction through the tiny SQL runner on the same VFS.
-  const db = M.sqlOpen('sql.db', 'opfs').db;
-  const exec = (sql) => { const r = M.sqlExec(db, sql); if (r.code !== 0) throw new Error(`${r.message} ${r.detail}`); };
-  exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;');
-  exec(schemaSql);
-  for (let i = 0; i < warmup; i++) exec(saleSql(i));
-  M.resetOpfsPoolStats();
-  const sqlTimes = [];
-  for (let i = 0; i < n; i++) {
-    const sql = saleSql(warmup + i);
-    const t0 = performance.now();
-    exec(sql);
-    sqlTimes.push(performance.now() - t0);
-  }
-  const st2 = M.opfsPoolStats();
-  out.sqlSale = { ...summarize(sqlTimes), writes: st2.write / n, flushes: st2.flush / n, bytes: st2.bytesWritten / n };
-
-  // 4. 10,000 rows in one transaction, the loop inside wasm (sqlBatch).
-  if (bulk) {
-    const rows = productRows(bulk).map((r) => [`bulk-${r[0]}`, ...r.slice(1)]);
-    const t0 = performance.now();
-    const r = M.sqlBatch(db, 'INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)', JSON.stringify(rows));
-    out.bulk = { n: bulk, totalMs: performance.now() - t0 };
-    if (r.code !== 0) throw new Error(`sqlBatch: ${r.message}`);
-  }
-  M.sqlClose(db);
-  M.releaseOpfsPool();
-  await removeOpfsEntry(BASE, dirName);
-  return out;
+  c.resetStats = () => M.resetOpfsPoolStats();
+  c.stats = () => M.opfsPoolStats();
+  c.release = async () => { c.close(); M.releaseOpfsPool(); await removeOpfsEntry(BASE, dirName); };
+  return c;
 }
 
-// The official @sqlite.org/sqlite-wasm 3.54.1-build1 with its opfs-sahpool VFS.
-async function runOfficial({ n, warmup, reads, bulk }) {
+// The official @sqlite.org/sqlite-wasm 3.54.1-build1 with its opfs-sahpool VFS, in one pool:
+// one contestant per configuration (default, EXCLUSIVE + WAL).
+async function officialContestants() {
   const sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: () => {} });
   const pool = await sqlite3.installOpfsSAHPoolVfs({ directory: `/${BASE}-official`, initialCapacity: 12, clearOnInit: true });
-  const out = { version: sqlite3.version.libVersion };
+  const list = [];
   for (const mode of ['default', 'exclusive-wal']) {
     const db = new pool.OpfsSAHPoolDb(`/${mode}.db`);
     if (mode === 'exclusive-wal') db.exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;');
-    out[mode] = { journalMode: db.selectValue('PRAGMA journal_mode'), synchronous: db.selectValue('PRAGMA synchronous') };
+    const c = { name: `official-${mode}`, mode, counted: false,
+      journalMode: db.selectValue('PRAGMA journal_mode'), synchronous: db.selectValue('PRAGMA synchronous') };
     db.exec(schemaSql);
     db.transaction(() => {
       const st = db.prepare('INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)');
       for (const r of productRows(PRODUCT_COUNT)) st.bind(r).stepReset();
       st.finalize();
     });
-    for (let i = 0; i < warmup; i++) db.exec(saleSql(i));
-    const times = [];
-    for (let i = 0; i < n; i++) {
-      const sql = saleSql(warmup + i);
-      const t0 = performance.now();
-      db.exec(sql);
-      times.push(performance.now() - t0);
-    }
-    out[mode].sale = summarize(times);
-    if (mode === 'exclusive-wal' && reads) {
-      const t0 = performance.now();
+    c.prepare = (i) => saleSql(i);
+    c.commit = (i, sql) => db.exec(sql);
+    c.reads = (count) => {
       let found = 0;
-      for (let i = 0; i < reads; i++) {
+      for (let i = 0; i < count; i++) {
         if (db.selectObject('SELECT id, name, price_minor FROM products WHERE id = ?1', [`p-${(i * 7919) % PRODUCT_COUNT}`])) found++;
       }
-      out.reads = { n: reads, totalMs: performance.now() - t0, found };
-    }
-    if (mode === 'exclusive-wal' && bulk) {
-      const rows = productRows(bulk).map((r) => [`bulk-${r[0]}`, ...r.slice(1)]);
-      const t0 = performance.now();
-      db.transaction(() => {
-        const st = db.prepare('INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)');
-        for (const r of rows) st.bind(r).stepReset();
-        st.finalize();
-      });
-      out.bulk = { n: bulk, totalMs: performance.now() - t0 };
-    }
-    db.close();
+      return found;
+    };
+    c.bulk = (rows) => db.transaction(() => {
+      const st = db.prepare('INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)');
+      for (const r of rows) st.bind(r).stepReset();
+      st.finalize();
+    });
+    c.release = async () => db.close();
+    list.push(c);
   }
-  await pool.removeVfs();
+  return { version: sqlite3.version.libVersion, list, removeVfs: () => pool.removeVfs() };
+}
+
+// The raw floor: the bytes of one commit of `model` (a tillsync contestant) appended with ONE bare
+// access-handle write, then one flush. The size follows the model's running mean: the warm-up's
+// at first, then that of the timed commits so far (checkpoints included, as in the model's count).
+async function rawContestant(name, model, warmup) {
+  await removeOpfsEntry(BASE, name);
+  const dir = await opfsDirectory(`${BASE}/${name}`);
+  const h = await (await dir.getFileHandle('raw.bin', { create: true })).createSyncAccessHandle();
+  let buf = new Uint8Array(0);
+  let at = 0;
+  let rounds = 0;
+  let written = 0;
+  const c = { name, counted: false };
+  c.prepare = (i) => {
+    const st = model.stats();
+    const mean = i <= warmup ? st.bytesWritten / Math.max(1, i) : st.bytesWritten / Math.max(1, i - warmup);
+    const size = Math.max(1, Math.round(mean));
+    if (buf.length !== size) buf = new Uint8Array(size).fill(7);
+    return null;
+  };
+  c.start = () => { rounds = 0; written = 0; };
+  c.commit = () => {
+    h.write(buf, { at });
+    h.flush();
+    rounds++;
+    written += buf.length;
+    at = (at + buf.length) % (8 << 20);  // append like a WAL, wrapping at 8 MiB
+  };
+  c.bytesPerCommit = () => written / Math.max(1, rounds);
+  c.release = async () => { h.close(); await removeOpfsEntry(BASE, name); };
+  return c;
+}
+
+// Runs warmup + n interleaved rounds; returns {name: {p50, p99, mean, writes, flushes, bytes}}.
+function interleave(contestants, n, warmup) {
+  const times = new Map(contestants.map((c) => [c, []]));
+  for (const c of contestants) if (c.counted) c.resetStats();  // not the setup's writes
+  for (let i = 0; i < warmup + n; i++) {
+    if (i === warmup) {
+      for (const c of contestants) c.start?.();
+      for (const c of contestants) if (c.counted) c.resetStats();
+    }
+    for (let k = 0; k < contestants.length; k++) {
+      const c = contestants[(i + k) % contestants.length];
+      const arg = c.prepare(i);
+      const t0 = performance.now();
+      c.commit(i, arg);
+      const ms = performance.now() - t0;
+      if (i >= warmup) times.get(c).push(ms);
+    }
+  }
+  const out = {};
+  for (const c of contestants) {
+    const r = summarize(times.get(c));
+    if (c.counted) {
+      const st = c.stats();
+      Object.assign(r, { writes: st.write / n, flushes: st.flush / n, bytes: st.bytesWritten / n });
+    }
+    out[c.name] = r;
+  }
   return out;
 }
 
-// The raw floor: `bytes` appended with ONE bare access-handle write, then one flush, per commit.
-async function runRawFloor({ n, warmup, bytes }) {
-  await removeOpfsEntry(BASE, 'raw');
-  const dir = await opfsDirectory(`${BASE}/raw`);
-  const h = await (await dir.getFileHandle('raw.bin', { create: true })).createSyncAccessHandle();
-  const buf = new Uint8Array(Math.ceil(bytes)).fill(7);
-  const times = [];
-  let at = 0;
-  for (let i = 0; i < warmup + n; i++) {
-    const t0 = performance.now();
-    h.write(buf, { at });
-    h.flush();
-    if (i >= warmup) times.push(performance.now() - t0);
-    at = (at + buf.length) % (8 << 20);  // append like a WAL, wrapping at 8 MiB
+// Alternates the contestants' runs of `work` `rounds` times; returns each one's median ms.
+function alternate(contestants, rounds, work) {
+  const times = new Map(contestants.map((c) => [c, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < contestants.length; k++) {
+      const c = contestants[(r + k) % contestants.length];
+      const t0 = performance.now();
+      work(c, r);
+      times.get(c).push(performance.now() - t0);
+    }
   }
-  h.close();
-  await removeOpfsEntry(BASE, 'raw');
-  return { ...summarize(times), bytes: buf.length };
+  const out = {};
+  for (const c of contestants) out[c.name] = summarize(times.get(c)).p50;
+  return out;
 }
 
 serve({
-  async run({ n, warmup, reads, bulk, wasmUrl }) {
-    const ours = await runTillsync({ n, warmup, reads, bulk, wasmUrl, coalesceWrites: true });
-    const oursNoCoalesce = await runTillsync({ n, warmup, reads: 0, bulk: 0, wasmUrl, coalesceWrites: false });
-    const oursPages = {};
-    for (const pageSize of [1024, 2048, 4096]) {
-      oursPages[pageSize] = await runTillsync({ n, warmup, reads: 0, bulk: 0, wasmUrl, coalesceWrites: true, pageSize, engineOnly: true });
+  async run({ n, warmup, reads, bulk, wasmUrl, variants = [] }) {
+    const engine = await tillsyncContestant({ name: 'engine', wasmUrl, coalesceWrites: true, engine: true });
+    const sql = await tillsyncContestant({ name: 'sql', wasmUrl, coalesceWrites: true, engine: false });
+    const contestants = [engine, sql,
+      await tillsyncContestant({ name: 'sql-nocoalesce', wasmUrl, coalesceWrites: false, engine: false }),
+      await tillsyncContestant({ name: 'engine-nocoalesce', wasmUrl, coalesceWrites: false, engine: true })];
+    for (const pageSize of [1024, 2048]) {
+      contestants.push(await tillsyncContestant({ name: `engine-page-${pageSize}`, wasmUrl, coalesceWrites: true, pageSize, engine: true }));
     }
-    const official = await runOfficial({ n, warmup, reads, bulk });
-    const raw = await runRawFloor({ n, warmup, bytes: ours.engineSale.bytes });
-    const rawSql = await runRawFloor({ n, warmup, bytes: ours.sqlSale.bytes });
-    return { ok: true, crossOriginIsolated: self.crossOriginIsolated, ours, oursNoCoalesce, oursPages, official, raw, rawSql };
+    const variantEngines = [];
+    const variantSqls = [];
+    for (const v of variants) {
+      variantEngines.push(await tillsyncContestant({ name: `variant-engine-${v.label}`, wasmUrl: v.wasmUrl, glueUrl: v.glueUrl, coalesceWrites: true, engine: true }));
+      variantSqls.push(await tillsyncContestant({ name: `variant-sql-${v.label}`, wasmUrl: v.wasmUrl, glueUrl: v.glueUrl, coalesceWrites: true, engine: false }));
+    }
+    contestants.push(...variantEngines, ...variantSqls);
+    const official = await officialContestants();
+    contestants.push(...official.list);
+    contestants.push(await rawContestant('raw', engine, warmup), await rawContestant('raw-sql', sql, warmup));
+
+    const sale = interleave(contestants, n, warmup);
+    const [officialDefault, officialWal] = official.list;
+
+    // Reads and the bulk insert: tillsync (and each variant) against the official EXCLUSIVE + WAL,
+    // alternated over 3 rounds; the median of each.
+    const readers = [engine, ...variantEngines, officialWal];
+    const readMs = reads ? alternate(readers, 3, (c) => c.reads(reads)) : {};
+    const writers = [sql, ...variantSqls, officialWal];
+    const bulkMs = bulk ? alternate(writers, 3, (c, r) => c.bulk(productRows(bulk).map((row) => [`bulk-${r}-${row[0]}`, ...row.slice(1)]))) : {};
+
+    const pick = (c, extra = {}) => ({ engineSale: sale[c.name], ...extra });
+    const result = {
+      ok: true, crossOriginIsolated: self.crossOriginIsolated,
+      ours: { pageSize: engine.pageSize, engineSale: sale.engine, sqlSale: sale.sql,
+        reads: { n: reads, totalMs: readMs.engine }, bulk: { n: bulk, totalMs: bulkMs.sql } },
+      oursNoCoalesce: { engineSale: sale['engine-nocoalesce'], sqlSale: sale['sql-nocoalesce'] },
+      oursPages: { 1024: pick({ name: 'engine-page-1024' }), 2048: pick({ name: 'engine-page-2048' }) },
+      variants: variants.map((v, i) => ({ label: v.label, engineSale: sale[variantEngines[i].name], sqlSale: sale[variantSqls[i].name],
+        reads: { totalMs: readMs[variantEngines[i].name] }, bulk: { totalMs: bulkMs[variantSqls[i].name] } })),
+      official: { version: official.version,
+        default: { journalMode: officialDefault.journalMode, synchronous: officialDefault.synchronous, sale: sale[officialDefault.name] },
+        'exclusive-wal': { journalMode: officialWal.journalMode, synchronous: officialWal.synchronous, sale: sale[officialWal.name] },
+        reads: { n: reads, totalMs: readMs[officialWal.name] }, bulk: { n: bulk, totalMs: bulkMs[officialWal.name] } },
+      raw: sale.raw, rawSql: sale['raw-sql'],
+    };
+    result.raw.bytes = contestants.find((c) => c.name === 'raw').bytesPerCommit();
+    result.rawSql.bytes = contestants.find((c) => c.name === 'raw-sql').bytesPerCommit();
+    for (const c of contestants) await c.release();
+    await official.removeVfs();
+    return result;
   },
 }, async () => {});
