@@ -226,13 +226,15 @@ function interleave(contestants, n, warmup) {
 }
 
 // Alternates the contestants' runs of `work` `rounds` times; returns each one's median ms.
-function alternate(contestants, rounds, work) {
+// `prepare(r)` makes the input of round r outside the timed region.
+function alternate(contestants, rounds, prepare, work) {
   const times = new Map(contestants.map((c) => [c, []]));
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < contestants.length; k++) {
       const c = contestants[(r + k) % contestants.length];
+      const input = prepare(r);
       const t0 = performance.now();
-      work(c, r);
+      work(c, input);
       times.get(c).push(performance.now() - t0);
     }
   }
@@ -268,9 +270,10 @@ serve({
     // Reads and the bulk insert: tillsync (and each variant) against the official EXCLUSIVE + WAL,
     // alternated over 3 rounds; the median of each.
     const readers = [engine, ...variantEngines, officialWal];
-    const readMs = reads ? alternate(readers, 3, (c) => c.reads(reads)) : {};
+    const readMs = reads ? alternate(readers, 3, () => reads, (c, count) => c.reads(count)) : {};
     const writers = [sql, ...variantSqls, officialWal];
-    const bulkMs = bulk ? alternate(writers, 3, (c, r) => c.bulk(productRows(bulk).map((row) => [`bulk-${r}-${row[0]}`, ...row.slice(1)]))) : {};
+    const bulkRows = (r) => productRows(bulk).map((row) => [`bulk-${r}-${row[0]}`, ...row.slice(1)]);
+    const bulkMs = bulk ? alternate(writers, 3, bulkRows, (c, rows) => c.bulk(rows)) : {};
 
     const pick = (c, extra = {}) => ({ engineSale: sale[c.name], ...extra });
     const result = {
