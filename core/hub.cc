@@ -234,15 +234,20 @@ Status Hub::ApplyOperation(const Caller& caller, const PreparedOp& prepared, OpR
       last_seq_ = seq_before;
       return reject(Status(ErrorCode::kShopMismatch, c.table + " id " + c.id + " is not available to this shop"));
     }
-    Change effective = c;
+    // Only tables with tracking columns need a changed copy of the change (a sale's rows are
+    // not copied: a copy of their JSON values per row was a measurable part of the writer).
+    const Change* effective = &c;
+    Change tracked;
     if (spec.tracking) {
       // Tracking columns record the authenticated shop, whatever the body said.
-      effective.values["last_modified_shop_id"] = caller.shop_id;
-      if (!current.exists) effective.values["origin_shop_id"] = caller.shop_id;
-      else effective.values.erase("origin_shop_id");
+      tracked = c;
+      tracked.values["last_modified_shop_id"] = caller.shop_id;
+      if (!current.exists) tracked.values["origin_shop_id"] = caller.shop_id;
+      else tracked.values.erase("origin_shop_id");
+      effective = &tracked;
     }
     MergeOutcome outcome;
-    Status s = MergeChange(spec, current, effective, ColumnClock(spec, op.hlc, false), opts, &outcome, &next);
+    Status s = MergeChange(spec, current, *effective, ColumnClock(spec, op.hlc, false), opts, &outcome, &next);
     if (!s.ok()) {
       sp.RollbackTo();
       last_seq_ = seq_before;
