@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -164,6 +165,7 @@ Status Device::Log(const std::string& kind, const std::string& detail) {
 Status Device::NewRowId(std::string* out) {
   ++id_counter_;
   *out = identity_.device_id + "-" + Hex(uint64_t(id_counter_), 1);
+  new_ids_.push_back(*out);
   // Inside a write transaction the counter is persisted once, by WriteInTxn, with the rows that
   // use the ids (a sale takes eight ids: one write, not eight). Outside, it is persisted now.
   if (db_->InTransaction()) return Status::Ok();
@@ -173,6 +175,10 @@ Status Device::NewRowId(std::string* out) {
 // --- The write path -------------------------------------------------------------------------
 
 Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out) {
+  // Whatever happens here, the ids known to be new are used up (or, on failure, rolled back
+  // with the transaction): later writes load their rows again.
+  std::vector<std::string> new_ids;
+  new_ids.swap(new_ids_);
   if (changes.empty()) return Status(ErrorCode::kBadRequest, "a write needs at least one change");
   if (changes.size() > kMaxChangesPerOperation)
     return Status(ErrorCode::kTooLarge, "a write may hold at most " + std::to_string(kMaxChangesPerOperation) + " changes");
@@ -185,13 +191,25 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out) {
   op.hlc = clock_->Now().ToString();
   Caller self{identity_.shop_id, identity_.device_id, false};
 
+  // A change creates a row without reading it first when its id is known to be new and no
+  // earlier change of this operation names the same row. A sale is eight such rows: sixteen
+  // SELECTs saved. Should such a row exist after all, RowStore::Insert refuses to overwrite it.
+  std::vector<bool> fresh(changes.size(), false);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Change& c = changes[i];
+    if (std::find(new_ids.begin(), new_ids.end(), c.id) == new_ids.end()) continue;
+    bool repeated = false;
+    for (size_t j = 0; j < i && !repeated; ++j) repeated = changes[j].id == c.id && changes[j].table == c.table;
+    fresh[i] = !repeated;
+  }
+
   std::vector<StoredRow> currents(changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
     Change& c = changes[i];
     const TableSpec* spec = FindTable(c.table);
     if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + c.table);
     if (!IsValidId(c.id)) return Status(ErrorCode::kBadId, c.table + " id must be 1 to 64 characters of A-Z a-z 0-9 _ . : -");
-    TS_RETURN_IF_ERROR(rows_->Load(*spec, c.id, &currents[i]));
+    if (!fresh[i]) TS_RETURN_IF_ERROR(rows_->Load(*spec, c.id, &currents[i]));
     const StoredRow& cur = currents[i];
     if (spec->scope == Scope::kShop && !cur.exists && !c.values.contains("shop_id")) c.values["shop_id"] = identity_.shop_id;
     if (spec->tracking) {
@@ -214,25 +232,30 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out) {
     const TableSpec& spec = *FindTable(c.table);
     // A later change of the same operation may touch a row an earlier one wrote: reload then.
     StoredRow current;
-    if (i > 0) TS_RETURN_IF_ERROR(rows_->Load(spec, c.id, &current));
-    else current = currents[0];
+    if (i > 0 && !fresh[i]) TS_RETURN_IF_ERROR(rows_->Load(spec, c.id, &current));
+    else current = std::move(currents[i]);
     if (current.exists && spec.scope == Scope::kShop && current.scope != identity_.shop_id)
       return Status(ErrorCode::kShopMismatch, c.table + " " + c.id + " belongs to another shop");
     StoredRow next;
     MergeOutcome outcome;
     TS_RETURN_IF_ERROR(MergeChange(spec, current, c, ColumnClock(spec, op.hlc, false), opts, &outcome, &next));
-    if (outcome == MergeOutcome::kApplied) TS_RETURN_IF_ERROR(rows_->Store(spec, c.id, current, &next));
+    if (outcome != MergeOutcome::kApplied) continue;
+    if (fresh[i]) TS_RETURN_IF_ERROR(rows_->Insert(spec, c.id, &next));
+    else TS_RETURN_IF_ERROR(rows_->Store(spec, c.id, current, &next));
   }
   // The outbox row commits with the rows it describes: a write is never shown without being
   // queued, and never queued without being written.
   Statement* ins = nullptr;
   TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _ts_outbox (seq, op, created_at) VALUES (?1, ?2, ?3)", &ins));
-  ins->Bind(1, op.seq).Bind(2, DumpJson(OperationToJson(op))).Bind(3, op.wall_ms);
+  ins->Bind(1, op.seq).Bind(2, OperationText(op)).Bind(3, op.wall_ms);
   TS_RETURN_IF_ERROR(ins->Run());
   TS_RETURN_IF_ERROR(checksums.Flush());
-  TS_RETURN_IF_ERROR(KvPut("next_seq", std::to_string(seq + 1)));
-  TS_RETURN_IF_ERROR(KvPut("hlc", op.hlc));
-  TS_RETURN_IF_ERROR(KvPut("row_counter", std::to_string(id_counter_)));
+  // The write path's counters, in one statement (same keys and text as KvPut writes them).
+  Statement* counters = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES"
+                                 " ('next_seq', ?1), ('hlc', ?2), ('row_counter', ?3)", &counters));
+  counters->Bind(1, std::to_string(seq + 1)).Bind(2, op.hlc).Bind(3, std::to_string(id_counter_));
+  TS_RETURN_IF_ERROR(counters->Run());
   if (out != nullptr) {
     out->seq = op.seq;
     out->hlc = op.hlc;
@@ -260,6 +283,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   auto fail = [&](Status s) {
     clock_->Restore(clock_before);
     id_counter_ = counter_before;
+    new_ids_.clear();
     return s;
   };
 
@@ -302,19 +326,24 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   std::vector<Change> changes;
   changes.push_back(Change{"sales_orders", result.order_id, Json::object()});
   std::vector<Change> movements;
-  const TableSpec& products = *FindTable("products");
   for (const SaleLineInput& line : sale.lines) {
     if (line.qty < 1 || line.qty > kMaxQuantity)
       return fail(Status(ErrorCode::kBadQuantity, "quantity must be 1 to " + std::to_string(kMaxQuantity)));
     if (!IsValidId(line.product_id)) return fail(Status(ErrorCode::kBadId, "bad product id"));
-    StoredRow p;
-    TS_RETURN_IF_ERROR(rows_->Load(products, line.product_id, &p));
-    if (!p.exists) return fail(Status(ErrorCode::kNotFound, "no product " + line.product_id));
-    if (IntOf(p.values, "active") != 1) return fail(Status(ErrorCode::kBadValue, "product " + line.product_id + " is not for sale"));
-    int64_t unit = IntOf(p.values, "price_minor");
+    // Pricing needs four columns of the product, not its sync metadata: read just those.
+    Statement* product = nullptr;
+    TS_RETURN_IF_ERROR(db_->Cached("SELECT name, price_minor, tax_rate_bp, active FROM products WHERE id=?1", &product));
+    product->Bind(1, line.product_id);
+    bool found = false;
+    TS_RETURN_IF_ERROR(product->Step(&found));
+    if (!found) return fail(Status(ErrorCode::kNotFound, "no product " + line.product_id));
+    const std::string name = product->Text(0);
+    const int64_t unit = product->Int(1), tax_rate_bp = product->Int(2), active = product->Int(3);
+    product->Reset();
+    if (active != 1) return fail(Status(ErrorCode::kBadValue, "product " + line.product_id + " is not for sale"));
     int64_t line_total = line.qty * unit;  // <= 10^6 * 10^12, fits in int64
     // Tax per line, rounded half up, computed in 128 bits: 10^18 * 10^4 overflows int64.
-    __int128 t = (__int128)line_total * IntOf(p.values, "tax_rate_bp") + 5000;
+    __int128 t = (__int128)line_total * tax_rate_bp + 5000;
     int64_t tax = int64_t(t / 10000);
     result.subtotal_minor += line_total;
     result.tax_minor += tax;
@@ -325,7 +354,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     TS_RETURN_IF_ERROR(NewRowId(&move_id));
     changes.push_back(Change{"order_lines", line_id,
                              Json{{"order_id", result.order_id}, {"product_id", line.product_id},
-                                  {"name", TextOf(p.values, "name")}, {"qty", line.qty}, {"unit_price_minor", unit},
+                                  {"name", name}, {"qty", line.qty}, {"unit_price_minor", unit},
                                   {"tax_minor", tax}, {"line_total_minor", line_total}}});
     movements.push_back(Change{"stock_movements", move_id,
                                Json{{"product_id", line.product_id}, {"qty_delta", -line.qty}, {"kind", "sale"},
@@ -362,6 +391,8 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
                            {"currency", identity_.currency}, {"created_at", result.created_at}};
   if (!sale.customer_id.empty()) changes[0].values["customer_id"] = sale.customer_id;
   for (Change& m : movements) changes.push_back(std::move(m));
+  // Seen absent above, inside this write transaction: no need to load it again.
+  if (!sale.order_id.empty()) new_ids_.push_back(result.order_id);
   WriteResult wr;
   Status s = WriteInTxn(std::move(changes), &wr);
   if (s.ok()) s = txn.Commit();

@@ -192,6 +192,11 @@ class Device {
   ResolverRegistry resolvers_;
   SyncState state_ = SyncState::kIdle;
   int64_t id_counter_ = 0;
+  // Row ids known not to be stored yet: ids NewRowId has handed out since the last local write
+  // (device id + a counter that only grows and is persisted with the rows that use it), plus a
+  // caller-chosen order id RecordSale has just seen absent in its own write transaction.
+  // WriteInTxn inserts such rows without loading them first, and forgets the list when it ends.
+  std::vector<std::string> new_ids_;
 };
 
 }  // namespace tillsync

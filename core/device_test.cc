@@ -135,6 +135,24 @@ TEST_F(DeviceTest, AWriteRefusedHalfwayLeavesNoRowAndNoOutboxEntry) {
   EXPECT_EQ(w.seq, sale.seq + 1);
 }
 
+TEST_F(DeviceTest, AMintedIdThatExistsAfterAllIsRefusedNotOverwritten) {
+  // The write path inserts rows with freshly minted ids without loading them first. That is
+  // safe because the id counter only grows and commits with the rows; if a database broke that
+  // (here: its counter wound back by hand), the insert must fail and change nothing.
+  auto d = Ready(rec1_);
+  SaleResult first;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &first).ok());
+  ASSERT_TRUE(d->db()->Exec("UPDATE _ts_kv SET value='0' WHERE key='row_counter'").ok());
+  Reopen(&d, rec1_);
+  SaleResult second;
+  Status s = d->RecordSale(Sale({{"p105", 3}}), &second);
+  EXPECT_EQ(s.code(), ErrorCode::kBadValue) << s.ToString();
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM sales_orders"), 1);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT total_minor FROM sales_orders"), first.total_minor);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM order_lines WHERE product_id='p105'"), 0);
+  EXPECT_EQ(Pending(d.get()), 1);
+}
+
 TEST_F(DeviceTest, SequenceIsContiguousAndNeverReusedAcrossReopen) {
   auto d = Ready(rec1_);
   std::vector<int64_t> seqs;

@@ -1,5 +1,7 @@
 #include "core/json_reader.h"
 
+#include <charconv>
+
 namespace tillsync {
 
 Status ParseJson(std::string_view text, Json* out) {
@@ -12,6 +14,87 @@ Status ParseJson(std::string_view text, Json* out) {
 
 std::string DumpJson(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  for (unsigned char c : s) {
+    if (c >= 0x80) {
+      // Multi-byte UTF-8 (and invalid bytes, which DumpJson replaces): nlohmann decides.
+      *out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+    }
+  }
+  out->push_back('"');
+  size_t plain_from = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + plain_from, i - plain_from);
+    plain_from = i + 1;
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\b': *out += "\\b"; break;
+      case '\f': *out += "\\f"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:  // other control characters: \u00XX, lower-case hex as nlohmann writes them
+        *out += "\\u00";
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
+    }
+  }
+  out->append(s.data() + plain_from, s.size() - plain_from);
+  out->push_back('"');
+}
+
+void AppendJson(const Json& value, std::string* out) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      out->push_back('{');
+      bool first = true;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonString(it.key(), out);
+        out->push_back(':');
+        AppendJson(*it, out);
+      }
+      out->push_back('}');
+      return;
+    }
+    case Json::value_t::array: {
+      out->push_back('[');
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendJson(value[i], out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case Json::value_t::string:
+      AppendJsonString(value.get_ref<const std::string&>(), out);
+      return;
+    case Json::value_t::number_integer: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, value.get<int64_t>());
+      out->append(buf, r.ptr);
+      return;
+    }
+    case Json::value_t::number_unsigned: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, value.get<uint64_t>());
+      out->append(buf, r.ptr);
+      return;
+    }
+    case Json::value_t::null: *out += "null"; return;
+    case Json::value_t::boolean: *out += value.get<bool>() ? "true" : "false"; return;
+    default:  // floats, binary, discarded: rare here, and their text is nlohmann's business
+      *out += DumpJson(value);
+      return;
+  }
 }
 
 Status JsonReader::ExpectObject(std::initializer_list<const char*> allowed) const {

@@ -22,6 +22,14 @@ using Json = nlohmann::json;
 Status ParseJson(std::string_view text, Json* out);
 // Canonical, compact text: equal values give equal bytes.
 std::string DumpJson(const Json& value);
+// Appends exactly the bytes DumpJson(value) returns, without nlohmann's serializer: the write
+// path encodes and hashes every row of every sale, and this is several times faster (no output
+// adapter, no per-byte UTF-8 state machine for plain ASCII). Stored hashes and queued
+// operations were made by DumpJson, so the two must never differ; json_reader_test holds them
+// to that, and anything unusual (floats, non-ASCII text) is handed to nlohmann itself.
+void AppendJson(const Json& value, std::string* out);
+// Appends a string as DumpJson would encode it, quotes included.
+void AppendJsonString(std::string_view s, std::string* out);
 
 class JsonReader {
  public:

@@ -16,6 +16,38 @@ Json OperationToJson(const Operation& op) {
   return Json{{"seq", op.seq}, {"hlc", op.hlc}, {"wall", op.wall_ms}, {"changes", std::move(changes)}};
 }
 
+std::string OperationText(const Operation& op) {
+  // Keys in nlohmann's (sorted) order: changes, hlc, seq, wall; base_version, id, table, values.
+  std::string out;
+  out.reserve(256 + 200 * op.changes.size());
+  out += "{\"changes\":[";
+  for (size_t i = 0; i < op.changes.size(); ++i) {
+    const Change& c = op.changes[i];
+    if (i > 0) out.push_back(',');
+    out.push_back('{');
+    if (c.base_version >= 0) {
+      out += "\"base_version\":";
+      out += std::to_string(c.base_version);
+      out.push_back(',');
+    }
+    out += "\"id\":";
+    AppendJsonString(c.id, &out);
+    out += ",\"table\":";
+    AppendJsonString(c.table, &out);
+    out += ",\"values\":";
+    AppendJson(c.values, &out);
+    out.push_back('}');
+  }
+  out += "],\"hlc\":";
+  AppendJsonString(op.hlc, &out);
+  out += ",\"seq\":";
+  out += std::to_string(op.seq);
+  out += ",\"wall\":";
+  out += std::to_string(op.wall_ms);
+  out.push_back('}');
+  return out;
+}
+
 Status ValidateChangeValues(const TableSpec& spec, const Change& change, const std::string& path) {
   return ValidateValues(spec, change.values, path);
 }

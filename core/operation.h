@@ -46,6 +46,10 @@ struct Caller {
 constexpr size_t kMaxChangesPerOperation = 256;
 
 Json OperationToJson(const Operation& op);
+// DumpJson(OperationToJson(op)), byte for byte, written straight from the Operation without the
+// intermediate Json tree: the outbox text of every local write (and the hub's payload hash of
+// every pushed operation) is this, so it must not change while operations sit in outboxes.
+std::string OperationText(const Operation& op);
 // Structural decoding plus per-value validation. `path` prefixes error field names.
 Status OperationFromJson(const Json& json, const std::string& path, Operation* out);
 

@@ -17,7 +17,12 @@ uint64_t RowStore::RowHash(const TableSpec& spec, const std::string& id, const J
   h = Fnv1a64(std::string_view("\0", 1), h);
   h = Fnv1a64(id, h);
   h = Fnv1a64(std::string_view("\0", 1), h);
-  return Fnv1a64(DumpJson(values), h);
+  // The hash of the values' canonical JSON text (hub and devices must agree, and stored hashes
+  // were made this way), built with AppendJson into a reused buffer rather than DumpJson.
+  std::string text;
+  text.reserve(384);
+  AppendJson(values, &text);
+  return Fnv1a64(text, h);
 }
 
 std::string RowStore::ScopeOf(const TableSpec& spec, const Json& values) {
@@ -61,6 +66,8 @@ Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
     TS_RETURN_IF_ERROR(db_->Prepare("SELECT " + cols.substr(2) + " FROM " + spec.name + " WHERE id=?1", &st.select));
     TS_RETURN_IF_ERROR(db_->Prepare("INSERT OR REPLACE INTO " + std::string(spec.name) + " (id" + cols +
                                         ") VALUES (?1" + params + ")", &st.upsert));
+    TS_RETURN_IF_ERROR(db_->Prepare("INSERT INTO " + std::string(spec.name) + " (id" + cols + ") VALUES (?1" +
+                                        params + ")", &st.insert));
     it = statements_.emplace(spec.name, std::move(st)).first;
   }
   *out = &it->second;
@@ -135,22 +142,33 @@ bool HasExactlyColumns(const TableSpec& spec, const Json& values) {
 }  // namespace
 
 Status RowStore::Store(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row) {
+  return Write(spec, id, before, /*must_be_new=*/false, row);
+}
+
+Status RowStore::Insert(const TableSpec& spec, const std::string& id, StoredRow* row) {
+  return Write(spec, id, StoredRow(), /*must_be_new=*/true, row);
+}
+
+Status RowStore::Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
+                       StoredRow* row) {
   if (!HasExactlyColumns(spec, row->values)) row->values = Normalize(spec, row->values);
   row->hash = RowHash(spec, id, row->values);
   row->scope = ScopeOf(spec, row->values);
   row->exists = true;
   TableStatements* st = nullptr;
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
-  st->upsert.Reset();
-  st->upsert.Bind(1, id);
+  Statement& write = must_be_new ? st->insert : st->upsert;
+  write.Reset();
+  write.Bind(1, id);
   for (size_t i = 0; i < spec.columns.size(); ++i) {
     const Json& v = row->values[spec.columns[i].name];
-    if (v.is_string()) st->upsert.Bind(int(i) + 2, std::string_view(v.get_ref<const std::string&>()));
-    else if (v.is_number_integer()) st->upsert.Bind(int(i) + 2, v.get<int64_t>());
-    else st->upsert.BindNull(int(i) + 2);
+    if (v.is_string()) write.Bind(int(i) + 2, std::string_view(v.get_ref<const std::string&>()));
+    else if (v.is_number_integer()) write.Bind(int(i) + 2, v.get<int64_t>());
+    else write.BindNull(int(i) + 2);
   }
-  TS_RETURN_IF_ERROR(st->upsert.Run());
-  st->upsert.Reset();
+  Status written = write.Run();
+  write.Reset();
+  TS_RETURN_IF_ERROR(written);
   if (KeepsMeta(spec)) TS_RETURN_IF_ERROR(StoreMeta(spec, id, *row));
   // Checksum: remove the old row's hash from its scope, add the new one to its scope. Unsigned
   // arithmetic wraps mod 2^64 (SQLite integer addition would overflow into REAL instead).

@@ -53,6 +53,10 @@ class RowStore {
   Status LoadValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists);
   // Writes `row` over `before` (as loaded), recomputing row->hash and moving the checksum.
   Status Store(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
+  // Stores a row the caller knows cannot exist yet (an id this device has just minted), without
+  // loading it first. A plain INSERT, not an upsert: should the row exist after all, the write
+  // fails (kBadValue, a constraint error) instead of overwriting it.
+  Status Insert(const TableSpec& spec, const std::string& id, StoredRow* row);
   // True when storing `after` over `before` would change nothing (a pulled copy of a row this
   // replica already holds exactly): the caller may skip the write.
   bool Unchanged(const TableSpec& spec, const StoredRow& before, const StoredRow& after) const;
@@ -82,8 +86,10 @@ class RowStore {
 
  private:
   struct TableStatements {
-    Statement select, upsert;
+    Statement select, upsert, insert;
   };
+  Status Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
+               StoredRow* row);
   Status StatementsFor(const TableSpec& spec, TableStatements** out);
 
   Status MoveChecksum(const std::string& scope, uint64_t delta);
