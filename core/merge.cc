@@ -17,9 +17,36 @@ std::map<std::string, std::string> ExpandClocks(const TableSpec& spec, const Sto
   return out;
 }
 
+// A new row written with `clock`: what MergeColumns below computes for a row that does not
+// exist, without expanding and compacting per-column clock maps (every row of every sale comes
+// this way). Returns false, leaving *result alone, when `incoming` names anything but columns.
+bool NewRow(const TableSpec& spec, const StoredRow& current, const Json& incoming, const std::string& clock,
+            StoredRow* result) {
+  size_t given = 0;
+  for (const ColumnSpec& c : spec.columns) given += incoming.contains(c.name) ? 1 : 0;
+  if (given != incoming.size() || clock.empty()) return false;
+  *result = current;
+  result->values = RowStore::Normalize(spec, incoming);
+  // CompactClocks over {written columns: clock, the others: ""}: the more common clock becomes
+  // "*" ("" wins a tie, being first in order, and is then not named "*"), the rest are listed.
+  const size_t unwritten = spec.columns.size() - given;
+  Json clocks = Json::object();
+  if (given > unwritten) {
+    clocks["*"] = clock;
+    for (const ColumnSpec& c : spec.columns)
+      if (!incoming.contains(c.name)) clocks[c.name] = "";
+  } else {
+    for (const ColumnSpec& c : spec.columns)
+      if (incoming.contains(c.name)) clocks[c.name] = clock;
+  }
+  result->clocks = std::move(clocks);
+  return true;
+}
+
 // Per-column last-writer-wins of `incoming` values carrying `clock` over `current`.
 bool MergeColumns(const TableSpec& spec, const StoredRow& current, const Json& incoming,
                   const std::string& clock, StoredRow* result) {
+  if (!current.exists && NewRow(spec, current, incoming, clock, result)) return true;
   std::map<std::string, std::string> clocks = ExpandClocks(spec, current);
   Json values = current.exists ? current.values : RowStore::Normalize(spec, Json::object());
   bool changed = !current.exists;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/hybrid_clock.h"
 
 namespace tillsync {
@@ -131,6 +133,35 @@ TEST(MergeTest, NewRowNeedsEveryRequiredColumn) {
   Change change{"products", "p9", Json{{"name", "Tea"}, {"price_minor", 100}}};  // no tax, no active
   Merged m = Merge(products, StoredRow(), change, ColumnClock(products, Hlc(1, 0, "a"), false));
   EXPECT_EQ(m.status.code(), ErrorCode::kMissingField);
+}
+
+TEST(MergeTest, NewRowClocksAreTheCompactFormOfEachWrittenColumnsClock) {
+  // A new row's clocks: every written column has the write's clock, every other none (""), in
+  // CompactClocks' form. Stored hashes and pulled-row comparisons depend on this exact form.
+  const std::string clock = "0" + Hlc(5, 1, "dev-a");
+  int checked = 0;
+  for (const char* table : {"products", "order_lines", "customers", "stock_movements"}) {
+    const TableSpec& spec = Spec(table);
+    for (size_t written = 1; written <= spec.columns.size(); ++written) {
+      Json values = Json::object();
+      std::map<std::string, std::string> expected_clocks;
+      for (size_t i = 0; i < spec.columns.size(); ++i) {
+        const ColumnSpec& c = spec.columns[i];
+        bool is_written = i < written;
+        if (is_written) values[c.name] = c.type == ColumnType::kText ? Json("x") : Json(1);
+        expected_clocks[c.name] = is_written ? clock : "";
+      }
+      StoredRow out;
+      MergeOutcome outcome;
+      Status s = MergeChange(spec, StoredRow(), Change{table, "r1", values}, clock, MergeOptions(), &outcome, &out);
+      if (!s.ok()) continue;  // a required column left out: refused, as NewRowNeedsEveryRequiredColumn shows
+      EXPECT_EQ(outcome, MergeOutcome::kApplied);
+      EXPECT_EQ(out.clocks, RowStore::CompactClocks(spec, expected_clocks)) << table << " " << written;
+      EXPECT_EQ(out.values, RowStore::Normalize(spec, values)) << table << " " << written;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 10);  // both forms: "*" plus unwritten columns, and written columns listed
 }
 
 // --- Hub wins ---------------------------------------------------------------------------------
