@@ -18,7 +18,7 @@ uint64_t RowStore::RowHash(const TableSpec& spec, const std::string& id, const J
   h = Fnv1a64(id, h);
   h = Fnv1a64(std::string_view("\0", 1), h);
   // The hash of the values' canonical JSON text (hub and devices must agree, and stored hashes
-  // were made this way), built with AppendJson into a reused buffer rather than DumpJson.
+  // were made this way), built with AppendJson rather than through DumpJson.
   std::string text;
   text.reserve(384);
   AppendJson(values, &text);
