@@ -284,7 +284,7 @@ Status Hub::PreparePush(const Caller& caller, std::string_view body, PreparedPus
   for (size_t i = 0; i < req.ops.size(); ++i) {
     PreparedOp& p = prepared.ops[i];
     p.op = std::move(req.ops[i]);
-    p.hash = Fnv1a64(DumpJson(OperationToJson(p.op)));
+    p.hash = Fnv1a64(OperationText(p.op));  // the canonical text, without building a Json tree
     p.clock = HlcTimestamp::Parse(p.op.hlc, &p.ts);
     p.valid = ValidateOperation(p.op, caller);
   }
