@@ -68,6 +68,8 @@ Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
                                         ") VALUES (?1" + params + ")", &st.upsert));
     TS_RETURN_IF_ERROR(db_->Prepare("INSERT INTO " + std::string(spec.name) + " (id" + cols + ") VALUES (?1" +
                                         params + ")", &st.insert));
+    for (size_t i = 0; i < spec.columns.size(); ++i) st.by_name.emplace_back(spec.columns[i].name, int(i) + 2);
+    std::sort(st.by_name.begin(), st.by_name.end());
     it = statements_.emplace(spec.name, std::move(st)).first;
   }
   *out = &it->second;
@@ -130,12 +132,22 @@ Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* o
 
 namespace {
 
-// True when `values` holds exactly the table's columns (a pulled row as the hub sends it), so
-// Normalize would only copy it.
-bool HasExactlyColumns(const TableSpec& spec, const Json& values) {
-  if (!values.is_object() || values.size() != spec.columns.size()) return false;
-  for (const ColumnSpec& c : spec.columns)
-    if (values.find(c.name) == values.end()) return false;
+void BindValue(Statement& st, int index, const Json& v) {
+  if (v.is_string()) st.Bind(index, std::string_view(v.get_ref<const std::string&>()));
+  else if (v.is_number_integer()) st.Bind(index, v.get<int64_t>());
+  else st.BindNull(index);
+}
+
+// Binds `values` into `st` when it holds exactly the table's columns (a pulled row as the hub
+// sends it, a row Normalize made): one walk of both sorted lists. False, with nothing to rely
+// on bound, when a key is missing or extra; the caller normalizes and binds again.
+bool BindExactColumns(const std::vector<std::pair<std::string, int>>& by_name, const Json& values, Statement& st) {
+  if (!values.is_object() || values.size() != by_name.size()) return false;
+  auto col = by_name.begin();
+  for (auto it = values.begin(); it != values.end(); ++it, ++col) {
+    if (it.key() != col->first) return false;
+    BindValue(st, col->second, *it);
+  }
   return true;
 }
 
@@ -151,21 +163,19 @@ Status RowStore::Insert(const TableSpec& spec, const std::string& id, StoredRow*
 
 Status RowStore::Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
                        StoredRow* row) {
-  if (!HasExactlyColumns(spec, row->values)) row->values = Normalize(spec, row->values);
-  row->hash = RowHash(spec, id, row->values);
-  row->scope = ScopeOf(spec, row->values);
-  row->exists = true;
   TableStatements* st = nullptr;
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
   Statement& write = must_be_new ? st->insert : st->upsert;
   write.Reset();
   write.Bind(1, id);
-  for (size_t i = 0; i < spec.columns.size(); ++i) {
-    const Json& v = row->values[spec.columns[i].name];
-    if (v.is_string()) write.Bind(int(i) + 2, std::string_view(v.get_ref<const std::string&>()));
-    else if (v.is_number_integer()) write.Bind(int(i) + 2, v.get<int64_t>());
-    else write.BindNull(int(i) + 2);
+  if (!BindExactColumns(st->by_name, row->values, write)) {
+    row->values = Normalize(spec, row->values);
+    for (size_t i = 0; i < spec.columns.size(); ++i) BindValue(write, int(i) + 2, row->values[spec.columns[i].name]);
   }
+  // Hash and scope after normalizing: they are of the row as stored.
+  row->hash = RowHash(spec, id, row->values);
+  row->scope = ScopeOf(spec, row->values);
+  row->exists = true;
   Status written = write.Run();
   write.Reset();
   TS_RETURN_IF_ERROR(written);
@@ -201,7 +211,10 @@ Status RowStore::StoreMeta(const TableSpec& spec, const std::string& id, const S
   TS_RETURN_IF_ERROR(db_->Cached(
       "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
   meta->Bind(1, std::string_view(spec.name)).Bind(2, id).Bind(3, row.scope).Bind(4, row.seq)
-      .Bind(5, row.version).Bind(6, DumpJson(row.clocks)).Bind(7, int64_t(row.hash));
+      .Bind(5, row.version);
+  clocks_text_.clear();
+  AppendJson(row.clocks, &clocks_text_);  // the same bytes as DumpJson, without its serializer
+  meta->Bind(6, std::string_view(clocks_text_)).Bind(7, int64_t(row.hash));
   return meta->Run();
 }
 

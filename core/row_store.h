@@ -87,6 +87,10 @@ class RowStore {
  private:
   struct TableStatements {
     Statement select, upsert, insert;
+    // The table's columns in the order a Json object iterates its keys (sorted by name), each
+    // with its bind index in upsert/insert: a row holding exactly these keys binds in one pass
+    // over its object, without a lookup per column.
+    std::vector<std::pair<std::string, int>> by_name;
   };
   Status Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
                StoredRow* row);
@@ -98,6 +102,7 @@ class RowStore {
   Database* db_;
   RowMeta meta_;
   std::map<std::string, TableStatements> statements_;
+  std::string clocks_text_;  // reused buffer for the clocks column of _ts_rows
   bool batching_ = false;
   std::map<std::string, uint64_t> pending_;  // scope -> delta not yet written (bulk mode)
   friend class ChecksumBatch;                // saves and restores pending_ around savepoints
