@@ -68,6 +68,180 @@ Status WireRowFromJson(Json& j, const std::string& path, WireRow* out) {
   return Status::Ok();
 }
 
+// Builds a Json value from SAX events exactly as nlohmann's own DOM parser does (a repeated key
+// keeps the last value, non-negative integers are unsigned), so a value built here equals what
+// ParseJson gives for the same text.
+class DomBuilder {
+ public:
+  void Reset() {
+    root_ = Json();
+    stack_.clear();
+    slot_ = nullptr;
+  }
+  Json& root() { return root_; }
+  size_t depth() const { return stack_.size(); }
+  bool InObject() const { return !stack_.empty() && stack_.back()->is_object(); }
+
+  void Value(Json&& v) { Place(std::move(v)); }
+  void StartObject() { stack_.push_back(Place(Json(Json::value_t::object))); }
+  void StartArray() { stack_.push_back(Place(Json(Json::value_t::array))); }
+  void Key(const std::string& k) { slot_ = &(*stack_.back())[k]; }
+  void End() { stack_.pop_back(); }
+
+ private:
+  Json* Place(Json&& v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    if (stack_.back()->is_array()) {
+      stack_.back()->push_back(std::move(v));
+      return &stack_.back()->back();
+    }
+    *slot_ = std::move(v);
+    return slot_;
+  }
+
+  Json root_;
+  std::vector<Json*> stack_;
+  Json* slot_ = nullptr;
+};
+
+// The pull answer decoder's SAX handler. Everything but the "rows" array becomes a small DOM of
+// the answer's top level, checked afterwards exactly as before. The rows array is never built
+// as a whole: each element is built alone, turned into a WireRow by WireRowFromJson (the same
+// checks, paths and codes as the DOM decoder) and dropped, so a 5,000-row page never exists as
+// one tree of 5,000 objects. Row errors are remembered, not returned at once: the answer's
+// other checks (valid JSON, known top-level fields, version, row count) come first, as they
+// did when the whole page was parsed before anything was checked.
+class PullPageHandler {
+ public:
+  // Top level, with "rows" (when it is an array) holding an empty array in its place.
+  Json& top() { return top_.root(); }
+  // True when the last "rows" key held an array that was streamed.
+  bool rows_streamed() const { return rows_streamed_; }
+  size_t row_count() const { return row_count_; }
+  const Status& row_error() const { return row_error_; }
+  std::vector<WireRow>& rows() { return rows_; }
+
+  bool null() { return Scalar(Json(nullptr)); }
+  bool boolean(bool v) { return Scalar(Json(v)); }
+  bool number_integer(Json::number_integer_t v) { return Scalar(Json(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return Scalar(Json(v)); }
+  bool number_float(Json::number_float_t v, const std::string&) { return Scalar(Json(v)); }
+  bool string(std::string& v) { return Scalar(Json(std::move(v))); }
+  bool binary(Json::binary_t&) { return false; }  // never produced by the JSON lexer
+  bool start_object(size_t) { return Start(/*array=*/false); }
+  bool start_array(size_t) { return Start(/*array=*/true); }
+  bool end_object() { return End(); }
+  bool end_array() { return End(); }
+  bool key(std::string& k) {
+    if (!streaming_) {
+      // A "rows" key of the top level, first or repeated: the last one is the page (as in the DOM).
+      if (top_.depth() == 1 && top_.InObject()) {
+        rows_key_pending_ = (k == "rows");
+        if (rows_key_pending_) ResetRows();
+      }
+      top_.Key(k);
+    } else if (!skipping_) {
+      element_.Key(k);
+    }
+    return true;
+  }
+  template <typename Exception>
+  bool parse_error(size_t, const std::string&, const Exception&) {
+    return false;
+  }
+
+ private:
+  void ResetRows() {
+    rows_.clear();
+    row_count_ = 0;
+    row_error_ = Status::Ok();
+    rows_streamed_ = false;
+  }
+
+  bool Scalar(Json&& v) {
+    if (!streaming_) {
+      rows_key_pending_ = false;
+      top_.Value(std::move(v));
+      return true;
+    }
+    if (row_depth_ == 0) {  // an element that is not an object: WireRowFromJson refuses it
+      BeginElement();
+      if (!skipping_) element_.Value(std::move(v));
+      FinishElement();
+      return true;
+    }
+    if (!skipping_) element_.Value(std::move(v));
+    return true;
+  }
+
+  bool Start(bool array) {
+    if (!streaming_) {
+      if (array && rows_key_pending_ && top_.depth() == 1) {
+        top_.Value(Json::array());  // the key stays present for the top-level checks
+        streaming_ = true;
+        rows_streamed_ = true;
+        row_depth_ = 0;
+      } else if (array) {
+        top_.StartArray();
+      } else {
+        top_.StartObject();
+      }
+      rows_key_pending_ = false;
+      return true;
+    }
+    if (row_depth_ == 0) BeginElement();
+    ++row_depth_;
+    if (!skipping_) array ? element_.StartArray() : element_.StartObject();
+    return true;
+  }
+
+  bool End() {
+    if (!streaming_) {
+      top_.End();
+      return true;
+    }
+    if (row_depth_ == 0) {  // the rows array itself ends
+      streaming_ = false;
+      return true;
+    }
+    --row_depth_;
+    if (!skipping_) element_.End();
+    if (row_depth_ == 0) FinishElement();
+    return true;
+  }
+
+  void BeginElement() {
+    element_.Reset();
+    // Past the limit, or after a bad row, the rest is only read for well-formedness.
+    skipping_ = row_count_ >= size_t(kMaxPullLimit) || !row_error_.ok();
+  }
+
+  void FinishElement() {
+    if (!skipping_) {
+      WireRow row;
+      Status s = WireRowFromJson(element_.root(), "rows[" + std::to_string(row_count_) + "]", &row);
+      if (s.ok()) rows_.push_back(std::move(row));
+      else row_error_ = s;
+    }
+    ++row_count_;
+    if (row_count_ > size_t(kMaxPullLimit)) rows_ = std::vector<WireRow>();  // refused anyway
+  }
+
+  DomBuilder top_;
+  DomBuilder element_;
+  bool rows_key_pending_ = false;
+  bool streaming_ = false;
+  bool rows_streamed_ = false;
+  bool skipping_ = false;
+  int row_depth_ = 0;  // nesting inside the current rows element (0: between elements)
+  size_t row_count_ = 0;
+  Status row_error_ = Status::Ok();
+  std::vector<WireRow> rows_;
+};
+
 }  // namespace
 
 std::string EncodePushRequest(const PushRequest& r) {
@@ -222,21 +396,25 @@ std::string EncodePullResponse(const PullResponse& r) {
 }
 
 Status DecodePullResponse(std::string_view body, PullResponse* out) {
-  Json j;
-  TS_RETURN_IF_ERROR(ParseJson(body, &j));
+  // Streamed (see PullPageHandler): a page of 5,000 rows is never one DOM. The checks and their
+  // order are those of decoding the whole DOM first.
+  PullPageHandler page;
+  if (!Json::sax_parse(body.begin(), body.end(), &page))
+    return Status(ErrorCode::kBadJson, "body is not valid JSON");
+  Json& j = page.top();
   JsonReader r(j, "");
   TS_RETURN_IF_ERROR(r.ExpectObject({"v", "rows", "cursor", "more", "remaining", "checksum", "hub_hlc"}));
   TS_RETURN_IF_ERROR(ReadVersion(r));
   PullResponse resp;
-  const Json* rows = nullptr;
-  TS_RETURN_IF_ERROR(r.Array("rows", &rows, size_t(kMaxPullLimit)));
-  Json& mutable_rows = j["rows"];  // the same array; its rows' values and clocks are moved out
-  resp.rows.reserve(rows->size());
-  for (size_t i = 0; i < rows->size(); ++i) {
-    WireRow row;
-    TS_RETURN_IF_ERROR(WireRowFromJson(mutable_rows[i], "rows[" + std::to_string(i) + "]", &row));
-    resp.rows.push_back(std::move(row));
+  if (!page.rows_streamed()) {
+    // "rows" missing or not an array: the reader's own error.
+    const Json* rows = nullptr;
+    TS_RETURN_IF_ERROR(r.Array("rows", &rows, size_t(kMaxPullLimit)));
   }
+  if (page.row_count() > size_t(kMaxPullLimit))
+    return Status(ErrorCode::kTooLarge, "rows has more than " + std::to_string(kMaxPullLimit) + " items");
+  TS_RETURN_IF_ERROR(page.row_error());
+  resp.rows = std::move(page.rows());
   TS_RETURN_IF_ERROR(r.Int("cursor", &resp.cursor));
   bool present = false;
   TS_RETURN_IF_ERROR(r.Bool("more", &resp.more, &present));

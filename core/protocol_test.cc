@@ -413,5 +413,142 @@ TEST(ProtocolTest, DeeplyNestedInputIsRefusedNotACrash) {
   EXPECT_FALSE(DecodePushRequest(deep, &r).ok());
 }
 
+// --- The pull answer's streaming decoder ------------------------------------------------------
+// DecodePullResponse builds one row at a time instead of a DOM of the whole page. These cases
+// are what such a decoder can get wrong that a DOM decoder gets right for free.
+
+Status DecodePull(const std::string& body, PullResponse* out) { return DecodePullResponse(body, out); }
+
+// The valid sample answer's text with its "rows" value replaced by `rows_text` (raw JSON).
+std::string PullBodyWithRows(const std::string& rows_text) {
+  Json j = Json::parse(EncodePullResponse(SamplePullResponse()));
+  j["rows"] = Json::array();
+  std::string body = j.dump();
+  const std::string empty = "\"rows\":[]";
+  return body.replace(body.find(empty), empty.size(), "\"rows\":" + rows_text);
+}
+
+TEST(ProtocolTest, PullDecoderKeepsTheLastOfRepeatedKeysAsTheDomDid) {
+  Json sample = Json::parse(EncodePullResponse(SamplePullResponse()));
+  const std::string good_rows = sample["rows"].dump();
+  const std::string bad_rows = R"([{"table":"users"}])";
+  PullResponse out;
+  // "rows" twice: the second array is the page, whatever the first held.
+  std::string body = PullBodyWithRows(bad_rows);
+  body.insert(body.size() - 1, ",\"rows\":" + good_rows);
+  ASSERT_TRUE(DecodePull(body, &out).ok()) << DecodePull(body, &out).ToString();
+  EXPECT_EQ(out.rows.size(), 2u);
+  body = PullBodyWithRows(good_rows);
+  body.insert(body.size() - 1, ",\"rows\":" + bad_rows);
+  EXPECT_EQ(DecodePull(body, &out).code(), ErrorCode::kUnknownTable);
+  body = PullBodyWithRows(good_rows);
+  body.insert(body.size() - 1, ",\"rows\":7");
+  EXPECT_EQ(DecodePull(body, &out).code(), ErrorCode::kBadRequest);
+  // A key repeated inside a row, and inside its values: the last one counts.
+  std::string row = sample["rows"][0].dump();
+  row.insert(1, "\"id\":\"first\",\"seq\":\"not a number\",");
+  std::string values_key = "\"values\":{";
+  row.insert(row.find(values_key) + values_key.size(), "\"price_minor\":\"text\",");
+  ASSERT_TRUE(DecodePull(PullBodyWithRows("[" + row + "]"), &out).ok());
+  ASSERT_EQ(out.rows.size(), 1u);
+  EXPECT_EQ(out.rows[0].id, "p1");
+  EXPECT_EQ(out.rows[0].seq, 10);
+  EXPECT_EQ(out.rows[0].values["price_minor"], 250);
+}
+
+TEST(ProtocolTest, PullDecoderRefusesEveryTruncationAsNotJson) {
+  const std::string body = EncodePullResponse(SamplePullResponse());
+  PullResponse out;
+  for (size_t n = 0; n < body.size(); ++n)
+    EXPECT_EQ(DecodePull(body.substr(0, n), &out).code(), ErrorCode::kBadJson) << n;
+  // Well-formedness is checked past a bad row and past the row limit too.
+  std::string bad_first = PullBodyWithRows(R"([{"table":"users"},{"table":"products"}])");
+  EXPECT_EQ(DecodePull(bad_first.substr(0, bad_first.find("\"products\"") + 4), &out).code(), ErrorCode::kBadJson);
+  Json j = Json::parse(body);
+  j["rows"] = Big(size_t(kMaxPullLimit) + 3, j["rows"][0]);
+  std::string big = j.dump();
+  EXPECT_EQ(DecodePull(big.substr(0, big.size() - 40), &out).code(), ErrorCode::kBadJson);
+}
+
+TEST(ProtocolTest, PullDecoderGivesTheSameCodeAsTheDomDecoderForABadRow) {
+  // The push answer's conflict rows still go through a DOM: the same row there and in a pull
+  // page must be refused with the same code.
+  const std::vector<std::function<void(Json&)>> mutations = {
+      [](Json& r) { r["values"]["name"] = Json::array({1, 2}); },
+      [](Json& r) { r["values"]["name"] = Json{{"deep", {{"deeper", 1}}}}; },
+      [](Json& r) { r["values"]["price_minor"] = "250"; },
+      [](Json& r) { r["values"]["price_minor"] = -1.5; },
+      [](Json& r) { r["values"]["active"] = true; },
+      [](Json& r) { r["values"]["colour"] = "red"; },
+      [](Json& r) { r["values"] = Json::array(); },
+      [](Json& r) { r["clocks"]["*"] = Json::object(); },
+      [](Json& r) { r["clocks"] = "x"; },
+      [](Json& r) { r["version"] = "3"; },
+      [](Json& r) { r["seq"] = 1e30; },
+      [](Json& r) { r["seq"] = uint64_t(1) << 63; },
+      [](Json& r) { r["table"] = 5; },
+      [](Json& r) { r.erase("id"); },
+      [](Json& r) { r = Json::array({r}); },
+      [](Json& r) { r = nullptr; },
+      [](Json& r) { r = "row"; },
+  };
+  const Json sample_pull = Json::parse(EncodePullResponse(SamplePullResponse()));
+  const Json sample_push = Json::parse(EncodePushResponse(SamplePushResponse()));
+  for (size_t i = 0; i < mutations.size(); ++i) {
+    SCOPED_TRACE(i);
+    Json pull = sample_pull, push = sample_push;
+    push["results"][2]["current"][0] = pull["rows"][1];
+    mutations[i](pull["rows"][1]);
+    mutations[i](push["results"][2]["current"][0]);
+    PullResponse pulled;
+    PushResponse pushed;
+    Status via_stream = DecodePull(pull.dump(), &pulled);
+    Status via_dom = DecodePushResponse(push.dump(), &pushed);
+    EXPECT_FALSE(via_stream.ok());
+    EXPECT_EQ(via_stream.code(), via_dom.code()) << via_stream.ToString() << " / " << via_dom.ToString();
+    std::string dom_message = via_dom.message();
+    const std::string dom_path = "results[2].current[0]";
+    for (size_t at = dom_message.find(dom_path); at != std::string::npos; at = dom_message.find(dom_path))
+      dom_message.replace(at, dom_path.size(), "rows[1]");
+    EXPECT_EQ(via_stream.message(), dom_message);
+  }
+}
+
+TEST(ProtocolTest, PullDecoderChecksTheAnswerBeforeItsRows) {
+  // A bad row is reported only if the answer itself is sound, as when the whole DOM came first.
+  PullResponse out;
+  Json j = Json::parse(EncodePullResponse(SamplePullResponse()));
+  j["rows"][0]["table"] = "users";
+  Json v = j;
+  v["v"] = 2;
+  EXPECT_EQ(DecodePull(v.dump(), &out).code(), ErrorCode::kBadVersion);
+  Json unknown = j;
+  unknown["zzz"] = 1;  // after "rows" in the text
+  Status s = DecodePull(unknown.dump(), &out);
+  EXPECT_EQ(s.code(), ErrorCode::kBadRequest);
+  EXPECT_NE(s.message().find("zzz"), std::string::npos) << s.ToString();
+  Json many = j;
+  many["rows"] = Big(size_t(kMaxPullLimit) + 1, j["rows"][1]);
+  many["rows"][0]["table"] = "users";
+  EXPECT_EQ(DecodePull(many.dump(), &out).code(), ErrorCode::kTooLarge);
+  EXPECT_EQ(DecodePull(j.dump(), &out).code(), ErrorCode::kUnknownTable);
+}
+
+TEST(ProtocolTest, PullDecoderTakesAFullPageAndRefusesAHugeOne) {
+  PullResponse in = SamplePullResponse(), out;
+  in.rows.clear();
+  for (int64_t i = 0; i < kMaxPullLimit; ++i) in.rows.push_back(ProductRow("p" + std::to_string(i), i + 1));
+  std::string body = EncodePullResponse(in);
+  ASSERT_TRUE(DecodePull(body, &out).ok());
+  ASSERT_EQ(out.rows.size(), size_t(kMaxPullLimit));
+  EXPECT_EQ(out.rows.back().id, "p" + std::to_string(kMaxPullLimit - 1));
+  EXPECT_EQ(EncodePullResponse(out), body);
+  // Twenty times the limit: refused as too large, not decoded.
+  Json j = Json::parse(body);
+  j["rows"] = Big(size_t(kMaxPullLimit) * 20, j["rows"][0]);
+  Status s = DecodePull(j.dump(), &out);
+  EXPECT_EQ(s.code(), ErrorCode::kTooLarge) << s.ToString();
+}
+
 }  // namespace
 }  // namespace tillsync
