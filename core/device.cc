@@ -8,6 +8,7 @@
 
 #include "core/kv_table.h"
 #include "core/migrations.h"
+#include "core/outbox_text.h"
 
 namespace tillsync {
 
@@ -174,7 +175,7 @@ Status Device::NewRowId(std::string* out) {
 
 // --- The write path -------------------------------------------------------------------------
 
-Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out) {
+Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t receipt_counter) {
   // Whatever happens here, the ids known to be new are used up (or, on failure, rolled back
   // with the transaction): later writes load their rows again.
   std::vector<std::string> new_ids;
@@ -247,13 +248,20 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out) {
   // queued, and never queued without being written.
   Statement* ins = nullptr;
   TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _ts_outbox (seq, op, created_at) VALUES (?1, ?2, ?3)", &ins));
-  ins->Bind(1, op.seq).Bind(2, OperationText(op)).Bind(3, op.wall_ms);
+  ins->Bind(1, op.seq).Bind(2, OutboxText(op, OutboxWriter{identity_.shop_id, identity_.device_id})).Bind(3, op.wall_ms);
   TS_RETURN_IF_ERROR(ins->Run());
   TS_RETURN_IF_ERROR(checksums.Flush());
-  // The write path's counters, in one statement (same keys and text as KvPut writes them).
+  // The write path's counters, in one statement (same keys and text as KvPut writes them), with
+  // the receipt counter when a sale handed out a receipt number.
   Statement* counters = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES"
-                                 " ('next_seq', ?1), ('hlc', ?2), ('row_counter', ?3)", &counters));
+  if (receipt_counter > 0) {
+    TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES ('next_seq', ?1),"
+                                   " ('hlc', ?2), ('row_counter', ?3), ('receipt_counter', ?4)", &counters));
+    counters->Bind(4, std::to_string(receipt_counter));
+  } else {
+    TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES"
+                                   " ('next_seq', ?1), ('hlc', ?2), ('row_counter', ?3)", &counters));
+  }
   counters->Bind(1, std::to_string(seq + 1)).Bind(2, op.hlc).Bind(3, std::to_string(id_counter_));
   TS_RETURN_IF_ERROR(counters->Run());
   if (out != nullptr) {
@@ -317,8 +325,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   }
   int64_t receipt = 0;
   TS_RETURN_IF_ERROR(KvInt("receipt_counter", &receipt));
-  ++receipt;
-  TS_RETURN_IF_ERROR(KvPut("receipt_counter", std::to_string(receipt)));
+  ++receipt;  // stored by WriteInTxn, in its counters statement
   char num[32];
   std::snprintf(num, sizeof num, "%06lld", static_cast<long long>(receipt));
   result.receipt_no = identity_.receipt_prefix + "-" + num;
@@ -411,7 +418,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   // Seen absent above, inside this write transaction: no need to load it again.
   if (!sale.order_id.empty()) new_ids_.push_back(result.order_id);
   WriteResult wr;
-  Status s = WriteInTxn(std::move(changes), &wr);
+  Status s = WriteInTxn(std::move(changes), &wr, receipt);
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) return fail(s);
   result.seq = wr.seq;
@@ -556,10 +563,8 @@ Status Device::BuildPush(std::string* body, int64_t* count) {
   while (true) {
     TS_RETURN_IF_ERROR(st->Step(&row));
     if (!row) break;
-    Json j;
     Operation op;
-    Status s = ParseJson(st->Text(0), &j);
-    if (s.ok()) s = OperationFromJson(j, "outbox", &op);
+    Status s = OperationFromOutboxText(st->Text(0), OutboxWriter{identity_.shop_id, identity_.device_id}, "outbox", &op);
     if (!s.ok()) {
       st->Reset();
       return Status(ErrorCode::kCorrupt, "outbox entry unreadable: " + s.message());
@@ -644,21 +649,22 @@ Status Device::HandlePushResponse(std::string_view body) {
         get->Reset();
         continue;
       }
-      std::string op_text = get->Text(0);
+      Operation op;
+      // Read only when the answer needs the operation (most answers are "applied").
+      Status read = r.status == OpStatus::kRejected || r.status == OpStatus::kConflict
+                        ? OperationFromOutboxText(get->Text(0), OutboxWriter{identity_.shop_id, identity_.device_id}, "outbox", &op)
+                        : Status::Ok();
       get->Reset();
+      TS_RETURN_IF_ERROR(read);
       if (r.status == OpStatus::kRejected) {
-        // Quarantine: a person sees it; the operations behind it flow on.
+        // Quarantine: a person sees it (in full, as it was pushed); the operations behind it flow on.
         Statement* q = nullptr;
         TS_RETURN_IF_ERROR(db_->Cached(
             "INSERT OR REPLACE INTO _ts_quarantine (seq, op, code, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5)", &q));
-        q->Bind(1, r.seq).Bind(2, op_text).Bind(3, r.code).Bind(4, r.message).Bind(5, env_->NowMillis());
+        q->Bind(1, r.seq).Bind(2, OperationText(op)).Bind(3, r.code).Bind(4, r.message).Bind(5, env_->NowMillis());
         TS_RETURN_IF_ERROR(q->Run());
         TS_RETURN_IF_ERROR(Log("rejected", "op " + std::to_string(r.seq) + ": " + r.code + ": " + r.message));
       } else if (r.status == OpStatus::kConflict) {
-        Json j;
-        Operation op;
-        TS_RETURN_IF_ERROR(ParseJson(op_text, &j));
-        TS_RETURN_IF_ERROR(OperationFromJson(j, "outbox", &op));
         TS_RETURN_IF_ERROR(RecordConflicts(r, op));
       }
       Statement* del = nullptr;
@@ -914,10 +920,8 @@ Status Device::RetryQuarantined(int64_t seq, WriteResult* out) {
   bool row = false;
   TS_RETURN_IF_ERROR(st.Step(&row));
   if (!row) return Status(ErrorCode::kNotFound, "no quarantined operation " + std::to_string(seq));
-  Json j;
   Operation op;
-  TS_RETURN_IF_ERROR(ParseJson(st.Text(0), &j));
-  TS_RETURN_IF_ERROR(OperationFromJson(j, "quarantine", &op));
+  TS_RETURN_IF_ERROR(OperationFromOutboxText(st.Text(0), OutboxWriter{identity_.shop_id, identity_.device_id}, "quarantine", &op));
   for (Change& c : op.changes) c.base_version = -1;  // against the version the replica holds now
   HlcTimestamp clock_before = clock_->last();
   Status s = WriteInTxn(std::move(op.changes), out);
@@ -944,7 +948,15 @@ Status Device::DiscardQuarantined(int64_t seq) {
 }
 
 Status Device::ListOutbox(Json* out) {
-  return Query("SELECT seq, op, created_at FROM _ts_outbox ORDER BY seq", Json::array(), out);
+  TS_RETURN_IF_ERROR(Query("SELECT seq, op, created_at FROM _ts_outbox ORDER BY seq", Json::array(), out));
+  // Shown as it will be pushed: the stored form leaves out values the device restores.
+  for (Json& row : *out) {
+    if (!row.contains("op") || !row["op"].is_string()) continue;
+    Operation op;
+    TS_RETURN_IF_ERROR(OperationFromOutboxText(row["op"].get_ref<const std::string&>(), OutboxWriter{identity_.shop_id, identity_.device_id}, "outbox", &op));
+    row["op"] = OperationText(op);
+  }
+  return Status::Ok();
 }
 
 Status Device::SyncLog(Json* out) {

@@ -175,8 +175,9 @@ class Device {
   Status KvInt(const char* key, int64_t* out);
   Status KvAdd(const char* key, int64_t delta);
   Status Log(const std::string& kind, const std::string& detail);
-  // Applies changes locally and queues them, inside the caller's transaction.
-  Status WriteInTxn(std::vector<Change> changes, WriteResult* out);
+  // Applies changes locally and queues them, inside the caller's transaction. A positive
+  // receipt_counter (a sale's new receipt number) is stored with the write path's counters.
+  Status WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t receipt_counter = 0);
   Status MoveSaleStatus(const std::string& order_id, const char* status, const char* movement_kind,
                         WriteResult* out);
   Status StoreWireRow(const WireRow& row);
