@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "core/fnv_hash.h"
-#include "core/kv_table.h"
-#include "core/migrations.h"
+#include "core/migrations.h"  // LatestSchemaVersion: the schema this build understands
+#include "core/sqlite_hub_store.h"
 
 namespace tillsync {
 namespace {
@@ -24,39 +24,34 @@ WireRow ToWire(const TableSpec& spec, const std::string& id, const StoredRow& ro
 }  // namespace
 
 Status Hub::Open(const std::string& path, const HubOptions& options, std::unique_ptr<Hub>* out) {
+  std::unique_ptr<SqliteHubStore> store;
+  TS_RETURN_IF_ERROR(SqliteHubStore::Open(path, options.open, &store));
+  Database* db = store->db();
+  TS_RETURN_IF_ERROR(Open(std::move(store), options, out));
+  (*out)->sqlite_db_ = db;
+  return Status::Ok();
+}
+
+Status Hub::Open(std::unique_ptr<HubStore> store, const HubOptions& options, std::unique_ptr<Hub>* out) {
   std::unique_ptr<Hub> hub(new Hub());
   hub->options_ = options;
   hub->env_ = options.env ? options.env : SystemEnv();
-  TS_RETURN_IF_ERROR(Database::Open(path, options.open, &hub->db_));
-  TS_RETURN_IF_ERROR(Migrate(hub->db_.get()));
-  // Savepoints (one per push of a group commit, one per operation) keep the original of every
-  // page they touch in a statement journal. SQLite spills that journal to a temporary file past
-  // 64 KiB, which a group of a few dozen sales passes: measured with perf, writing that temp
-  // file was about 29% of the push writer's samples (6% left for the in-memory copy). In memory
-  // it stays (bounded by the pages the group touches).
-  TS_RETURN_IF_ERROR(hub->db_->Exec("PRAGMA temp_store=MEMORY"));
-  hub->rows_ = std::make_unique<RowStore>(hub->db_.get());
+  hub->store_ = std::move(store);
   hub->clock_ = std::make_unique<HybridClock>(hub->env_, "hub");
-  TS_RETURN_IF_ERROR(hub->LoadKv());
+  TS_RETURN_IF_ERROR(hub->LoadState());
   *out = std::move(hub);
   return Status::Ok();
 }
 
-Status Hub::LoadKv() {
+Status Hub::LoadState() {
   std::string text;
-  bool found = false;
-  TS_RETURN_IF_ERROR(KvGet(db_.get(), "hub_hlc", &text, &found));
+  TS_RETURN_IF_ERROR(store_->LoadHubState(&text, &last_seq_));
   HlcTimestamp ts;
-  if (found && HlcTimestamp::Parse(text, &ts).ok()) clock_->Restore(ts);
-  TS_RETURN_IF_ERROR(KvGet(db_.get(), "hub_seq", &text, &found));
-  last_seq_ = found ? std::stoll(text) : 0;
+  if (!text.empty() && HlcTimestamp::Parse(text, &ts).ok()) clock_->Restore(ts);
   return Status::Ok();
 }
 
-Status Hub::SaveKv() {
-  TS_RETURN_IF_ERROR(KvPut(db_.get(), "hub_hlc", clock_->last().ToString()));
-  return KvPut(db_.get(), "hub_seq", std::to_string(last_seq_));
-}
+Status Hub::SaveState() { return store_->SaveHubState(clock_->last().ToString(), last_seq_); }
 
 std::string Hub::NewId(const char* prefix) {
   char buf[40];
@@ -80,14 +75,14 @@ Status Hub::CheckSchema(int64_t device_version) const {
 Status Hub::StoreChange(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row) {
   row->seq = ++last_seq_;
   row->version = before.exists ? before.version + 1 : 1;
-  return rows_->Store(spec, id, before, row);
+  return store_->StoreRow(spec, id, before, row);
 }
 
 Status Hub::AdminWrite(const std::vector<Change>& changes) {
-  Transaction txn(db_.get());
+  WriteTransaction txn(store_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
   TS_RETURN_IF_ERROR(ApplyAdminChanges(changes));
-  TS_RETURN_IF_ERROR(SaveKv());
+  TS_RETURN_IF_ERROR(SaveState());
   return txn.Commit();
 }
 
@@ -106,7 +101,7 @@ Status Hub::ApplyAdminChanges(const std::vector<Change>& changes) {
       c.values["last_modified_at"] = env_->NowMillis();
     }
     StoredRow current, next;
-    TS_RETURN_IF_ERROR(rows_->Load(*spec, c.id, &current));
+    TS_RETURN_IF_ERROR(store_->LoadRow(*spec, c.id, &current));
     MergeOutcome outcome;
     MergeOptions opts;
     opts.check_base_version = false;
@@ -131,71 +126,35 @@ Status Hub::RegisterDevice(const std::string& shop_id, const std::string& name, 
   // this registration commits on (two registrations never get the same receipt prefix), and a
   // read begun before BEGIN IMMEDIATE would ask SQLite to upgrade a possibly stale snapshot,
   // which it refuses at once with SQLITE_BUSY when another connection wrote meanwhile.
-  Transaction txn(db_.get());
+  WriteTransaction txn(store_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
   StoredRow shop;
-  TS_RETURN_IF_ERROR(rows_->Load(*FindTable("shops"), shop_id, &shop));
+  TS_RETURN_IF_ERROR(store_->LoadRow(*FindTable("shops"), shop_id, &shop));
   if (!shop.exists) return Status(ErrorCode::kNotFound, "no such shop");
   int64_t devices = 0;
-  {
-    Statement st;
-    TS_RETURN_IF_ERROR(db_->Prepare("SELECT COUNT(*) FROM devices WHERE shop_id=?1", &st));
-    st.Bind(1, shop_id);
-    bool row = false;
-    TS_RETURN_IF_ERROR(st.Step(&row));
-    devices = st.Int(0);
-  }
+  TS_RETURN_IF_ERROR(store_->CountDevices(shop_id, &devices));
   DeviceRecord d{NewId("dev_"), shop_id, name, "D" + std::to_string(devices + 1), env_->NowMillis()};
   Change c{"devices", d.id,
            Json{{"shop_id", shop_id}, {"name", name}, {"receipt_prefix", d.receipt_prefix}, {"created_at", d.created_at}}};
   // The replicated device row and the hub's sequence record commit together.
   TS_RETURN_IF_ERROR(ApplyAdminChanges({c}));
-  Statement ins;
-  TS_RETURN_IF_ERROR(db_->Prepare("INSERT INTO _hub_devices (device_id, shop_id, last_seq) VALUES (?1, ?2, 0)", &ins));
-  ins.Bind(1, d.id).Bind(2, shop_id);
-  TS_RETURN_IF_ERROR(ins.Run());
-  TS_RETURN_IF_ERROR(SaveKv());
+  TS_RETURN_IF_ERROR(store_->AddDeviceCursor(d.id, shop_id));
+  TS_RETURN_IF_ERROR(SaveState());
   TS_RETURN_IF_ERROR(txn.Commit());
   *out = d;
   return Status::Ok();
 }
 
-Status Hub::ListShops(std::vector<ShopRecord>* out) {
-  out->clear();
-  Statement st;
-  TS_RETURN_IF_ERROR(db_->Prepare("SELECT id, name, currency, created_at FROM shops ORDER BY created_at, id", &st));
-  bool row = false;
-  while (true) {
-    TS_RETURN_IF_ERROR(st.Step(&row));
-    if (!row) break;
-    out->push_back({st.Text(0), st.Text(1), st.Text(2), st.Int(3)});
-  }
-  return Status::Ok();
-}
+Status Hub::ListShops(std::vector<ShopRecord>* out) { return store_->ListShops(out); }
 
 Status Hub::ListDevices(const std::string& shop_id, std::vector<DeviceRecord>* out) {
-  out->clear();
-  Statement st;
-  TS_RETURN_IF_ERROR(db_->Prepare(
-      "SELECT id, shop_id, name, receipt_prefix, created_at FROM devices WHERE shop_id=?1 ORDER BY created_at, id", &st));
-  st.Bind(1, shop_id);
-  bool row = false;
-  while (true) {
-    TS_RETURN_IF_ERROR(st.Step(&row));
-    if (!row) break;
-    out->push_back({st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4)});
-  }
-  return Status::Ok();
+  return store_->ListDevices(shop_id, out);
 }
 
 Status Hub::FindDevice(const std::string& device_id, DeviceRecord* out) {
-  Statement st;
-  TS_RETURN_IF_ERROR(db_->Prepare("SELECT id, shop_id, name, receipt_prefix, created_at FROM devices WHERE id=?1", &st));
-  st.Bind(1, device_id);
-  bool row = false;
-  TS_RETURN_IF_ERROR(st.Step(&row));
-  if (!row) return Status(ErrorCode::kNotFound, "no such device");
-  *out = {st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4)};
+  bool found = false;
+  TS_RETURN_IF_ERROR(store_->FindDevice(device_id, &found, out));
+  if (!found) return Status(ErrorCode::kNotFound, "no such device");
   return Status::Ok();
 }
 
@@ -218,16 +177,15 @@ Status Hub::ApplyOperation(const Caller& caller, const PreparedOp& prepared, OpR
     return reject(Status(ErrorCode::kShopMismatch, "operation clock names another device"));
   if (!prepared.valid.ok()) return reject(prepared.valid);
 
-  Savepoint sp(db_.get(), "op");
+  StoreScope sp(store_.get());  // the operation's writes and checksum moves, undone unless released
   TS_RETURN_IF_ERROR(sp.Begin());
-  ChecksumBatch checksums(rows_.get());  // cancelled with the savepoint unless flushed below
   int64_t seq_before = last_seq_;
   MergeOptions opts;
   opts.resolvers = &resolvers_;
   for (const Change& c : op.changes) {
     const TableSpec& spec = *FindTable(c.table);
     StoredRow current, next;
-    TS_RETURN_IF_ERROR(rows_->Load(spec, c.id, &current));
+    TS_RETURN_IF_ERROR(store_->LoadRow(spec, c.id, &current));
     // Isolation is enforced here, not trusted: a shop row of another shop is not the caller's
     // to change, and the answer does not say whose it is.
     if (current.exists && spec.scope == Scope::kShop && current.scope != caller.shop_id) {
@@ -266,7 +224,6 @@ Status Hub::ApplyOperation(const Caller& caller, const PreparedOp& prepared, OpR
     last_seq_ = seq_before;
     return Status::Ok();
   }
-  TS_RETURN_IF_ERROR(checksums.Flush());
   clock_->Observe(ts);
   result->status = OpStatus::kApplied;
   return sp.Release();
@@ -317,6 +274,17 @@ static Status ReadStoredAnswer(int64_t seq, const std::string& answer, OpResult*
   return Status::Ok();
 }
 
+// A replay: the first answer, or a refusal when the payload changed.
+Status Hub::ReplayAnswer(const std::string& device_id, const PreparedOp& prepared, OpResult* out) {
+  OpRecord record;
+  TS_RETURN_IF_ERROR(store_->FindOp(device_id, prepared.op.seq, &record));
+  if (!record.found) return Status(ErrorCode::kInternal, "no stored answer for an applied operation");
+  if (record.hash != prepared.hash)
+    return Status(ErrorCode::kPayloadMismatch, "operation " + std::to_string(prepared.op.seq) +
+                                                   " was already received with a different payload");
+  return ReadStoredAnswer(prepared.op.seq, record.answer, out);
+}
+
 Status Hub::PushOne(PushCall* call, int64_t* op_counts) {
   if (!call->prepared) {
     TS_RETURN_IF_ERROR(PreparePush(call->caller, call->body, &call->request));
@@ -327,17 +295,11 @@ Status Hub::PushOne(PushCall* call, int64_t* op_counts) {
     return Status(ErrorCode::kForbidden, "device_id does not match the credentials");
   TS_RETURN_IF_ERROR(CheckSchema(req.schema_version));
 
-  Statement* dev = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("SELECT shop_id, last_seq FROM _hub_devices WHERE device_id=?1", &dev));
-  dev->Bind(1, req.device_id);
-  bool row = false;
-  TS_RETURN_IF_ERROR(dev->Step(&row));
-  if (!row || dev->Text(0) != call->caller.shop_id) {
-    dev->Reset();
+  DeviceCursor device;
+  TS_RETURN_IF_ERROR(store_->FindDeviceCursor(req.device_id, &device));
+  if (!device.found || device.shop_id != call->caller.shop_id)
     return Status(ErrorCode::kForbidden, "device is not registered with this shop");
-  }
-  int64_t last = dev->Int(1);
-  dev->Reset();
+  int64_t last = device.last_seq;
   if (!req.ops.empty() && req.ops.front().op.seq > last + 1)
     return Status(ErrorCode::kSequenceGap, "first operation has seq " + std::to_string(req.ops.front().op.seq) +
                                                " but the hub expects " + std::to_string(last + 1) + " or less",
@@ -348,68 +310,43 @@ Status Hub::PushOne(PushCall* call, int64_t* op_counts) {
   for (const PreparedOp& prepared : req.ops) {
     const Operation& op = prepared.op;
     if (op.seq <= last) {
-      // A replay: answer with the first answer, or refuse a changed payload.
-      Statement* prev = nullptr;
-      TS_RETURN_IF_ERROR(db_->Cached("SELECT hash, answer FROM _hub_ops WHERE device_id=?1 AND seq=?2", &prev));
-      prev->Bind(1, req.device_id).Bind(2, op.seq);
-      TS_RETURN_IF_ERROR(prev->Step(&row));
-      if (!row) {
-        prev->Reset();
-        return Status(ErrorCode::kInternal, "no stored answer for an applied operation");
-      }
-      if (uint64_t(prev->Int(0)) != prepared.hash) {
-        prev->Reset();
-        return Status(ErrorCode::kPayloadMismatch, "operation " + std::to_string(op.seq) +
-                                                       " was already received with a different payload");
-      }
-      std::string answer = prev->Text(1);
-      prev->Reset();
       OpResult stored;
-      TS_RETURN_IF_ERROR(ReadStoredAnswer(op.seq, answer, &stored));
+      TS_RETURN_IF_ERROR(ReplayAnswer(req.device_id, prepared, &stored));
       resp.results.push_back(std::move(stored));
       continue;
     }
     OpResult result;
     TS_RETURN_IF_ERROR(ApplyOperation(call->caller, prepared, &result));
-    Statement* ins = nullptr;
-    TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _hub_ops (device_id, seq, hash, answer) VALUES (?1, ?2, ?3, ?4)", &ins));
-    ins->Bind(1, req.device_id).Bind(2, op.seq).Bind(3, int64_t(prepared.hash)).Bind(4, StoredAnswer(result, clock_->last().ToString()));
-    TS_RETURN_IF_ERROR(ins->Run());
+    TS_RETURN_IF_ERROR(store_->RecordOp(req.device_id, op.seq, prepared.hash,
+                                        StoredAnswer(result, clock_->last().ToString())));
     ++op_counts[int(result.status)];
     resp.results.push_back(std::move(result));
     applied_up_to = op.seq;
   }
-  if (applied_up_to != last) {
-    Statement* upd = nullptr;
-    TS_RETURN_IF_ERROR(db_->Cached("UPDATE _hub_devices SET last_seq=?2 WHERE device_id=?1", &upd));
-    upd->Bind(1, req.device_id).Bind(2, applied_up_to);
-    TS_RETURN_IF_ERROR(upd->Run());
-  }
+  if (applied_up_to != last) TS_RETURN_IF_ERROR(store_->SetDeviceCursor(req.device_id, applied_up_to));
   resp.hub_hlc = clock_->Now().ToString();
   call->response = EncodePushResponse(resp);
   return Status::Ok();
 }
 
 Status Hub::PushGroup(std::vector<PushCall>* calls) {
-  Transaction txn(db_.get());
+  WriteTransaction txn(store_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
-  // Bookkeeping once per group, not per operation: the scopes' checksum rows and the operation
-  // counters are written once before the commit, with what the successful calls added.
-  ChecksumBatch group_checksums(rows_.get());
+  // Bookkeeping once per group, not per operation: the operation counters are written once
+  // before the commit, with what the successful calls added (the store does the same with the
+  // scopes' checksums).
   int64_t group_counts[3] = {0, 0, 0};
   for (PushCall& call : *calls) {
     // Each call is all or nothing: its savepoint rolls back everything it wrote if it fails,
     // and its checksum deltas and counts are dropped with it.
-    Savepoint sp(db_.get(), "push");
+    StoreScope sp(store_.get());
     TS_RETURN_IF_ERROR(sp.Begin());
-    ChecksumBatch call_checksums(rows_.get());
     int64_t seq_before = last_seq_;
     HlcTimestamp clock_before = clock_->last();
     int64_t counts[3] = {0, 0, 0};
     call.status = PushOne(&call, counts);
     if (call.status.ok()) {
       TS_RETURN_IF_ERROR(sp.Release());
-      TS_RETURN_IF_ERROR(call_checksums.Flush());
       for (int i = 0; i < 3; ++i) group_counts[i] += counts[i];
     } else {
       sp.RollbackTo();
@@ -418,20 +355,13 @@ Status Hub::PushGroup(std::vector<PushCall>* calls) {
       call.response.clear();
     }
   }
-  TS_RETURN_IF_ERROR(group_checksums.Flush());
-  for (OpStatus s : {OpStatus::kApplied, OpStatus::kRejected, OpStatus::kConflict}) {
-    if (group_counts[int(s)] == 0) continue;
-    Statement* cnt = nullptr;
-    TS_RETURN_IF_ERROR(db_->Cached(
-        "INSERT INTO _ts_kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = value + ?2", &cnt));
-    cnt->Bind(1, std::string("ops_") + OpStatusName(s)).Bind(2, group_counts[int(s)]);
-    TS_RETURN_IF_ERROR(cnt->Run());
-  }
-  TS_RETURN_IF_ERROR(SaveKv());
+  TS_RETURN_IF_ERROR(store_->AddOpCounters(group_counts[int(OpStatus::kApplied)], group_counts[int(OpStatus::kRejected)],
+                                           group_counts[int(OpStatus::kConflict)]));
+  TS_RETURN_IF_ERROR(SaveState());
   Status commit = txn.Commit();
   if (!commit.ok()) {
     // Nothing was acknowledged: every call fails with the commit's error.
-    TS_RETURN_IF_ERROR(LoadKv());
+    TS_RETURN_IF_ERROR(LoadState());
     for (PushCall& call : *calls) {
       call.status = commit;
       call.response.clear();
@@ -458,56 +388,35 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
     return Status(ErrorCode::kForbidden, "device_id does not match the credentials");
   TS_RETURN_IF_ERROR(CheckSchema(req.schema_version));
   // One read transaction: the page, the remaining count and the checksum see the same state.
-  TS_RETURN_IF_ERROR(db_->Exec("BEGIN"));
-  struct EndRead {
-    Database* db;
-    ~EndRead() { (void)db->Exec("COMMIT"); }
-  } end_read{db_.get()};
+  ReadSnapshot snapshot(store_.get());
+  TS_RETURN_IF_ERROR(snapshot.Begin());
 
-  // Two index range scans (catalog scope, shop scope), each already in seq order, merged here:
-  // one query with scope IN (...) ORDER BY seq would sort every remaining row on every page.
-  // Each scan returns the row's metadata too, so a row then costs one primary-key read of its
-  // values (not a second metadata lookup).
-  struct Ref {
-    int64_t seq, version;
-    std::string table, id, clocks;
-  };
-  std::vector<Ref> refs;
+  // Two feeds (catalog scope, shop scope), each already in seq order, merged here: one query
+  // over both scopes ordered by seq would sort every remaining row on every page. Each feed
+  // entry carries the row's metadata too, so a row on the page then costs one read of its values.
+  std::vector<FeedEntry> refs;
   int64_t remaining_total = 0;
   for (const std::string& scope : {std::string(), caller.shop_id}) {
-    Statement* st = nullptr;
-    TS_RETURN_IF_ERROR(db_->Cached(
-        "SELECT seq, tbl, id, version, clocks FROM _ts_rows WHERE scope=?1 AND seq>?2 ORDER BY seq LIMIT ?3", &st));
-    st->Bind(1, scope).Bind(2, req.cursor).Bind(3, req.limit + 1);
-    bool row = false;
-    while (true) {
-      TS_RETURN_IF_ERROR(st->Step(&row));
-      if (!row) break;
-      refs.push_back({st->Int(0), st->Int(3), st->Text(1), st->Text(2), st->Text(4)});
-    }
-    st->Reset();
-    Statement* count = nullptr;
-    TS_RETURN_IF_ERROR(db_->Cached("SELECT COUNT(*) FROM _ts_rows WHERE scope=?1 AND seq>?2", &count));
-    count->Bind(1, scope).Bind(2, req.cursor);
-    TS_RETURN_IF_ERROR(count->Step(&row));
-    remaining_total += count->Int(0);
-    count->Reset();
+    TS_RETURN_IF_ERROR(store_->Feed(scope, req.cursor, req.limit + 1, &refs));
+    int64_t count = 0;
+    TS_RETURN_IF_ERROR(store_->FeedCount(scope, req.cursor, &count));
+    remaining_total += count;
   }
-  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.seq < b.seq; });
+  std::sort(refs.begin(), refs.end(), [](const FeedEntry& a, const FeedEntry& b) { return a.seq < b.seq; });
   PullResponse resp;
   resp.more = int64_t(refs.size()) > req.limit;
   if (resp.more) refs.resize(size_t(req.limit));
   resp.cursor = refs.empty() ? req.cursor : refs.back().seq;
   resp.remaining = remaining_total - int64_t(refs.size());
   resp.rows.reserve(refs.size());
-  for (Ref& ref : refs) {
+  for (FeedEntry& ref : refs) {
     const TableSpec* spec = FindTable(ref.table);
     if (spec == nullptr) return Status(ErrorCode::kCorrupt, "row of unknown table " + ref.table);
     WireRow w;
     bool exists = false;
-    TS_RETURN_IF_ERROR(rows_->LoadValues(*spec, ref.id, &w.values, &exists));
+    TS_RETURN_IF_ERROR(store_->LoadRowValues(*spec, ref.id, &w.values, &exists));
     if (!exists) return Status(ErrorCode::kCorrupt, "row metadata without its row: " + ref.table + " " + ref.id);
-    if (!ParseJson(ref.clocks, &w.clocks).ok() || !w.clocks.is_object())
+    if (!ParseJson(ref.clocks_json, &w.clocks).ok() || !w.clocks.is_object())
       return Status(ErrorCode::kCorrupt, "unreadable clocks of " + ref.table + " " + ref.id);
     w.table = spec->name;
     w.id = std::move(ref.id);
@@ -527,33 +436,20 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
 
 Status Hub::ShopChecksum(const std::string& shop_id, uint64_t* out) {
   uint64_t catalog = 0, shop = 0;
-  TS_RETURN_IF_ERROR(rows_->ScopeChecksum("", &catalog));
-  TS_RETURN_IF_ERROR(rows_->ScopeChecksum(shop_id, &shop));
+  TS_RETURN_IF_ERROR(store_->ScopeChecksum("", &catalog));
+  TS_RETURN_IF_ERROR(store_->ScopeChecksum(shop_id, &shop));
   *out = catalog + shop;
   return Status::Ok();
 }
 
 Status Hub::Stats(HubStats* out) {
-  *out = HubStats();
-  Statement st;
-  TS_RETURN_IF_ERROR(db_->Prepare(
-      "SELECT (SELECT COUNT(*) FROM shops), (SELECT COUNT(*) FROM _hub_devices), (SELECT COUNT(*) FROM _ts_rows),"
-      " (SELECT value FROM _ts_kv WHERE key='ops_applied'), (SELECT value FROM _ts_kv WHERE key='ops_rejected'),"
-      " (SELECT value FROM _ts_kv WHERE key='ops_conflict')", &st));
-  bool row = false;
-  TS_RETURN_IF_ERROR(st.Step(&row));
-  out->shops = st.Int(0);
-  out->devices = st.Int(1);
-  out->rows = st.Int(2);
-  out->ops_applied = st.Int(3);
-  out->ops_rejected = st.Int(4);
-  out->ops_conflicted = st.Int(5);
+  TS_RETURN_IF_ERROR(store_->ReadStats(out));
   out->last_seq = last_seq_;
   return Status::Ok();
 }
 
 Status Hub::CanonicalDump(const std::string& shop_id, std::string* out) {
-  return CanonicalDumpOf(db_.get(), {std::string(), shop_id}, out);
+  return store_->CanonicalDump({std::string(), shop_id}, out);
 }
 
 }  // namespace tillsync

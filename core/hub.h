@@ -1,16 +1,20 @@
 // Hub: the hub side of the engine, the same library the devices run. It holds every shop in one
-// SQLite database, applies pushed operations exactly once per (device, seq), answers a replay
-// with the first answer, refuses the same id with a different payload, enforces shop scoping
-// (catalog rows reach every shop; a shop's rows reach only that shop's devices), serves pulls by
-// cursor in pages with a checksum of what the shop can see, and records shops and devices.
+// store, applies pushed operations exactly once per (device, seq), answers a replay with the
+// first answer, refuses the same id with a different payload, enforces shop scoping (catalog
+// rows reach every shop; a shop's rows reach only that shop's devices), serves pulls by cursor
+// in pages with a checksum of what the shop can see, and records shops and devices.
+//
+// Storage is behind HubStore (core/hub_store.h): every rule above lives here, the store only
+// keeps and finds things. SqliteHubStore is the store today; another backend is another
+// HubStore passed to Open, with no change here.
 //
 // It does no network I/O: server/ authenticates the request, builds the Caller from the token
 // (never from the body) and hands the body bytes to Push/Pull, which return answer bytes or a
-// Status for the HTTP edge to turn into problem+json. Every acknowledged push is committed with
-// synchronous=FULL before Push returns.
+// Status for the HTTP edge to turn into problem+json. Every acknowledged push is committed
+// durably (the SQLite store: synchronous=FULL) before Push returns.
 //
-// Threading: a Hub owns one connection and is not thread-safe; the server serialises writers on
-// one Hub and may open more Hubs on the same file for concurrent pulls (WAL readers).
+// Threading: a Hub owns one store connection and is not thread-safe; the server serialises
+// writers on one Hub and may open more Hubs on the same file for concurrent pulls (WAL readers).
 #pragma once
 
 #include <memory>
@@ -19,12 +23,12 @@
 #include <vector>
 
 #include "core/database.h"
+#include "core/hub_store.h"
 #include "core/env.h"
 #include "core/hybrid_clock.h"
 #include "core/merge.h"
 #include "core/operation.h"
 #include "core/protocol.h"
-#include "core/row_store.h"
 
 namespace tillsync {
 
@@ -35,26 +39,6 @@ struct HubOptions {
   int64_t min_schema_version = 1;
   // An operation stamped further than this ahead of the hub's clock is refused (kClockSkew).
   int64_t max_clock_skew_ms = 24LL * 3600 * 1000;
-};
-
-struct ShopRecord {
-  std::string id;
-  std::string name;
-  std::string currency;
-  int64_t created_at = 0;
-};
-
-struct DeviceRecord {
-  std::string id;
-  std::string shop_id;
-  std::string name;
-  std::string receipt_prefix;
-  int64_t created_at = 0;
-};
-
-struct HubStats {
-  int64_t shops = 0, devices = 0, rows = 0, ops_applied = 0, ops_rejected = 0, ops_conflicted = 0;
-  int64_t last_seq = 0;
 };
 
 // One operation of a push, decoded and checked without the database (see Hub::PreparePush).
@@ -86,7 +70,10 @@ struct PushCall {
 
 class Hub {
  public:
+  // A hub on the SQLite database at `path` (created and migrated if needed).
   static Status Open(const std::string& path, const HubOptions& options, std::unique_ptr<Hub>* out);
+  // A hub on any store (options.open is the SQLite store's and is not used here).
+  static Status Open(std::unique_ptr<HubStore> store, const HubOptions& options, std::unique_ptr<Hub>* out);
 
   // Provisioning. Ids are random and opaque; the shop and device rows replicate to the shop.
   Status CreateShop(const std::string& name, const std::string& currency, ShopRecord* out);
@@ -121,7 +108,10 @@ class Hub {
   void set_min_schema_version(int64_t v) { options_.min_schema_version = v; }
   int64_t min_schema_version() const { return options_.min_schema_version; }
   ResolverRegistry& resolvers() { return resolvers_; }
-  Database* db() { return db_.get(); }
+  HubStore* store() { return store_.get(); }
+  // The SQLite store's connection (nullptr on another store), for SQLite-specific setup outside
+  // the sync logic: the server's cache size and WAL shipping, tests that inspect tables.
+  Database* db() { return sqlite_db_; }
 
  private:
   Hub() = default;
@@ -131,14 +121,15 @@ class Hub {
   Status ApplyAdminChanges(const std::vector<Change>& changes);  // inside the caller's transaction
   Status ApplyOperation(const Caller& caller, const PreparedOp& prepared, OpResult* result);
   Status StoreChange(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
-  Status LoadKv();
-  Status SaveKv();
+  Status ReplayAnswer(const std::string& device_id, const PreparedOp& prepared, OpResult* out);
+  Status LoadState();
+  Status SaveState();
   std::string NewId(const char* prefix);
 
   HubOptions options_;
   Env* env_ = nullptr;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<RowStore> rows_;
+  std::unique_ptr<HubStore> store_;
+  Database* sqlite_db_ = nullptr;  // store_'s connection when it is a SqliteHubStore
   std::unique_ptr<HybridClock> clock_;
   ResolverRegistry resolvers_;
   int64_t last_seq_ = 0;  // hub sequence of the latest row change
