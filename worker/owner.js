@@ -335,8 +335,8 @@ export class DatabaseOwner {
   async runOneCycle() {
     clearTimeout(this.timers.retry);
     this.retryAt = 0;
-    const cycle = { startedAt: Date.now(), ms: 0, pushMs: 0, pullMs: 0, networkMs: 0, engineMs: 0, pushed: 0, pulled: 0,
-      requests: 0 };
+    const cycle = { startedAt: Date.now(), ms: 0, pushMs: 0, pullMs: 0, networkMs: 0, engineMs: 0, pushNetworkMs: 0,
+      pushEngineMs: 0, pushed: 0, pulled: 0, requests: 0 };
     this.lastCycle = cycle;
     const timed = async (what, fn) => {
       const t0 = performance.now();
@@ -368,6 +368,9 @@ export class DatabaseOwner {
         this.emitStatusSoon();
       }
       cycle.pushMs = Date.now() - cycle.startedAt;
+      // The push phase's own split (the totals below run on through the pull).
+      cycle.pushNetworkMs = cycle.networkMs;
+      cycle.pushEngineMs = cycle.engineMs;
       // Pull until the hub says there is no more. While the engine applies one page, the next is
       // already being fetched (the hub builds it meanwhile): a long first download then costs
       // about max(network + hub, engine) per page instead of their sum. The request in flight
