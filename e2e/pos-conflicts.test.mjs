@@ -4,23 +4,19 @@
 // Conflicts screen shows side by side, and the cashier's choice is what every replica keeps.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Hub, Till, centsOf } from './pos_harness.mjs';
+import { centsOf, startTwoTillsOfOneShop } from './pos_harness.mjs';
 
+let shop;
 let hub;
 let a;
 let b;
 let shopToken;
 before(async () => {
-  hub = await Hub.start();
-  a = await Till.launch(hub.url, { name: 'A' });
-  ({ shopToken } = await a.createShop({ operatorToken: hub.operatorToken, shopName: 'Edit Wars', deviceName: 'Till A' }));
-  b = await Till.launch(hub.url, { name: 'B' });
-  await b.joinShop({ shopToken, deviceName: 'Till B' });
+  shop = await startTwoTillsOfOneShop('Edit Wars');
+  ({ hub, a, b, shopToken } = shop);
 });
 after(async () => {
-  await a?.close();
-  await b?.close();
-  await hub?.stop();
+  await shop?.close();
 });
 
 test('the same price edited on two tills offline: last writer wins, identically everywhere', async () => {

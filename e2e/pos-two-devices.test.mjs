@@ -2,23 +2,19 @@
 // offline and stock converges everywhere to receipts minus all sales.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Hub, Till } from './pos_harness.mjs';
+import { startTwoTillsOfOneShop } from './pos_harness.mjs';
 
+let shop;
 let hub;
 let a;
 let b;
 let shopToken;
 before(async () => {
-  hub = await Hub.start();
-  a = await Till.launch(hub.url, { name: 'A' });
-  ({ shopToken } = await a.createShop({ operatorToken: hub.operatorToken, shopName: 'Twin Tills', deviceName: 'Till A' }));
-  b = await Till.launch(hub.url, { name: 'B' });
-  await b.joinShop({ shopToken, deviceName: 'Till B' });
+  shop = await startTwoTillsOfOneShop('Twin Tills');
+  ({ hub, a, b, shopToken } = shop);
 });
 after(async () => {
-  await a?.close();
-  await b?.close();
-  await hub?.stop();
+  await shop?.close();
 });
 
 test("each till's sales appear in the other's history after sync", async () => {

@@ -356,6 +356,30 @@ export class Till {
   }
 }
 
+/**
+ * A fresh hub with one shop and two tills of it: A creates the shop ("Till A"), B joins it
+ * ("Till B"). Returns {hub, a, b, shopToken, close()}; close() stops all three, whatever exists.
+ */
+export async function startTwoTillsOfOneShop(shopName) {
+  const shop = { hub: null, a: null, b: null, shopToken: null };
+  shop.close = async () => {
+    await shop.a?.close();
+    await shop.b?.close();
+    await shop.hub?.stop();
+  };
+  try {
+    shop.hub = await Hub.start();
+    shop.a = await Till.launch(shop.hub.url, { name: 'A' });
+    ({ shopToken: shop.shopToken } = await shop.a.createShop({ operatorToken: shop.hub.operatorToken, shopName, deviceName: 'Till A' }));
+    shop.b = await Till.launch(shop.hub.url, { name: 'B' });
+    await shop.b.joinShop({ shopToken: shop.shopToken, deviceName: 'Till B' });
+  } catch (e) {
+    await shop.close();  // the caller never gets the handle, so nothing else would stop them
+    throw e;
+  }
+  return shop;
+}
+
 /** "€2.50" -> 250, as the app formats EUR in the en-US locale of headless Chromium. */
 export function centsOf(text) {
   const m = /(-?)[^\d-]*([\d,]+)\.(\d\d)/.exec(text);
