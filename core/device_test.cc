@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/migrations.h"
+#include "core/sqlite_hub_store.h"
 #include "tests/support/fault_vfs.h"
 #include "tests/support/sync_helpers.h"
 
@@ -33,7 +34,12 @@ class DeviceTest : public ::testing::Test {
     ho.env = &hub_env_;
     ho.open.vfs = vfs_.name();
     ho.open.exclusive_locking = true;
-    Status s = Hub::Open("hub.db", ho, &hub_);
+    // Through the SQLite store, whose connection the tests keep to inspect tables.
+    std::unique_ptr<SqliteHubStore> store;
+    Status s = SqliteHubStore::Open("hub.db", ho.open, &store);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    hub_db_ = store->db();
+    s = Hub::Open(std::move(store), ho, &hub_);
     ASSERT_TRUE(s.ok()) << s.ToString();
     if (!shop_.id.empty()) return;
     ASSERT_TRUE(hub_->CreateShop("Shop A", "EUR", &shop_).ok());
@@ -88,6 +94,7 @@ class DeviceTest : public ::testing::Test {
   ManualEnv dev_env_{kT0, 6};
   FaultVfs vfs_{"device-test-vfs"};
   std::unique_ptr<Hub> hub_;
+  Database* hub_db_ = nullptr;  // hub_'s SQLite connection, for inspecting tables
   ShopRecord shop_;
   DeviceRecord rec1_, rec2_;
 };
@@ -221,7 +228,7 @@ TEST_F(DeviceTest, SequenceIsContiguousAndNeverReusedAcrossReopen) {
   ASSERT_TRUE(d->RecordExpense("bread", 300, &w).ok());
   EXPECT_EQ(w.seq, 6);
   ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT last_seq FROM _hub_devices WHERE device_id='" + rec1_.id + "'"), 6);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT last_seq FROM _hub_devices WHERE device_id='" + rec1_.id + "'"), 6);
 }
 
 TEST_F(DeviceTest, ReceiptNumbersAreUniqueAcrossDevicesAndSurviveReopen) {
@@ -248,8 +255,8 @@ TEST_F(DeviceTest, ReceiptNumbersAreUniqueAcrossDevicesAndSurviveReopen) {
   EXPECT_EQ(std::set<std::string>(receipts.begin(), receipts.end()).size(), receipts.size());
   ASSERT_TRUE(SyncOnce(hub_.get(), d1.get()).ok());
   ASSERT_TRUE(SyncOnce(hub_.get(), d2.get()).ok());
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(DISTINCT receipt_no) FROM sales_orders"), 7);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders"), 7);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(DISTINCT receipt_no) FROM sales_orders"), 7);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM sales_orders"), 7);
 }
 
 // --- Sales arithmetic ----------------------------------------------------------------------------
@@ -311,7 +318,7 @@ TEST_F(DeviceTest, RecordSaleComputesTotalsTaxRoundingAndChange) {
   SyncStatus st;
   ASSERT_TRUE(d->GetStatus(&st).ok());
   EXPECT_EQ(st.quarantined, 0);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders"), 10);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM sales_orders"), 10);
 }
 
 TEST_F(DeviceTest, VoidAndRefundPutTheStockBackOnce) {
@@ -339,7 +346,7 @@ TEST_F(DeviceTest, VoidAndRefundPutTheStockBackOnce) {
 
   ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
   ExpectConverged(d.get());
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT SUM(qty_delta) FROM stock_movements WHERE product_id='coffee'"), 10);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT SUM(qty_delta) FROM stock_movements WHERE product_id='coffee'"), 10);
 }
 
 TEST_F(DeviceTest, ConcurrentVoidAndRefundOfOneSalePutStockBackOnlyOnce) {
@@ -355,7 +362,7 @@ TEST_F(DeviceTest, ConcurrentVoidAndRefundOfOneSalePutStockBackOnlyOnce) {
   ASSERT_TRUE(d1->VoidSale(sale.order_id, &w).ok());
   ASSERT_TRUE(SyncOnce(hub_.get(), d2.get()).ok());
   ASSERT_TRUE(SyncOnce(hub_.get(), d1.get()).ok());
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT SUM(qty_delta) FROM stock_movements WHERE product_id='coffee'"), 0);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT SUM(qty_delta) FROM stock_movements WHERE product_id='coffee'"), 0);
   SyncStatus st;
   ASSERT_TRUE(d1->GetStatus(&st).ok());
   EXPECT_EQ(st.quarantined, 1);  // the void lost; a person sees it
@@ -455,7 +462,7 @@ TEST_F(QuarantineTest, RefusedOperationsCanBeRetriedOnceTheCauseIsFixed) {
   ASSERT_EQ(q.size(), 2u);
   EXPECT_EQ(q[0]["code"], "clock_skew");
   EXPECT_EQ(Pending(d.get()), 0);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders"), 0);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM sales_orders"), 0);
 
   hub_env_.Advance(10 * 60'000);  // the hub's view of time catches up (or the clock is fixed)
   for (const Json& entry : q) {
@@ -469,8 +476,8 @@ TEST_F(QuarantineTest, RefusedOperationsCanBeRetriedOnceTheCauseIsFixed) {
   SyncStatus st;
   ASSERT_TRUE(d->GetStatus(&st).ok());
   EXPECT_EQ(st.quarantined, 0);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders WHERE id='" + sale.order_id + "'"), 1);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM expenses"), 1);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM sales_orders WHERE id='" + sale.order_id + "'"), 1);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM expenses"), 1);
   ExpectConverged(d.get());
   EXPECT_EQ(d->RetryQuarantined(9999, &w).code(), ErrorCode::kNotFound);
 }
@@ -593,7 +600,7 @@ TEST_F(DeviceTest, UpdateRequiredIsStickyAndKeepsPendingOperations) {
   ASSERT_TRUE(d->GetStatus(&st).ok());
   EXPECT_EQ(st.state, SyncState::kIdle);
   EXPECT_EQ(st.pending, 0);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM sales_orders"), 2);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM sales_orders"), 2);
 }
 
 // --- Divergence and repair ------------------------------------------------------------------------

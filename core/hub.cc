@@ -26,10 +26,7 @@ WireRow ToWire(const TableSpec& spec, const std::string& id, const StoredRow& ro
 Status Hub::Open(const std::string& path, const HubOptions& options, std::unique_ptr<Hub>* out) {
   std::unique_ptr<SqliteHubStore> store;
   TS_RETURN_IF_ERROR(SqliteHubStore::Open(path, options.open, &store));
-  Database* db = store->db();
-  TS_RETURN_IF_ERROR(Open(std::move(store), options, out));
-  (*out)->sqlite_db_ = db;
-  return Status::Ok();
+  return Open(std::move(store), options, out);
 }
 
 Status Hub::Open(std::unique_ptr<HubStore> store, const HubOptions& options, std::unique_ptr<Hub>* out) {
@@ -149,6 +146,13 @@ Status Hub::ListShops(std::vector<ShopRecord>* out) { return store_->ListShops(o
 
 Status Hub::ListDevices(const std::string& shop_id, std::vector<DeviceRecord>* out) {
   return store_->ListDevices(shop_id, out);
+}
+
+Status Hub::FindShop(const std::string& shop_id, ShopRecord* out) {
+  bool found = false;
+  TS_RETURN_IF_ERROR(store_->FindShop(shop_id, &found, out));
+  if (!found) return Status(ErrorCode::kNotFound, "no such shop");
+  return Status::Ok();
 }
 
 Status Hub::FindDevice(const std::string& device_id, DeviceRecord* out) {
@@ -446,6 +450,11 @@ Status Hub::Stats(HubStats* out) {
   TS_RETURN_IF_ERROR(store_->ReadStats(out));
   out->last_seq = last_seq_;
   return Status::Ok();
+}
+
+Status Hub::CommittedSeq(int64_t* out) {
+  std::string hlc;  // not needed here; the store reads both together
+  return store_->LoadHubState(&hlc, out);
 }
 
 Status Hub::CanonicalDump(const std::string& shop_id, std::string* out) {

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/database.h"
+#include "core/database.h"  // OpenOptions
 #include "core/hub_store.h"
 #include "core/env.h"
 #include "core/hybrid_clock.h"
@@ -80,6 +80,7 @@ class Hub {
   Status RegisterDevice(const std::string& shop_id, const std::string& name, DeviceRecord* out);
   Status ListShops(std::vector<ShopRecord>* out);
   Status ListDevices(const std::string& shop_id, std::vector<DeviceRecord>* out);
+  Status FindShop(const std::string& shop_id, ShopRecord* out);        // kNotFound if absent
   Status FindDevice(const std::string& device_id, DeviceRecord* out);  // kNotFound if absent
 
   // Sync. `caller` comes from the authenticated token. On success *response is the answer
@@ -99,6 +100,9 @@ class Hub {
   Status AdminWrite(const std::vector<Change>& changes);
 
   Status Stats(HubStats* out);
+  // The hub sequence as last committed to the store. Stats' last_seq is this Hub's own counter,
+  // which on a reader Hub is only what it saw when it opened; the server's stats read this.
+  Status CommittedSeq(int64_t* out);
   // Sum of row hashes visible to a shop (catalog + the shop's rows).
   Status ShopChecksum(const std::string& shop_id, uint64_t* out);
   // Canonical dump of what a shop can see, one line per row ("table id values"), sorted: tests
@@ -109,9 +113,6 @@ class Hub {
   int64_t min_schema_version() const { return options_.min_schema_version; }
   ResolverRegistry& resolvers() { return resolvers_; }
   HubStore* store() { return store_.get(); }
-  // The SQLite store's connection (nullptr on another store), for SQLite-specific setup outside
-  // the sync logic: the server's cache size and WAL shipping, tests that inspect tables.
-  Database* db() { return sqlite_db_; }
 
  private:
   Hub() = default;
@@ -129,7 +130,6 @@ class Hub {
   HubOptions options_;
   Env* env_ = nullptr;
   std::unique_ptr<HubStore> store_;
-  Database* sqlite_db_ = nullptr;  // store_'s connection when it is a SqliteHubStore
   std::unique_ptr<HybridClock> clock_;
   ResolverRegistry resolvers_;
   int64_t last_seq_ = 0;  // hub sequence of the latest row change

@@ -113,6 +113,7 @@ class HubStore {
   virtual Status ReadStats(HubStats* out) = 0;
   virtual Status ListShops(std::vector<ShopRecord>* out) = 0;
   virtual Status ListDevices(const std::string& shop_id, std::vector<DeviceRecord>* out) = 0;
+  virtual Status FindShop(const std::string& shop_id, bool* found, ShopRecord* out) = 0;
   virtual Status FindDevice(const std::string& device_id, bool* found, DeviceRecord* out) = 0;
   virtual Status CountDevices(const std::string& shop_id, int64_t* out) = 0;
   // Canonical dump of the rows of the given scopes (see CanonicalDumpOf).

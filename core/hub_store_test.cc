@@ -280,6 +280,30 @@ TEST_P(HubStoreContract, HubStateAndCountersPersistAcrossTransactions) {
   EXPECT_EQ(stats.ops_conflicted, 3);
 }
 
+TEST_P(HubStoreContract, FindShopReadsTheReplicatedShopRow) {
+  const TableSpec& spec = *FindTable("shops");
+  ASSERT_TRUE(store_->BeginWrite().ok());
+  StoredRow before, row;
+  ASSERT_TRUE(store_->LoadRow(spec, "shop_a", &before).ok());
+  row.values = Json{{"shop_id", "shop_a"}, {"name", "Corner"}, {"currency", "EUR"}, {"created_at", 1700}};
+  row.clocks = Json{{"*", "c1"}};
+  row.seq = 1;
+  row.version = 1;
+  ASSERT_TRUE(store_->StoreRow(spec, "shop_a", before, &row).ok());
+  ASSERT_TRUE(store_->Commit().ok());
+
+  bool found = false;
+  ShopRecord shop;
+  ASSERT_TRUE(store_->FindShop("shop_a", &found, &shop).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(shop.id, "shop_a");
+  EXPECT_EQ(shop.name, "Corner");
+  EXPECT_EQ(shop.currency, "EUR");
+  EXPECT_EQ(shop.created_at, 1700);
+  ASSERT_TRUE(store_->FindShop("shop_b", &found, &shop).ok());
+  EXPECT_FALSE(found);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, HubStoreContract, ::testing::Values(StoreKind{"Sqlite", NewSqliteStore}),
                          [](const ::testing::TestParamInfo<StoreKind>& info) { return std::string(info.param.name); });
 

@@ -10,6 +10,7 @@
 
 #include "core/device.h"
 #include "core/migrations.h"
+#include "core/sqlite_hub_store.h"
 #include "tests/support/fault_vfs.h"
 #include "tests/support/sync_helpers.h"
 
@@ -30,7 +31,12 @@ class HubTest : public ::testing::Test {
     ho.env = &env_;
     ho.open.vfs = vfs_.name();
     ho.open.exclusive_locking = true;
-    Status s = Hub::Open("hub.db", ho, &hub_);
+    // Through the SQLite store, whose connection the tests keep to inspect tables.
+    std::unique_ptr<SqliteHubStore> store;
+    Status s = SqliteHubStore::Open("hub.db", ho.open, &store);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    hub_db_ = store->db();
+    s = Hub::Open(std::move(store), ho, &hub_);
     ASSERT_TRUE(s.ok()) << s.ToString();
     ASSERT_TRUE(hub_->CreateShop("Shop A", "EUR", &shop_a_).ok());
     ASSERT_TRUE(hub_->CreateShop("Shop B", "EUR", &shop_b_).ok());
@@ -89,12 +95,12 @@ class HubTest : public ::testing::Test {
     EXPECT_TRUE(hub_->CanonicalDump(shop_b_.id, &b).ok());
     return std::to_string(st.rows) + "/" + std::to_string(st.ops_applied) + "/" + std::to_string(st.ops_rejected) +
            "/" + std::to_string(st.last_seq) + "/" +
-           std::to_string(QueryInt(hub_->db(), "SELECT COUNT(*) FROM _hub_ops")) + "/" +
-           std::to_string(QueryInt(hub_->db(), "SELECT SUM(last_seq) FROM _hub_devices")) + "\n" + a + b;
+           std::to_string(QueryInt(hub_db_, "SELECT COUNT(*) FROM _hub_ops")) + "/" +
+           std::to_string(QueryInt(hub_db_, "SELECT SUM(last_seq) FROM _hub_devices")) + "\n" + a + b;
   }
 
   int64_t LastSeqOf(const DeviceRecord& d) {
-    return QueryInt(hub_->db(), "SELECT last_seq FROM _hub_devices WHERE device_id='" + d.id + "'");
+    return QueryInt(hub_db_, "SELECT last_seq FROM _hub_devices WHERE device_id='" + d.id + "'");
   }
 
   std::unique_ptr<Device> OpenDevice(const DeviceRecord& rec, int64_t pull_limit = kDefaultPullLimit) {
@@ -112,11 +118,36 @@ class HubTest : public ::testing::Test {
   ManualEnv env_{kT0, 11};
   FaultVfs vfs_{"hub-test-vfs"};
   std::unique_ptr<Hub> hub_;
+  Database* hub_db_ = nullptr;  // hub_'s SQLite connection, for inspecting tables
   ShopRecord shop_a_, shop_b_;
   DeviceRecord a1_, a2_, b1_;
 };
 
 // --- Exactly once -------------------------------------------------------------------------------
+
+TEST_F(HubTest, FindShopReturnsTheShopAndNotFoundForAnUnknownId) {
+  ShopRecord found;
+  ASSERT_TRUE(hub_->FindShop(shop_b_.id, &found).ok());
+  EXPECT_EQ(found.id, shop_b_.id);
+  EXPECT_EQ(found.name, "Shop B");
+  EXPECT_EQ(found.currency, "EUR");
+  EXPECT_EQ(found.created_at, shop_b_.created_at);
+  Status s = hub_->FindShop("shop-unknown", &found);
+  EXPECT_EQ(s.code(), ErrorCode::kNotFound);
+}
+
+TEST_F(HubTest, CommittedSeqIsTheSequenceOfTheLatestCommittedChange) {
+  int64_t before = 0;
+  ASSERT_TRUE(hub_->CommittedSeq(&before).ok());
+  ASSERT_TRUE(hub_->AdminWrite({Change{"categories", "cat2", Json{{"name", "Food"}, {"sort_order", 2}, {"active", 1}}}})
+                  .ok());
+  int64_t after = 0;
+  ASSERT_TRUE(hub_->CommittedSeq(&after).ok());
+  HubStats st;
+  ASSERT_TRUE(hub_->Stats(&st).ok());
+  EXPECT_EQ(after, before + 1);
+  EXPECT_EQ(after, st.last_seq);
+}
 
 TEST_F(HubTest, ReplayedOperationIsAnsweredWithTheFirstAnswerAndAppliedOnce) {
   std::string body = Body(a1_, {Expense(1, a1_, "e1", 199)});
@@ -211,8 +242,8 @@ TEST_F(HubTest, RejectedOperationDoesNotBlockTheOnesBehindIt) {
   EXPECT_EQ(resp.results[2].status, OpStatus::kRejected);
   EXPECT_EQ(resp.results[2].code, "shop_mismatch");
   EXPECT_EQ(resp.results[3].status, OpStatus::kApplied);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM expenses"), 2);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM expenses WHERE id IN ('e2','e3')"), 0);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM expenses"), 2);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM expenses WHERE id IN ('e2','e3')"), 0);
   EXPECT_EQ(LastSeqOf(a1_), 4);  // refused operations are answered, and consumed
 }
 
@@ -235,8 +266,8 @@ TEST_F(HubTest, AnOperationIsAppliedAllOrNothing) {
   ASSERT_TRUE(Push(a1_, Body(a1_, {second}), &resp).ok());
   EXPECT_EQ(resp.results[0].status, OpStatus::kRejected);
   EXPECT_EQ(resp.results[0].code, "immutable");
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT COUNT(*) FROM expenses WHERE id='e9'"), 0);
-  EXPECT_EQ(QueryInt(hub_->db(), "SELECT total_minor FROM sales_orders WHERE id='o1'"), 300);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM expenses WHERE id='e9'"), 0);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT total_minor FROM sales_orders WHERE id='o1'"), 300);
 }
 
 // --- Shop isolation on push ---------------------------------------------------------------------
@@ -375,7 +406,7 @@ TEST_F(HubTest, PullDeliversTheCatalogToEveryShopAndShopDataOnlyToItsOwn) {
     int64_t on_a1 = QueryInt(a1->db(), count + " WHERE shop_id='" + shop_a_.id + "'");
     EXPECT_GT(on_a1, 0);
     EXPECT_EQ(QueryInt(a2->db(), count + " WHERE shop_id='" + shop_a_.id + "'"), on_a1);
-    EXPECT_EQ(QueryInt(hub_->db(), count + " WHERE shop_id='" + shop_a_.id + "'"), on_a1);
+    EXPECT_EQ(QueryInt(hub_db_, count + " WHERE shop_id='" + shop_a_.id + "'"), on_a1);
     EXPECT_EQ(QueryInt(b1->db(), count + " WHERE shop_id<>'" + shop_b_.id + "'"), 0);
   }
   EXPECT_EQ(QueryInt(b1->db(), "SELECT COUNT(*) FROM products"), 2);
@@ -394,7 +425,7 @@ TEST_F(HubTest, PullPagesByCursorWithMoreAndRemaining) {
     ASSERT_TRUE(Push(a1_, Body(a1_, {Expense(i + 1, a1_, "e" + n, 100 + i)})).ok());
   }
   ASSERT_TRUE(Push(b1_, Body(b1_, {Expense(1, b1_, "b-e1", 1)})).ok());  // must never show up
-  const int64_t total = QueryInt(hub_->db(), "SELECT COUNT(*) FROM _ts_rows WHERE scope IN ('', '" + shop_a_.id + "')");
+  const int64_t total = QueryInt(hub_db_, "SELECT COUNT(*) FROM _ts_rows WHERE scope IN ('', '" + shop_a_.id + "')");
   ASSERT_GT(total, 24);
 
   int64_t cursor = 0, delivered = 0, pages = 0;
@@ -533,7 +564,7 @@ TEST_F(HubTest, MutatedPushesNeverAbortAndARefusalStoresNothing) {
   }
   EXPECT_GT(refused, 100);
   EXPECT_GT(answered, 0);
-  EXPECT_EQ(test_support::IntegrityCheck(hub_->db()), "ok");
+  EXPECT_EQ(test_support::IntegrityCheck(hub_db_), "ok");
 }
 
 }  // namespace

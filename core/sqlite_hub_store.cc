@@ -268,6 +268,15 @@ Status SqliteHubStore::ListDevices(const std::string& shop_id, std::vector<Devic
   return Status::Ok();
 }
 
+Status SqliteHubStore::FindShop(const std::string& shop_id, bool* found, ShopRecord* out) {
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare("SELECT id, name, currency, created_at FROM shops WHERE id=?1", &st));
+  st.Bind(1, shop_id);
+  TS_RETURN_IF_ERROR(st.Step(found));
+  if (*found) *out = ShopRecord{st.Text(0), st.Text(1), st.Text(2), st.Int(3)};
+  return Status::Ok();
+}
+
 Status SqliteHubStore::FindDevice(const std::string& device_id, bool* found, DeviceRecord* out) {
   Statement st;
   TS_RETURN_IF_ERROR(db_->Prepare("SELECT id, shop_id, name, receipt_prefix, created_at FROM devices WHERE id=?1", &st));

@@ -52,12 +52,14 @@ class SqliteHubStore : public HubStore {
   Status ReadStats(HubStats* out) override;
   Status ListShops(std::vector<ShopRecord>* out) override;
   Status ListDevices(const std::string& shop_id, std::vector<DeviceRecord>* out) override;
+  Status FindShop(const std::string& shop_id, bool* found, ShopRecord* out) override;
   Status FindDevice(const std::string& device_id, bool* found, DeviceRecord* out) override;
   Status CountDevices(const std::string& shop_id, int64_t* out) override;
   Status CanonicalDump(const std::vector<std::string>& scopes, std::string* out) override;
 
-  // The connection, for SQLite-specific setup outside the sync logic (the server's cache size
-  // and WAL shipping, tests that inspect tables).
+  // The connection, for what is SQLite-specific and outside the sync logic: the server tunes
+  // it and attaches WAL maintenance before handing the store to Hub::Open (server/serve.cc),
+  // and tests inspect tables through it. Hub itself never sees it.
   Database* db() { return db_.get(); }
 
  private:

@@ -127,18 +127,6 @@ Status ReadName(const JsonReader& r, const char* key, std::string* out) {
   return Status::Ok();
 }
 
-// A shop's own row. The core's Hub has ListShops but no single-shop lookup; reading the
-// replicated `shops` table through the Hub's connection is the same data (see the final report:
-// a Hub::FindShop would be the cleaner home for this).
-Status LookupShop(Hub* hub, const std::string& shop_id, ShopRecord* out, bool* found) {
-  Statement st;
-  TS_RETURN_IF_ERROR(hub->db()->Prepare("SELECT id, name, currency, created_at FROM shops WHERE id=?1", &st));
-  st.Bind(1, shop_id);
-  TS_RETURN_IF_ERROR(st.Step(found));
-  if (*found) *out = ShopRecord{st.Text(0), st.Text(1), st.Text(2), st.Int(3)};
-  return Status::Ok();
-}
-
 int64_t SteadyMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -380,11 +368,9 @@ void HttpApi::GetShop(const Request&, const Principal& who, Response& res) {
   HubPool::Lease hub;
   Status s = ctx_.readers->Acquire(&hub);
   ShopRecord shop;
-  bool found = false;
   std::vector<DeviceRecord> devices;
   std::vector<TokenRecord> tokens;
-  if (s.ok()) s = LookupShop(hub.get(), who.shop_id, &shop, &found);
-  if (s.ok() && !found) s = Status(ErrorCode::kNotFound, "no such shop");
+  if (s.ok()) s = hub->FindShop(who.shop_id, &shop);  // kNotFound: "no such shop"
   if (s.ok()) s = hub->ListDevices(who.shop_id, &devices);
   if (s.ok()) s = ctx_.auth->ListTokens(who.shop_id, &tokens);
   if (!s.ok()) return SendProblem(res, s);
@@ -411,9 +397,7 @@ void HttpApi::RegisterDevice(const Request& req, const Principal& who, Response&
   ShopRecord shop;
   DeviceRecord device;
   s = ctx_.committer->Run([&](Hub* hub) {
-    bool found = false;
-    TS_RETURN_IF_ERROR(LookupShop(hub, who.shop_id, &shop, &found));
-    if (!found) return Status(ErrorCode::kNotFound, "no such shop");
+    TS_RETURN_IF_ERROR(hub->FindShop(who.shop_id, &shop));  // kNotFound: "no such shop"
     return hub->RegisterDevice(who.shop_id, name, &device);
   });
   std::string token;
@@ -533,15 +517,8 @@ void HttpApi::AdminStats(const Request&, const Principal&, Response& res) {
   HubStats st;
   int64_t hub_seq = 0, operators = 0, shops = 0, devices = 0;
   if (s.ok()) s = hub->Stats(&st);
-  if (s.ok()) {
-    // A reader Hub's own sequence counter is only what it saw when it opened; read the
-    // committed one.
-    Statement q;
-    s = hub->db()->Prepare("SELECT value FROM _ts_kv WHERE key='hub_seq'", &q);
-    bool row = false;
-    if (s.ok()) s = q.Step(&row);
-    if (s.ok() && row) hub_seq = q.Int(0);
-  }
+  // A reader Hub's own sequence counter is only what it saw when it opened; read the committed one.
+  if (s.ok()) s = hub->CommittedSeq(&hub_seq);
   if (s.ok()) s = ctx_.auth->CountValid(TokenKind::kOperator, &operators);
   if (s.ok()) s = ctx_.auth->CountValid(TokenKind::kShop, &shops);
   if (s.ok()) s = ctx_.auth->CountValid(TokenKind::kDevice, &devices);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/hub.h"
+#include "core/sqlite_hub_store.h"  // the writer's store, tuned before Hub::Open
 #include "server/auth_store.h"
 #include "server/demo.h"
 #include "server/http_api.h"
@@ -70,17 +71,22 @@ int Serve(const ServeOptions& o) {
 
   HubOptions hub_options;  // WAL, synchronous=FULL: a push is acknowledged only once durable
   hub_options.min_schema_version = min_version;
-  std::unique_ptr<Hub> writer;
-  s = Hub::Open(o.db_path, hub_options, &writer);
+  // The writer's store is opened here, not by Hub::Open(path), so that its SQLite-specific
+  // tuning stays with the process that owns the file and out of the sync logic: checkpoints
+  // happen after a group is answered, not inside its commit (wal_maintenance.h), and a larger
+  // page cache keeps the b-tree pages that every push touches (the _ts_rows index, the _hub_ops
+  // and _hub_devices leaves) in memory. The store, and so the connection, then belongs to the
+  // writer Hub, which the committer keeps for as long as `wal` is used.
+  std::unique_ptr<SqliteHubStore> writer_store;
+  s = SqliteHubStore::Open(o.db_path, hub_options.open, &writer_store);
   if (!s.ok()) return Fail("cannot open the hub database", s);
-  // Storage tuning of the writer's connection (the core leaves these to the process that owns
-  // the file): checkpoints happen after a group is answered, not inside its commit
-  // (wal_maintenance.h), and a larger page cache keeps the b-tree pages that every push touches
-  // (the _ts_rows index, the _hub_ops and _hub_devices leaves) in memory.
-  s = writer->db()->Exec("PRAGMA cache_size=-65536");
+  s = writer_store->db()->Exec("PRAGMA cache_size=-65536");
   auto wal = std::make_unique<WalMaintenance>();
-  if (s.ok()) s = wal->Attach(writer->db(), o.db_path);
+  if (s.ok()) s = wal->Attach(writer_store->db(), o.db_path);
   if (!s.ok()) return Fail("cannot tune the hub database", s);
+  std::unique_ptr<Hub> writer;
+  s = Hub::Open(std::move(writer_store), hub_options, &writer);
+  if (!s.ok()) return Fail("cannot open the hub database", s);
   WalMaintenance* wal_ptr = wal.get();
   auto committer = std::make_unique<PushCommitter>(std::move(writer), o.max_group,
                                                    [wal_ptr](Hub*) { wal_ptr->AfterGroup(); });

@@ -7,6 +7,7 @@
 
 #include "core/device.h"
 #include "core/hub.h"
+#include "core/sqlite_hub_store.h"
 #include "tests/support/fault_vfs.h"
 
 namespace tillsync {
@@ -124,6 +125,7 @@ class Simulation {
   ManualEnv world_;
   FaultVfs vfs_;
   std::unique_ptr<Hub> hub_;
+  Database* hub_db_ = nullptr;  // hub_'s SQLite connection, for inspecting and damaging tables
   std::vector<ShopRecord> shops_;
   std::vector<SimDevice> devices_;
   std::vector<std::string> products_;
@@ -143,7 +145,11 @@ Status Simulation::Setup() {
   ho.env = &world_;
   ho.open.vfs = vfs_.name();
   ho.open.exclusive_locking = true;
-  TS_RETURN_IF_ERROR(Hub::Open("hub.db", ho, &hub_));
+  // Through the SQLite store, whose connection the checks keep to inspect and damage tables.
+  std::unique_ptr<SqliteHubStore> store;
+  TS_RETURN_IF_ERROR(SqliteHubStore::Open("hub.db", ho.open, &store));
+  hub_db_ = store->db();
+  TS_RETURN_IF_ERROR(Hub::Open(std::move(store), ho, &hub_));
   std::vector<Change> catalog;
   catalog.push_back(Change{"categories", "cat-1", Json{{"name", "Drinks"}, {"sort_order", 1}, {"active", 1}}});
   for (int p = 0; p < opt_.products; ++p) {
@@ -436,7 +442,7 @@ void Simulation::Heal() {
 
 void Simulation::Sabotage() {
   if (opt_.sabotage == "lose_hub_sale" && !sales_.empty()) {
-    Check(hub_->db()->Exec("DELETE FROM sales_orders WHERE id = (SELECT id FROM sales_orders ORDER BY id LIMIT 1)"),
+    Check(hub_db_->Exec("DELETE FROM sales_orders WHERE id = (SELECT id FROM sales_orders ORDER BY id LIMIT 1)"),
           "sabotage");
   } else if (opt_.sabotage == "leak_row" && devices_.size() > 1) {
     std::string other_shop = shops_.back().id;
@@ -454,7 +460,7 @@ void Simulation::Verify() {
   (void)any;
   std::map<std::string, int64_t> hub_lines;
   Statement st;
-  if (!Check(hub_->db()->Prepare("SELECT o.id, o.shop_id, o.receipt_no, o.total_minor, "
+  if (!Check(hub_db_->Prepare("SELECT o.id, o.shop_id, o.receipt_no, o.total_minor, "
                                  "(SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id) FROM sales_orders o",
                                  &st), "query hub sales"))
     return;
@@ -481,7 +487,7 @@ void Simulation::Verify() {
   // belong to their sale's or stock operation's device; checked through their parents).
   for (const char* table : {"products", "categories", "customers", "expenses", "shops", "devices"}) {
     Statement ids;
-    if (!Check(hub_->db()->Prepare(std::string("SELECT id FROM ") + table, &ids), "ids")) return;
+    if (!Check(hub_db_->Prepare(std::string("SELECT id FROM ") + table, &ids), "ids")) return;
     while (ids.Step(&row).ok() && row)
       if (!created_ids_.count(ids.Text(0))) Fail(std::string(table) + " row " + ids.Text(0) + " was created by nobody");
   }
@@ -531,7 +537,7 @@ void Simulation::Verify() {
     }
   }
   Statement ic;
-  if (Check(hub_->db()->Prepare("PRAGMA integrity_check", &ic), "hub integrity") && ic.Step(&row).ok() && row &&
+  if (Check(hub_db_->Prepare("PRAGMA integrity_check", &ic), "hub integrity") && ic.Step(&row).ok() && row &&
       ic.Text(0) != "ok")
     Fail("integrity_check failed on the hub");
   if (report_.reached_hub_in_fault_phase * 2 < report_.writes)
