@@ -41,8 +41,10 @@ test(`a first download of ${N} products shows progress; the grid stays small; sc
   await till.tid('setup-operatorToken').fill(hub.operatorToken);
   await till.tid('setup-submit').click();
   await till.tid('start-selling').click();
-  await till.tid('sync-progress').waitFor({ timeout: 30_000 });
-  await till.shot('sync-progress');
+  // The observer above records every progress text; waiting for the element itself would race
+  // with a download that finishes (and hides it) between two polls.
+  await till.page.waitForFunction(() => window.__progressSeen.length > 0, null, { timeout: 30_000 });
+  if (await till.tid('sync-progress').isVisible()) await till.shot('sync-progress');
   await till.page.waitForFunction(() => document.querySelectorAll('[data-testid="product"]').length > 0, null, { timeout: 60_000 });
   await till.syncUntilIdle();
 
