@@ -17,9 +17,14 @@ Json OperationToJson(const Operation& op) {
 }
 
 std::string OperationText(const Operation& op) {
+  return OperationTextWith(op, [](const Change& c, std::string*, std::string* values) { AppendJson(c.values, values); });
+}
+
+std::string OperationTextWith(const Operation& op, const ChangeValuesWriter& write_values) {
   // Keys in nlohmann's (sorted) order: changes, hlc, seq, wall; base_version, id, table, values.
   std::string out;
   out.reserve(256 + 200 * op.changes.size());
+  std::string keys_after_id, values;  // reused across changes
   out += "{\"changes\":[";
   for (size_t i = 0; i < op.changes.size(); ++i) {
     const Change& c = op.changes[i];
@@ -32,10 +37,14 @@ std::string OperationText(const Operation& op) {
     }
     out += "\"id\":";
     AppendJsonString(c.id, &out);
+    keys_after_id.clear();
+    values.clear();
+    write_values(c, &keys_after_id, &values);
+    out += keys_after_id;
     out += ",\"table\":";
     AppendJsonString(c.table, &out);
     out += ",\"values\":";
-    AppendJson(c.values, &out);
+    out += values;
     out.push_back('}');
   }
   out += "],\"hlc\":";

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,11 @@ Json OperationToJson(const Operation& op);
 // intermediate Json tree: the outbox text of every local write (and the hub's payload hash of
 // every pushed operation) is this, so it must not change while operations sit in outboxes.
 std::string OperationText(const Operation& op);
+// OperationText's layout with each change's values written by `write_values`, which may also
+// append keys that sort between "id" and "table" (each as `,"key":value`) to `keys_after_id`.
+// The outbox's short stored form is this layout with a mask key (core/outbox_text.cc).
+using ChangeValuesWriter = std::function<void(const Change& change, std::string* keys_after_id, std::string* values)>;
+std::string OperationTextWith(const Operation& op, const ChangeValuesWriter& write_values);
 // Structural decoding plus per-value validation. `path` prefixes error field names.
 Status OperationFromJson(const Json& json, const std::string& path, Operation* out);
 

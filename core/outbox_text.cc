@@ -37,60 +37,34 @@ int BitOf(const std::string& key, const Json& v, const Operation& op, const Outb
 }  // namespace
 
 std::string OutboxText(const Operation& op, const OutboxWriter& writer) {
-  // The layout of OperationText (nlohmann's sorted key order), plus the mask after "id".
-  std::string out;
-  out.reserve(256 + 120 * op.changes.size());
-  out += "{\"changes\":[";
-  for (size_t i = 0; i < op.changes.size(); ++i) {
-    const Change& c = op.changes[i];
-    if (i > 0) out.push_back(',');
-    out.push_back('{');
-    if (c.base_version >= 0) {
-      out += "\"base_version\":";
-      out += std::to_string(c.base_version);
-      out.push_back(',');
+  // OperationText's layout, each change's values without what the device restores, and the
+  // mask naming what was left out ("restore" sorts between "id" and "table").
+  return OperationTextWith(op, [&](const Change& c, std::string* keys_after_id, std::string* values) {
+    if (!c.values.is_object()) {
+      AppendJson(c.values, values);  // not an object: stored as is (validation refuses it later)
+      return;
     }
-    out += "\"id\":";
-    AppendJsonString(c.id, &out);
-    std::string values = "{";
     int mask = 0;
-    if (c.values.is_object()) {
-      for (auto it = c.values.begin(); it != c.values.end(); ++it) {
-        const int bit = BitOf(it.key(), *it, op, writer);
-        if (bit != 0) {
-          mask |= bit;
-          continue;
-        }
-        if (values.size() > 1) values.push_back(',');
-        AppendJsonString(it.key(), &values);
-        values.push_back(':');
-        AppendJson(*it, &values);
+    values->push_back('{');
+    for (auto it = c.values.begin(); it != c.values.end(); ++it) {
+      const int bit = BitOf(it.key(), *it, op, writer);
+      if (bit != 0) {
+        mask |= bit;
+        continue;
       }
-      values.push_back('}');
-    } else {
-      values.clear();
-      AppendJson(c.values, &values);  // not an object: stored as is (validation refuses it later)
+      if (values->size() > 1) values->push_back(',');
+      AppendJsonString(it.key(), values);
+      values->push_back(':');
+      AppendJson(*it, values);
     }
+    values->push_back('}');
     if (mask != 0) {
-      out += ",\"";
-      out += kMaskKey;
-      out += "\":";
-      out += std::to_string(mask);
+      *keys_after_id += ",\"";
+      *keys_after_id += kMaskKey;
+      *keys_after_id += "\":";
+      *keys_after_id += std::to_string(mask);
     }
-    out += ",\"table\":";
-    AppendJsonString(c.table, &out);
-    out += ",\"values\":";
-    out += values;
-    out.push_back('}');
-  }
-  out += "],\"hlc\":";
-  AppendJsonString(op.hlc, &out);
-  out += ",\"seq\":";
-  out += std::to_string(op.seq);
-  out += ",\"wall\":";
-  out += std::to_string(op.wall_ms);
-  out.push_back('}');
-  return out;
+  });
 }
 
 Status OperationFromOutboxText(std::string_view text, const OutboxWriter& writer, const std::string& path,

@@ -58,7 +58,7 @@ TEST_F(SyncRoundTripTest, SaleReachesHubAndOtherDeviceOfTheSameShopOnly) {
   auto b1 = NewDevice(shop_b_, "b1.db");
   Sync(a1.get());
   SaleResult sale;
-  Status s = a1->RecordSale(SaleInput{{{"p1", 2}}, {}, ""}, &sale);
+  Status s = a1->RecordSale(SaleInput{{{"p1", 2}}, {}, "", ""}, &sale);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(sale.subtotal_minor, 500);
   EXPECT_EQ(sale.tax_minor, 100);
@@ -84,7 +84,7 @@ TEST_F(SyncRoundTripTest, ReplayedPushGetsTheFirstAnswerAndAppliesOnce) {
   auto a1 = NewDevice(shop_a_, "a1.db");
   Sync(a1.get());
   SaleResult sale;
-  ASSERT_TRUE(a1->RecordSale(SaleInput{{{"p1", 1}}, {}, ""}, &sale).ok());
+  ASSERT_TRUE(a1->RecordSale(SaleInput{{{"p1", 1}}, {}, "", ""}, &sale).ok());
   std::string body, first, second;
   int64_t n = 0;
   ASSERT_TRUE(a1->BuildPush(&body, &n).ok());
@@ -168,7 +168,7 @@ TEST_F(SyncRoundTripTest, RejectedOperationIsQuarantinedAndTheQueueFlowsOn) {
   Sync(a1.get());
   Sync(a2.get());
   SaleResult sale;
-  ASSERT_TRUE(a1->RecordSale(SaleInput{{{"p1", 1}}, {}, ""}, &sale).ok());
+  ASSERT_TRUE(a1->RecordSale(SaleInput{{{"p1", 1}}, {}, "", ""}, &sale).ok());
   Sync(a1.get());
   Sync(a2.get());
   WriteResult w;

@@ -35,10 +35,14 @@ class SkewedEnv : public Env {
   SkewedEnv(ManualEnv* world, int64_t offset, uint64_t seed) : world_(world), offset_(offset), rng_(0, seed) {}
   int64_t NowMillis() override { return world_->NowMillis() + offset_; }
   uint64_t Random64() override { return rng_.Random64(); }
-  int64_t offset_;
 
  private:
   ManualEnv* world_;
+
+ public:
+  int64_t offset_;  // the simulation jumps it
+
+ private:
   ManualEnv rng_;  // only its seeded generator is used
 };
 
