@@ -553,22 +553,29 @@ bool Device::HasPending() {
 }
 
 Status Device::BuildPush(std::string* body, int64_t* count) {
+  int64_t last_seq = 0;
+  return BuildPushAfter(0, body, count, &last_seq);
+}
+
+Status Device::BuildPushAfter(int64_t after_seq, std::string* body, int64_t* count, int64_t* last_seq) {
   PushRequest req;
   req.device_id = identity_.device_id;
   req.schema_version = LatestSchemaVersion();
   Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("SELECT op FROM _ts_outbox ORDER BY seq LIMIT ?1", &st));
-  st->Bind(1, int64_t(options_.push_batch));
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT seq, op FROM _ts_outbox WHERE seq > ?2 ORDER BY seq LIMIT ?1", &st));
+  st->Bind(1, int64_t(options_.push_batch)).Bind(2, after_seq);
   bool row = false;
+  *last_seq = after_seq;
   while (true) {
     TS_RETURN_IF_ERROR(st->Step(&row));
     if (!row) break;
     Operation op;
-    Status s = OperationFromOutboxText(st->Text(0), OutboxWriter{identity_.shop_id, identity_.device_id}, "outbox", &op);
+    Status s = OperationFromOutboxText(st->Text(1), OutboxWriter{identity_.shop_id, identity_.device_id}, "outbox", &op);
     if (!s.ok()) {
       st->Reset();
       return Status(ErrorCode::kCorrupt, "outbox entry unreadable: " + s.message());
     }
+    *last_seq = st->Int(0);
     req.ops.push_back(std::move(op));
   }
   st->Reset();

@@ -141,6 +141,12 @@ class Device {
   bool HasPending();
   // The next push body (the oldest unacknowledged operations); *count 0 when nothing to send.
   Status BuildPush(std::string* body, int64_t* count);
+  // The push of the operations after seq `after_seq` (0: from the oldest), and in *last_seq the
+  // seq of its last one. It lets a transport build the next body while the previous push is on
+  // the wire instead of after its answer: the body is only valid once every operation up to
+  // after_seq is answered, which a hub's 200 answer to that previous push guarantees (it answers
+  // every operation of a push); sent early, the hub refuses it whole (sequence_gap, nothing stored).
+  Status BuildPushAfter(int64_t after_seq, std::string* body, int64_t* count, int64_t* last_seq);
   Status HandlePushResponse(std::string_view body);
   Status BuildPull(std::string* body);
   Status HandlePullResponse(std::string_view body, PullOutcome* out);

@@ -1176,13 +1176,16 @@ std::string engineQuery(int id, std::string sql, std::string paramsJson) {
   return out;
 }
 
-std::string engineBuildPush(int id) {
+// after_seq: 0 for the oldest pending operations, else the last_seq of the push before (see
+// Device::BuildPushAfter); a double because seqs stay far below 2^53.
+std::string engineBuildPush(int id, double after_seq) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   std::string body;
   int64_t count = 0;
-  Status s = e->device->BuildPush(&body, &count);
-  return StatusText(s, Json{{"body", body}, {"count", count}});
+  int64_t last_seq = 0;
+  Status s = e->device->BuildPushAfter(int64_t(after_seq), &body, &count, &last_seq);
+  return StatusText(s, Json{{"body", body}, {"count", count}, {"last_seq", last_seq}});
 }
 
 std::string engineHandlePushResponse(int id, std::string body) {

@@ -59,7 +59,9 @@ export class Engine {
   newRowId() { return unwrap(this.M.engineNewRowId(this.id)); }
   query(sql, params = []) { return unwrap(this.M.engineQuery(this.id, str(sql), JSON.stringify(params ?? []))); }
 
-  buildPush() { return unwrap(this.M.engineBuildPush(this.id)); }
+  // {body, count, last_seq}: the oldest pending operations, or with afterSeq (the last_seq of the
+  // push before, still awaiting its answer) the batch after them (core/device.h BuildPushAfter).
+  buildPush(afterSeq = 0) { return unwrap(this.M.engineBuildPush(this.id, Number(afterSeq))); }
   handlePushResponse(body) { return unwrap(this.M.engineHandlePushResponse(this.id, body)); }
   buildPull() { return unwrap(this.M.engineBuildPull(this.id)); }
   handlePullResponse(body) { return unwrap(this.M.engineHandlePullResponse(this.id, body)); }

@@ -8,7 +8,8 @@
 //     triggers: open | online | tab visible | local write (debounced) | period | retry timer
 //                  | sync() called
 //     cycle:    SyncStarted
-//               push:  BuildPush -> POST /v1/push -> HandlePushResponse   (while ops remain)
+//               push:  BuildPush -> POST /v1/push -> HandlePushResponse   (while ops remain; the
+//                      next body is built after the last one's ops while the POST is out)
 //               pull:  BuildPull -> POST /v1/pull -> HandlePullResponse   (while more)
 //               ok   -> SyncSucceeded                          -> idle, retry timer cleared
 //               fail -> SyncFailed(code, network?)             -> offline | failed: retry after the
@@ -342,28 +343,49 @@ export class DatabaseOwner {
       const t0 = performance.now();
       try { return await fn(); } finally { cycle[what] += performance.now() - t0; }
     };
+    const timedSync = (what, fn) => {
+      const t0 = performance.now();
+      try { return fn(); } finally { cycle[what] += performance.now() - t0; }
+    };
     this.engine.syncStarted();
     this.emit('status', this.statusInfo());
     try {
-      // Push everything queued, oldest first.
+      // Push everything queued, oldest first. While one push is on the wire (the hub applying it
+      // is most of a large upload), the engine builds the next body from the operations after
+      // it, so building costs no time of its own; that body is used only after a 200 answer,
+      // which answers every operation of the push before (schema/protocol.md), and dropped on
+      // anything else.
       let total = this.engine.status().pending;
       let done = 0;
+      let next = null;  // the body built during the previous push: {body, count, last_seq}
       for (;;) {
         if (this.closed) throw new TillsyncError('closed', 'the store closed during a sync');
-        const { body, count } = await timed('engineMs', () => this.engine.buildPush());
+        const batch = next ?? timedSync('engineMs', () => this.engine.buildPush());
+        next = null;
+        const { body, count } = batch;
         if (count === 0) break;
         if (done + count > total) total = done + count;  // written during this cycle
         // Progress only for uploads of more than one batch: {done: 0} first, then one event per
         // acknowledged batch.
         if (done === 0 && total > count) this.emit('progress', { phase: 'upload', done, total });
-        const res = await timed('networkMs', () => this.post('/v1/push', body));
+        const sent = this.post('/v1/push', body).then(async (res) => ({ res, answer: res.ok ? await res.text() : null }));
+        sent.catch(() => {});  // awaited below; a failure before then is not "unhandled"
+        const t0 = performance.now();
+        const building = cycle.engineMs;
+        let following = null;
+        try {
+          if (count === this.openOptions.push_batch) following = timedSync('engineMs', () => this.engine.buildPush(batch.last_seq));
+        } catch { /* built again after this answer is recorded, and reported then */ }
+        const { res, answer } = await sent;
+        // The wait for the answer beyond the build that overlapped it.
+        cycle.networkMs += Math.max(0, performance.now() - t0 - (cycle.engineMs - building));
         if (res.status === 413 && this.shrinkPushBatch(count)) continue;
         if (!res.ok) throw await failureOf(res);
-        const answer = await timed('networkMs', () => res.text());
         cycle.requests++;
         await timed('engineMs', () => this.engine.handlePushResponse(answer));
         done += count;
         cycle.pushed += count;
+        if (following && following.count > 0) next = following;
         if (total > count) this.emit('progress', { phase: 'upload', done, total });
         this.emitStatusSoon();
       }

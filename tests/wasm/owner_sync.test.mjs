@@ -322,6 +322,57 @@ test('ALargeUploadReportsProgressAndThePeriodSyncsWithoutAnyTrigger', async () =
   await owner.close();
 });
 
+test('TheNextPushIsBuiltWhileThePreviousIsOnTheWireAndALostAnswerDropsIt', async () => {
+  const reader = await hub.registerDevice(shop.shop_token, 'Reader pipeline');
+  const net = network();
+  const log = [];
+  const plain = net.fetch;
+  let pushes = 0;
+  let loseSecond = false;
+  net.fetch = async (url, init) => {
+    if (!url.endsWith('/v1/push')) return plain(url, init);
+    if (loseSecond && ++pushes === 2) net.loseNextPushAnswer = true;
+    const n = JSON.parse(init.body).ops.length;
+    log.push(`send ${n}`);
+    try {
+      return await plain(url, init);
+    } finally {
+      log.push(`answer ${n}`);
+    }
+  };
+  const { owner } = await openOwner(await credentials('Till pipeline'), { net, writeDebounceMs: 1e9, engine: { push_batch: 10 } });
+  await owner.syncNow();
+  const build = owner.engine.buildPush.bind(owner.engine);
+  owner.engine.buildPush = (after = 0) => {
+    const b = build(after);
+    log.push(`build after ${after}: ${b.count}`);
+    return b;
+  };
+  for (let i = 0; i < 25; i++) await owner.call('recordSale', [sale(`o-pipe-${i}`)], `rq-pipe-${i}`);
+  const first = owner.engine.status().pending;
+  assert.equal(first, 25);
+  // The second answer is lost after the hub committed it: the third body, built meanwhile, is
+  // dropped, and the next cycle sends the second again (a replay) before the third.
+  loseSecond = true;
+  await owner.syncNow();
+  loseSecond = false;
+  assert.equal(owner.statusInfo().pending, 15, 'the first push was recorded, the second not');
+  const seqBase = Number(log.find((l) => l.startsWith('build after') && !l.startsWith('build after 0'))?.match(/after (\d+)/)[1]) - 10;
+  assert.deepEqual(log, [
+    'build after 0: 10', 'send 10', `build after ${seqBase + 10}: 10`, 'answer 10',
+    'send 10', `build after ${seqBase + 20}: 5`, 'answer 10',
+  ], 'each next body is built between the send and the answer of the push before');
+  log.length = 0;
+  await owner.syncNow();
+  assert.equal(owner.statusInfo().pending, 0);
+  assert.deepEqual(log, ['build after 0: 10', 'send 10', `build after ${seqBase + 20}: 5`, 'answer 10', 'send 5', 'answer 5',
+    'build after 0: 0']);
+  const sales = (await hubSales(reader)).filter((r) => r.id.startsWith('o-pipe-'));
+  assert.equal(sales.length, 25);
+  assert.equal(new Set(sales.map((r) => r.id)).size, 25, 'each sale once');
+  await owner.close();
+});
+
 test('WhileTheBrowserSaysOfflineNoAutomaticSyncRunsAndOnlineSyncsAtOnce', async () => {
   const reader = await hub.registerDevice(shop.shop_token, 'Reader 3');
   const net = network();
