@@ -11,7 +11,7 @@
 // precise to microseconds because the driver serves this page cross-origin isolated.
 import createTillsyncModule from '../build-wasm/tillsync.mjs';
 import sqlite3InitModule from '/sqlite-wasm/index.mjs';
-import { Engine } from '../worker/engine.js';
+import { Engine, withUtf8 } from '../worker/engine.js';
 import { BROWSER_OPEN_OPTIONS } from '../worker/owner.js';
 import schemaSql from '../schema/migrations/001_initial.sql';
 import { opfsDirectory, removeOpfsEntry, serve } from '../e2e/worker_support.mjs';
@@ -129,14 +129,16 @@ async function tillsyncContestant({ name, wasmUrl, glueUrl, coalesceWrites, page
     exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;');
     exec(schemaSql);
     // The same 1,000 products the official databases hold before their sales and bulk insert.
-    const seeded = M.sqlBatch(db, 'INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)',
-      JSON.stringify(productRows(PRODUCT_COUNT)));
+    const insertProduct = 'INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)';
+    // sqlBatch takes the rows as UTF-8 bytes in the module's memory, as the package passes them.
+    const sqlBatch = (rowsText) => withUtf8(M, rowsText, (at, size) => M.sqlBatch(db, insertProduct, at, size));
+    const seeded = sqlBatch(JSON.stringify(productRows(PRODUCT_COUNT)));
     if (seeded.code !== 0) throw new Error(`sqlBatch: ${seeded.message}`);
     c.prepare = (i) => saleSql(i);  // built outside the timed region, as for the official rows
     c.commit = (i, sql) => exec(sql);
     // 10,000 rows in one transaction, the loop inside wasm (sqlBatch); JSON.stringify is timed.
     c.bulk = (rows) => {
-      const r = M.sqlBatch(db, 'INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)', JSON.stringify(rows));
+      const r = sqlBatch(JSON.stringify(rows));
       if (r.code !== 0) throw new Error(`sqlBatch: ${r.message}`);
     };
     c.close = () => M.sqlClose(db);

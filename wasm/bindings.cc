@@ -77,6 +77,16 @@ std::string VfsLastError(sqlite3_vfs* vfs) {
   return buf;
 }
 
+// Large text arguments (a pull page of about 1.8 MB, a push answer, sqlBatch's rows, a bulk
+// write) arrive as UTF-8 bytes the caller already placed in wasm memory (worker/engine.js
+// withUtf8), as (address, size), not as a std::string: Embind 3.1.6 copies a std::string
+// argument with a JS loop over every character (lengthBytesUTF8, then stringToUTF8), about 20 ms
+// for one 1.8 MB page, where the caller's TextEncoder.encodeInto takes 0.1 ms. The bytes belong
+// to the caller and stay valid for the call only.
+std::string_view InputText(uintptr_t at, size_t size) {
+  return size == 0 ? std::string_view() : std::string_view(reinterpret_cast<const char*>(at), size);
+}
+
 // ---- 2. vfsContract ---------------------------------------------------------------------------
 // Files are plain integer ids into a table, not Embind objects; vfsContractCloseAll() frees
 // whatever a failed test left open.
@@ -404,7 +414,8 @@ val sqlClose(int id) {
 
 
 // ---- 4. sqlBatch ------------------------------------------------------------------------------
-// Runs `sql` (one statement with ? parameters) once per element of `rowsJson` (a JSON array of
+// Runs `sql` (one statement with ? parameters) once per element of the rows (UTF-8 JSON text at
+// rows_at, see InputText: a JSON array of
 // arrays of numbers, strings, booleans or nulls), between BEGIN and COMMIT, preparing it once.
 // The loop stays inside wasm: calling SQLite from JS once per bind/step/reset costs about 10 us a
 // row (TOOLCHAIN.md), which is most of the time of a 10,000-row import done the JS way. The rows
@@ -527,10 +538,11 @@ struct RowScanner {
   }
 };
 
-val sqlBatch(int id, std::string sql, std::string rowsJson) {
+val sqlBatch(int id, std::string sql, uintptr_t rows_at, size_t rows_size) {
   SqlDb* d = DbById(id);
   if (!d) return Result(SQLITE_MISUSE, "sql: no open database with that id");
-  RowScanner in{rowsJson.data(), rowsJson.data() + rowsJson.size(), {}};
+  std::string_view rows = InputText(rows_at, rows_size);
+  RowScanner in{rows.data(), rows.data() + rows.size(), {}};
   if (!in.Eat('[')) return Result(SQLITE_MISUSE, "sqlBatch: rows must be a JSON array of arrays");
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
@@ -671,7 +683,7 @@ bool ExactInt(double v, int64_t* out) {
   return true;
 }
 
-Status ParseArg(const std::string& text, Json* out, const char* what) {
+Status ParseArg(std::string_view text, Json* out, const char* what) {
   Status s = tillsync::ParseJson(text, out);
   if (!s.ok()) return Status(ErrorCode::kBadJson, std::string(what) + " is not valid JSON: " + s.message());
   return Status::Ok();
@@ -908,7 +920,7 @@ std::string engineSetClock(int id, double now_ms) {
   return OkText(nullptr);
 }
 
-Status ParseChanges(const std::string& text, std::vector<tillsync::Change>* out) {
+Status ParseChanges(std::string_view text, std::vector<tillsync::Change>* out) {
   Json j;
   TS_RETURN_IF_ERROR(ParseArg(text, &j, "changes"));
   if (!j.is_array()) return Status(ErrorCode::kBadRequest, "changes must be an array");
@@ -930,11 +942,11 @@ Status ParseChanges(const std::string& text, std::vector<tillsync::Change>* out)
   return Status::Ok();
 }
 
-std::string engineWrite(int id, std::string changesJson, std::string requestId) {
+std::string engineWrite(int id, uintptr_t changes_at, size_t changes_size, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     std::vector<tillsync::Change> changes;
     tillsync::WriteResult w;
-    Status s = ParseChanges(changesJson, &changes);
+    Status s = ParseChanges(InputText(changes_at, changes_size), &changes);
     if (s.ok()) s = e->device->Write(std::move(changes), &w);
     return StatusText(s, WriteResultJson(w));
   });
@@ -1188,10 +1200,10 @@ std::string engineBuildPush(int id, double after_seq) {
   return StatusText(s, Json{{"body", body}, {"count", count}, {"last_seq", last_seq}});
 }
 
-std::string engineHandlePushResponse(int id, std::string body) {
+std::string engineHandlePushResponse(int id, uintptr_t body_at, size_t body_size) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
-  return StatusText(e->device->HandlePushResponse(body), nullptr);
+  return StatusText(e->device->HandlePushResponse(InputText(body_at, body_size)), nullptr);
 }
 
 std::string engineBuildPull(int id) {
@@ -1202,11 +1214,11 @@ std::string engineBuildPull(int id) {
   return StatusText(s, Json{{"body", body}});
 }
 
-std::string engineHandlePullResponse(int id, std::string body) {
+std::string engineHandlePullResponse(int id, uintptr_t body_at, size_t body_size) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   tillsync::PullOutcome o;
-  Status s = e->device->HandlePullResponse(body, &o);
+  Status s = e->device->HandlePullResponse(InputText(body_at, body_size), &o);
   return StatusText(s, Json{{"more", o.more}, {"rows", o.rows}, {"remaining", o.remaining},
                             {"checksum_checked", o.checksum_checked}, {"repair_started", o.repair_started}});
 }

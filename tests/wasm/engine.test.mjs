@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultPlan, MemoryDirectory } from '../../wasm/memory_access_handle.js';
-import { Engine } from '../../worker/engine.js';
+import { Engine, withUtf8 } from '../../worker/engine.js';
 import { BROWSER_OPEN_OPTIONS } from '../../worker/owner.js';
 import { TillsyncError } from '../../worker/errors.js';
 import { moduleFactory } from './load_module.mjs';
@@ -83,7 +83,7 @@ test('ErrorsCarryTheCoresStableCodes', async () => {
     ['not_found', () => engine.voidSale('o-none')],
   ];
   for (const [code, fn] of cases) assert.equal(codeOf(fn), code, String(fn));
-  const raw = JSON.parse(M.engineWrite(engine.id, '[{', ''));
+  const raw = JSON.parse(withUtf8(M, '[{', (at, size) => M.engineWrite(engine.id, at, size, '')));
   assert.deepEqual(Object.keys(raw).sort(), ['code', 'detail', 'message', 'ok']);
   assert.equal(raw.code, 'bad_json');
   assert.equal(engine.status().pending, 1, 'no refused call queued anything');
@@ -214,27 +214,30 @@ test('WriteCoalescingTurnsACommitsWalAppendsIntoOneWrite', async () => {
   assert.equal(counts[true].bytesWritten, counts[false].bytesWritten, 'the same bytes either way');
 });
 
+// sqlBatch takes its rows as UTF-8 bytes placed in the module's memory (worker/engine.js withUtf8).
+const sqlBatch = (M, db, sql, rowsText) => withUtf8(M, rowsText, (at, size) => M.sqlBatch(db, sql, at, size));
+
 test('SqlBatchRunsEveryRowInOneTransactionOrNone', async () => {
   const M = await newModule();
   await M.installOpfsPool({ directory: new MemoryDirectory(), capacity: 4 });
   const db = M.sqlOpen('b.db', 'opfs').db;
   assert.equal(M.sqlExec(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, n INTEGER)').code, 0);
   const rows = Array.from({ length: 1000 }, (_, i) => [i + 1, `row ${i}`, i * 2]);
-  assert.equal(M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(rows)).code, 0);
+  assert.equal(sqlBatch(M, db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(rows)).code, 0);
   assert.deepEqual(M.sqlQuery(db, 'SELECT count(*), sum(n) FROM t').rows, [[1000, 999000]]);
   const bad = [[5000, 'ok', 1], [5001, null, 2]];  // NOT NULL fails on the second row
-  const r = M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(bad));
+  const r = sqlBatch(M, db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(bad));
   assert.equal(r.code & 0xff, M.sqliteConstants().SQLITE_CONSTRAINT ?? 19);
   assert.deepEqual(M.sqlQuery(db, 'SELECT count(*) FROM t').rows, [[1000]], 'the first row rolled back too');
   // The row scanner reads JSON exactly: escapes, \u escapes with surrogate pairs, raw UTF-8,
   // booleans, null, floats, negative and large integers.
   const tricky = [[9001, 'quote " backslash \\ slash / tab \t nl \n', -42], [9002, 'é ü 漢字 😀 \u0001', 2 ** 53 - 1],
     [9003, 'x', null], [9004, 'y', true], [9005, 'z', 2.5]];
-  assert.equal(M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(tricky)).code, 0);
+  assert.equal(sqlBatch(M, db, 'INSERT INTO t VALUES (?, ?, ?)', JSON.stringify(tricky)).code, 0);
   const back = M.sqlQuery(db, 'SELECT id, name, n FROM t WHERE id > 9000 ORDER BY id').rows;
   assert.deepEqual(back, [[9001, tricky[0][1], -42], [9002, tricky[1][1], 2 ** 53 - 1], [9003, 'x', null], [9004, 'y', 1], [9005, 'z', 2.5]]);
-  for (const badText of ['[[1, "a", 2]', '[[1, "a" 2]]', '{"a": 1}', '[[1, "unterminated]]', '[[1, nope, 2]]', '[[1, "\\q", 2]]']) {
-    const r2 = M.sqlBatch(db, 'INSERT INTO t VALUES (?, ?, ?)', badText.replace('1,', '7777,'));
+  for (const badText of ['', '[[1, "a", 2]', '[[1, "a" 2]]', '{"a": 1}', '[[1, "unterminated]]', '[[1, nope, 2]]', '[[1, "\\q", 2]]']) {
+    const r2 = sqlBatch(M, db, 'INSERT INTO t VALUES (?, ?, ?)', badText.replace('1,', '7777,'));
     assert.equal(r2.code, M.sqliteConstants().SQLITE_MISUSE, badText);
   }
   assert.deepEqual(M.sqlQuery(db, 'SELECT count(*) FROM t WHERE id = 7777').rows, [[0]], 'malformed input wrote nothing');
