@@ -216,7 +216,7 @@ try {
     `engine sale: official EXCLUSIVE+WAL / engine = ${ratio(official['exclusive-wal'].sale.p50, ours.engineSale.p50)}x, ` +
     `official default / engine = ${ratio(official.default.sale.p50, ours.engineSale.p50)}x, engine / raw floor = ${ratio(ours.engineSale.p50, micro.raw.p50)}x`);
   line('');
-  line('Reads and bulk inserts: median of 3 alternating rounds per side.');
+  line(`Reads and bulk inserts: median of ${micro.rounds} alternating rounds per side.`);
   line('');
   line('| workload | tillsync | official (EXCLUSIVE + WAL) | speed-up |');
   line('|---|---|---|---|');
