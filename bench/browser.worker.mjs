@@ -15,23 +15,12 @@ import { Engine, withUtf8 } from '../worker/engine.js';
 import { BROWSER_OPEN_OPTIONS } from '../worker/owner.js';
 import schemaSql from '../schema/migrations/001_initial.sql';
 import { opfsDirectory, removeOpfsEntry, serve } from '../e2e/worker_support.mjs';
+import { mulberry32 } from '../tests/support/seeded_random.mjs';
 
 const BASE = 'tillsync-browser-bench';
 const IDENTITY = { device_id: 'dev-bench', shop_id: 'shop-bench', receipt_prefix: 'B' };
 const PRODUCT_COUNT = 1000;
 const ROUNDS = 7;  // alternating rounds of the reads and of the bulk insert; bench/browser.mjs prints it
-
-// A small deterministic generator (mulberry32), so two runs shuffle alike.
-function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled(list, random) {
   const out = [...list];
@@ -223,7 +212,7 @@ async function rawContestant(name, model, warmup) {
 function interleave(contestants, n, warmup) {
   const times = new Map(contestants.map((c) => [c, []]));
   for (const c of contestants) if (c.counted) c.resetStats();  // not the setup's writes
-  const random = seededRandom(20261123);
+  const random = mulberry32(20261123);  // the same shuffles in every run
   for (let i = 0; i < warmup + n; i++) {
     if (i === warmup) {
       for (const c of contestants) c.start?.();

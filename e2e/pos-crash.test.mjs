@@ -13,21 +13,10 @@ import { after, before, test } from 'node:test';
 import { BIN } from '../tests/server/hub_harness.mjs';
 import { Hub, PRODUCTS, Till, spawnBrowser, tempDir } from './pos_harness.mjs';
 import { startProxy } from './pos_proxy.mjs';
+import { mulberry32 } from '../tests/support/seeded_random.mjs';
 
 const ITERATIONS = Number(process.env.TILLSYNC_E2E_CRASH_ITERATIONS || 20);
 const SEED = Number(process.env.TILLSYNC_E2E_SEED || Date.now() % 1_000_000);
-
-// mulberry32: a small seeded generator, so a failing run can be replayed with its seed.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let hub;
 let proxy;
@@ -47,7 +36,7 @@ after(async () => {
 
 test(`browser SIGKILLed mid-sync ${ITERATIONS} times: every sale shown reaches the hub exactly once`, { timeout: 60_000 + ITERATIONS * 30_000 }, async (t) => {
   t.diagnostic(`crash loop: ${ITERATIONS} iterations, seed ${SEED} (TILLSYNC_E2E_SEED=${SEED} replays the schedule)`);
-  const random = rng(SEED);
+  const random = mulberry32(SEED);
   const shown = [];
   const stalled = { after: 0, before: 0 };
   for (let i = 0; i < ITERATIONS; i++) {

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultPlan, MemoryDirectory } from '../../wasm/memory_access_handle.js';
 import { moduleFactory } from './load_module.mjs';
+import { mulberry32 } from '../support/seeded_random.mjs';
 
 const newModule = await moduleFactory();
 
@@ -43,22 +44,11 @@ function seriesSql(sql) {
     'SELECT 1000, randomblob(300) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n)');
 }
 
-// mulberry32: a small seeded PRNG, so a failing crash replays exactly.
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const survivors = [
   ['none', () => 'none'],
   ['all', () => 'all'],
-  ['random-1', (k) => { const r = seeded(k * 7919 + 1); return () => r() < 0.5; }],
-  ['random-2', (k) => { const r = seeded(k * 7919 + 2); return () => r() < 0.5; }],
+  ['random-1', (k) => { const r = mulberry32(k * 7919 + 1); return () => r() < 0.5; }],
+  ['random-2', (k) => { const r = mulberry32(k * 7919 + 2); return () => r() < 0.5; }],
 ];
 
 async function crashLoop(mode, op, coalesce = false) {
