@@ -118,9 +118,16 @@ class Hub {
   Hub() = default;
   Status CheckSchema(int64_t device_version) const;
   // op_counts: applied/rejected/conflict operations of this call, indexed by OpStatus.
-  Status PushOne(PushCall* call, int64_t* op_counts);
+  // *wrote: whether the call got as far as writing (a failure then needs its writes undone).
+  Status PushOne(PushCall* call, int64_t* op_counts, bool* wrote);
+  // One transaction over the calls. Without savepoint_per_push, a call that fails after writing
+  // rolls the whole transaction back and sets *needs_savepoints (run it again with them).
+  Status RunGroup(std::vector<PushCall>* calls, bool savepoint_per_push, bool* needs_savepoints);
   Status ApplyAdminChanges(const std::vector<Change>& changes);  // inside the caller's transaction
   Status ApplyOperation(const Caller& caller, const PreparedOp& prepared, OpResult* result);
+  Status ApplyOperationStepwise(const Caller& caller, const PreparedOp& prepared, OpResult* result);
+  Status MergeWithStored(const Caller& caller, const Change& c, const std::string& hlc, StoredRow* current,
+                         StoredRow* next, MergeOutcome* outcome, Status* refusal);
   Status StoreChange(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
   Status ReplayAnswer(const std::string& device_id, const PreparedOp& prepared, OpResult* out);
   Status LoadState();

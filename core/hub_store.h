@@ -138,6 +138,11 @@ class WriteTransaction {
     open_ = false;  // a failed commit has rolled back already
     return store_->Commit();
   }
+  void Rollback() {
+    if (!open_) return;
+    open_ = false;
+    store_->Rollback();
+  }
 
  private:
   HubStore* store_;

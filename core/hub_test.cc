@@ -270,6 +270,116 @@ TEST_F(HubTest, AnOperationIsAppliedAllOrNothing) {
   EXPECT_EQ(QueryInt(hub_db_, "SELECT total_minor FROM sales_orders WHERE id='o1'"), 300);
 }
 
+TEST_F(HubTest, AnOperationChangingOneRowTwiceMergesTheSecondChangeOverTheFirst) {
+  // The second change's base version is the version the first one made: it must see the row
+  // as the first change left it (and so must the product's second column).
+  Change c1{"customers", "c1", Json{{"shop_id", shop_a_.id}, {"name", "Ann"}}};
+  c1.base_version = 0;
+  Change c2{"customers", "c1", Json{{"phone", "555"}}};
+  c2.base_version = 1;
+  Change p1{"products", "p1", Json{{"price_minor", 300}}};
+  Change p2{"products", "p1", Json{{"name", "Latte"}}};
+  Operation op = WithChanges(1, a1_, {c1, p1, c2, p2});
+  op.hlc = HlcTimestamp{kT0 + 1000, 0, a1_.id}.ToString();  // later than the catalog's set-up
+  PushResponse resp;
+  ASSERT_TRUE(Push(a1_, Body(a1_, {op}), &resp).ok());
+  ASSERT_EQ(resp.results.size(), 1u);
+  EXPECT_EQ(resp.results[0].status, OpStatus::kApplied) << resp.results[0].code << " " << resp.results[0].message;
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM customers WHERE id='c1' AND name='Ann' AND phone='555'"), 1);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM products WHERE id='p1' AND name='Latte' AND price_minor=300"), 1);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT version FROM _ts_rows WHERE tbl='customers' AND id='c1'"), 2);
+}
+
+TEST_F(HubTest, AnOperationChangingOneRowTwiceIsStillAllOrNothing) {
+  Change customer{"customers", "c2", Json{{"shop_id", shop_a_.id}, {"name", "Bo"}}};
+  customer.base_version = 0;
+  Operation op = Expense(1, a1_, "e8", 100);
+  op.changes.insert(op.changes.begin(), customer);
+  op.changes.push_back(Change{"expenses", "e8", Json{{"amount_minor", 5}}});  // expenses never change
+  std::string before = Fingerprint();
+  PushResponse resp;
+  ASSERT_TRUE(Push(a1_, Body(a1_, {op}), &resp).ok());
+  EXPECT_EQ(resp.results[0].status, OpStatus::kRejected);
+  EXPECT_EQ(resp.results[0].code, "immutable");
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM customers WHERE id='c2'"), 0);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM expenses WHERE id='e8'"), 0);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM _ts_rows WHERE id IN ('c2','e8')"), 0);
+}
+
+// --- Group commit ---------------------------------------------------------------------------------
+
+// The sum of the stored row hashes a shop can see, recomputed from _ts_rows (the checksum the
+// hub keeps must always equal it).
+uint64_t RecomputedChecksum(Database* db, const std::string& shop_id) {
+  Statement st;
+  EXPECT_TRUE(db->Prepare("SELECT hash FROM _ts_rows WHERE scope IN ('', ?1)", &st).ok());
+  st.Bind(1, shop_id);
+  uint64_t sum = 0;
+  bool row = false;
+  while (st.Step(&row).ok() && row) sum += uint64_t(st.Int(0));
+  return sum;
+}
+
+TEST_F(HubTest, InAGroupOnlyTheFailingPushFailsAndItLeavesNothing) {
+  auto call = [&](const DeviceRecord& d, std::vector<Operation> ops) {
+    PushCall c;
+    c.caller = CallerOf(d);
+    c.body = Body(d, std::move(ops));
+    return c;
+  };
+  std::vector<PushCall> calls;
+  calls.push_back(call(a1_, {Expense(1, a1_, "e1", 100)}));
+  // a2's push fails after its first operation was written (its second has an unreadable clock,
+  // which only a prepared push can carry): its first operation must not stay behind.
+  PushCall failing = call(a2_, {Expense(1, a2_, "e2", 200), Expense(2, a2_, "e3", 300)});
+  ASSERT_TRUE(Hub::PreparePush(failing.caller, failing.body, &failing.request).ok());
+  failing.prepared = true;
+  failing.request.ops[1].clock = Status(ErrorCode::kBadValue, "unreadable clock");
+  calls.push_back(std::move(failing));
+  calls.push_back(call(b1_, {Expense(1, b1_, "e4", 400)}));
+  // b1 again, with a gap: fails before writing anything.
+  calls.push_back(call(b1_, {Expense(5, b1_, "e5", 500)}));
+  calls.push_back(call(a1_, {Expense(2, a1_, "e6", 600)}));
+  ASSERT_TRUE(hub_->PushGroup(&calls).ok());
+
+  EXPECT_TRUE(calls[0].status.ok()) << calls[0].status.ToString();
+  EXPECT_EQ(calls[1].status.code(), ErrorCode::kBadValue);
+  EXPECT_TRUE(calls[1].response.empty());
+  EXPECT_TRUE(calls[2].status.ok()) << calls[2].status.ToString();
+  EXPECT_EQ(calls[3].status.code(), ErrorCode::kSequenceGap);
+  EXPECT_TRUE(calls[4].status.ok()) << calls[4].status.ToString();
+  for (size_t i : {0, 2, 4}) {
+    PushResponse resp;
+    ASSERT_TRUE(DecodePushResponse(calls[i].response, &resp).ok());
+    ASSERT_EQ(resp.results.size(), 1u);
+    EXPECT_EQ(resp.results[0].status, OpStatus::kApplied);
+  }
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM expenses WHERE id IN ('e1','e4','e6')"), 3);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM expenses WHERE id IN ('e2','e3','e5')"), 0);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM _ts_rows WHERE id IN ('e2','e3','e5')"), 0);
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT COUNT(*) FROM _hub_ops WHERE device_id='" + a2_.id + "'"), 0);
+  EXPECT_EQ(LastSeqOf(a1_), 2);
+  EXPECT_EQ(LastSeqOf(a2_), 0);
+  EXPECT_EQ(LastSeqOf(b1_), 1);
+  HubStats stats;
+  ASSERT_TRUE(hub_->Stats(&stats).ok());
+  EXPECT_EQ(stats.ops_applied, 3);
+  uint64_t sum = 0;
+  ASSERT_TRUE(hub_->ShopChecksum(shop_a_.id, &sum).ok());
+  EXPECT_EQ(sum, RecomputedChecksum(hub_db_, shop_a_.id));
+  // The hub sequence has no hole where the failed push's rows were: the three rows took the
+  // next three numbers.
+  EXPECT_EQ(QueryInt(hub_db_, "SELECT MAX(seq) - MIN(seq) FROM _ts_rows WHERE id IN ('e1','e4','e6')"), 2);
+
+  // The failed push, sent again whole, applies.
+  PushResponse resp;
+  ASSERT_TRUE(Push(a2_, Body(a2_, {Expense(1, a2_, "e2", 200), Expense(2, a2_, "e3", 300)}), &resp).ok());
+  EXPECT_EQ(resp.results[1].status, OpStatus::kApplied);
+  EXPECT_EQ(LastSeqOf(a2_), 2);
+  ASSERT_TRUE(hub_->ShopChecksum(shop_a_.id, &sum).ok());
+  EXPECT_EQ(sum, RecomputedChecksum(hub_db_, shop_a_.id));
+}
+
 // --- Shop isolation on push ---------------------------------------------------------------------
 
 TEST_F(HubTest, PushCannotReachAnotherShopsRows) {
