@@ -39,6 +39,7 @@ void Die(const Status& s, const char* what) {
 
 int Run(int argc, char** argv) {
   int64_t products = 100000, limit = kMaxPullLimit;
+  bool show_page = false;  // print the start of the first answer (what the wire carries)
   std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -47,6 +48,7 @@ int Run(int argc, char** argv) {
     else if (a == "--limit") limit = std::atoll(next());
     else if (a == "--dir") dir = next();
     else if (a == "--profile") {}
+    else if (a == "--show-page") show_page = true;
     else {
       std::fprintf(stderr, "usage: bench_pull [--products N] [--limit N] [--dir DIR]\n");
       return 2;
@@ -96,6 +98,7 @@ int Run(int argc, char** argv) {
     auto a = Clock::now();
     Die(hub->Pull(caller, body, &answer), "hub pull");
     auto b = Clock::now();
+    if (show_page && pages == 0) std::printf("first answer, its first 700 bytes: %.700s\n", answer.c_str());
     PullResponse decoded;
     Die(DecodePullResponse(answer, &decoded), "decode");
     auto c = Clock::now();

@@ -706,6 +706,7 @@ Status Device::BuildPull(std::string* body) {
   req.schema_version = LatestSchemaVersion();
   TS_RETURN_IF_ERROR(KvInt("pull_cursor", &req.cursor));
   req.limit = options_.pull_limit;
+  req.page_version = options_.pull_page_version;
   *body = EncodePullRequest(req);
   return Status::Ok();
 }
@@ -731,36 +732,70 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
   TS_RETURN_IF_ERROR(txn.Begin());
   HlcTimestamp clock_before = clock_->last();
   rows_->BeginBatch();  // a page may hold thousands of rows: one checksum write, not two per row
+  // One pulled row as a v1 page carries it: merged with the replica's copy, if any.
+  auto apply = [&](const TableSpec& spec, WireRow& w) -> Status {
+    StoredRow local;
+    TS_RETURN_IF_ERROR(rows_->Load(spec, w.id, &local));
+    if (!local.exists) {
+      // A row this replica does not hold yet (all of an initial download): the hub's copy is
+      // the row, nothing to merge or compare; its values and clocks move straight into Store.
+      StoredRow fresh;
+      fresh.exists = true;
+      fresh.values = std::move(w.values);
+      fresh.clocks = std::move(w.clocks);
+      fresh.version = w.version;
+      fresh.seq = w.seq;
+      return rows_->Store(spec, w.id, local, &fresh);
+    }
+    StoredRow remote;
+    remote.exists = true;
+    remote.values = RowStore::Normalize(spec, w.values);
+    remote.clocks = std::move(w.clocks);
+    StoredRow merged = MergePulledRow(spec, local, remote);
+    merged.version = w.version;
+    merged.seq = w.seq;
+    // The hub sends back every row this device pushed; most are already here exactly.
+    if (rows_->Unchanged(spec, local, merged)) return Status::Ok();
+    return rows_->Store(spec, w.id, local, &merged);
+  };
   Status s = [&]() -> Status {
     for (WireRow& w : resp.rows) {
       const TableSpec& spec = *FindTable(w.table);  // decoder checked the table exists
       // Defence in depth: the hub scopes pulls, and a device still refuses another shop's rows.
       if (spec.scope == Scope::kShop && TextOf(w.values, "shop_id") != identity_.shop_id)
         return Status(ErrorCode::kShopMismatch, "pull answer holds a row of another shop");
-      StoredRow local;
-      TS_RETURN_IF_ERROR(rows_->Load(spec, w.id, &local));
-      if (!local.exists) {
-        // A row this replica does not hold yet (all of an initial download): the hub's copy is
-        // the row, nothing to merge or compare; its values and clocks move straight into Store.
-        StoredRow fresh;
-        fresh.exists = true;
-        fresh.values = std::move(w.values);
-        fresh.clocks = std::move(w.clocks);
-        fresh.version = w.version;
-        fresh.seq = w.seq;
-        TS_RETURN_IF_ERROR(rows_->Store(spec, w.id, local, &fresh));
-        continue;
+      TS_RETURN_IF_ERROR(apply(spec, w));
+    }
+    // A columnar page: rows arrive as typed values. A row the replica does not hold (every row of
+    // an initial download) is inserted as it is, without reading first; the first row of a table
+    // found held already turns that off for the table's rest of the page (the rows a device
+    // pushed come back in its next pull), and such rows take the merge path above.
+    std::vector<bool> held_seen(AllTables().size(), false);
+    std::vector<std::string> clock_texts;
+    for (PageTable& t : resp.tables) {
+      const TableSpec& spec = *t.spec;
+      const size_t table_index = size_t(t.spec - AllTables().data());
+      const ColumnSpec* shop_col = spec.scope == Scope::kShop ? spec.FindColumn("shop_id") : nullptr;
+      clock_texts.clear();
+      for (const Json& clocks : t.clocks) {
+        clock_texts.emplace_back();
+        AppendJson(clocks, &clock_texts.back());  // the text StoreMeta would write
       }
-      StoredRow remote;
-      remote.exists = true;
-      remote.values = RowStore::Normalize(spec, w.values);
-      remote.clocks = std::move(w.clocks);
-      StoredRow merged = MergePulledRow(spec, local, remote);
-      merged.version = w.version;
-      merged.seq = w.seq;
-      // The hub sends back every row this device pushed; most are already here exactly.
-      if (rows_->Unchanged(spec, local, merged)) continue;
-      TS_RETURN_IF_ERROR(rows_->Store(spec, w.id, local, &merged));
+      for (PageRow& row : t.rows) {
+        if (spec.scope == Scope::kShop) {
+          const ColumnValue* shop = shop_col ? &row.values[size_t(shop_col - spec.columns.data())] : nullptr;
+          if (shop == nullptr || shop->kind != ColumnValue::Kind::kText || shop->text != identity_.shop_id)
+            return Status(ErrorCode::kShopMismatch, "pull answer holds a row of another shop");
+        }
+        if (!held_seen[table_index]) {
+          bool inserted = false;
+          TS_RETURN_IF_ERROR(rows_->InsertIfAbsent(spec, row.id, row.values, row.seq, row.version, clock_texts[row.clock], &inserted));
+          if (inserted) continue;
+          held_seen[table_index] = true;
+        }
+        WireRow w = WireRowOf(t, std::move(row));
+        TS_RETURN_IF_ERROR(apply(spec, w));
+      }
     }
     TS_RETURN_IF_ERROR(rows_->FlushChecksums());
     // Rows and cursor commit together: a crash re-pulls this page, never skips it.
@@ -768,6 +803,7 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
     clock_->Observe(hub_ts);
     TS_RETURN_IF_ERROR(KvPut("hlc", clock_->last().ToString()));
     out->rows = int64_t(resp.rows.size());
+    for (const PageTable& t : resp.tables) out->rows += int64_t(t.rows.size());
     out->more = resp.more;
     out->remaining = resp.remaining;
     if (!resp.more && !resp.checksum.empty() && !HasPending()) {

@@ -48,6 +48,8 @@ struct DeviceOptions {
   Env* env = nullptr;  // nullptr: SystemEnv()
   size_t push_batch = 200;
   int64_t pull_limit = kDefaultPullLimit;
+  // The pull page form this device asks for (protocol.h); 1 only to act as an older device.
+  int pull_page_version = kPullPageVersion2;
   BackoffPolicy backoff;
 };
 

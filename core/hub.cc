@@ -501,6 +501,7 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
   }
   std::sort(refs.begin(), refs.end(), [](const FeedEntry& a, const FeedEntry& b) { return a.seq < b.seq; });
   PullResponse resp;
+  resp.page_version = req.page_version;  // answer in the form the device reads
   resp.more = int64_t(refs.size()) > req.limit;
   if (resp.more) refs.resize(size_t(req.limit));
   resp.cursor = refs.empty() ? req.cursor : refs.back().seq;

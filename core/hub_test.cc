@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "core/device.h"
@@ -488,15 +489,35 @@ TEST_F(HubTest, PullDeliversTheCatalogToEveryShopAndShopDataOnlyToItsOwn) {
   ASSERT_TRUE(SyncOnce(hub_.get(), a1.get()).ok());
   ASSERT_TRUE(SyncOnce(hub_.get(), b1.get()).ok());
 
-  // Look at the raw pages shop B receives from scratch: only the catalog and B's own rows.
-  std::string answer;
-  ASSERT_TRUE(hub_->Pull(CallerOf(b1_), EncodePullRequest(PullRequest{b1_.id, LatestSchemaVersion(), 0, kMaxPullLimit}),
-                         &answer).ok());
-  PullResponse page;
-  ASSERT_TRUE(DecodePullResponse(answer, &page).ok());
-  ASSERT_FALSE(page.more);
+  // Look at the raw pages shop B receives from scratch: only the catalog and B's own rows. The
+  // hub answers in the form the request names: version 1 (objects) to a device built before
+  // version 2, version 2 (columnar) to one that asks for it; the same rows either way.
+  std::map<int, std::vector<WireRow>> by_version;
+  for (int version : {kPullPageVersion1, kPullPageVersion2}) {
+    SCOPED_TRACE(version);
+    std::string answer;
+    PullRequest req{b1_.id, LatestSchemaVersion(), 0, kMaxPullLimit};
+    req.page_version = version;
+    ASSERT_TRUE(hub_->Pull(CallerOf(b1_), EncodePullRequest(req), &answer).ok());
+    EXPECT_EQ(answer.find(",\"rows\":[{") != std::string::npos, version == kPullPageVersion1);  // rows as objects
+    EXPECT_EQ(answer.find(",\"tables\":[{") != std::string::npos, version == kPullPageVersion2);
+    PullResponse page;
+    ASSERT_TRUE(DecodePullResponse(answer, &page).ok());
+    EXPECT_EQ(page.page_version, version);
+    ASSERT_FALSE(page.more);
+    by_version[version] = PageRowsOf(std::move(page));
+  }
+  ASSERT_EQ(by_version[1].size(), by_version[2].size());
+  for (size_t i = 0; i < by_version[1].size(); ++i) {
+    const WireRow& a = by_version[1][i];
+    const WireRow& b = by_version[2][i];
+    EXPECT_EQ(a.table + " " + a.id + " " + DumpJson(a.values) + " " + DumpJson(a.clocks) + " " + std::to_string(a.seq) +
+                  " " + std::to_string(a.version),
+              b.table + " " + b.id + " " + DumpJson(b.values) + " " + DumpJson(b.clocks) + " " + std::to_string(b.seq) +
+                  " " + std::to_string(b.version));
+  }
   std::set<std::string> b_tables;
-  for (const WireRow& row : page.rows) {
+  for (const WireRow& row : by_version[2]) {
     b_tables.insert(row.table);
     if (FindTable(row.table)->scope == Scope::kShop) {
       EXPECT_EQ(row.values["shop_id"], shop_b_.id) << row.table << " " << row.id;
@@ -549,18 +570,19 @@ TEST_F(HubTest, PullPagesByCursorWithMoreAndRemaining) {
     PullResponse page;
     ASSERT_TRUE(DecodePullResponse(answer, &page).ok());
     int64_t last_seq = cursor;
-    for (const WireRow& row : page.rows) {
+    const std::vector<WireRow> rows = PageRowsOf(PullResponse(page));
+    for (const WireRow& row : rows) {
       EXPECT_GT(row.seq, last_seq) << "rows come in hub sequence order, after the cursor";
       last_seq = row.seq;
       EXPECT_TRUE(seen.insert(row.table + "/" + row.id).second) << "delivered twice: " << row.id;
       EXPECT_NE(row.id, "b-e1");
     }
-    delivered += int64_t(page.rows.size());
+    delivered += int64_t(rows.size());
     EXPECT_EQ(page.cursor, last_seq);
     EXPECT_EQ(page.remaining, total - delivered);
     more = page.more;
     if (more) {
-      EXPECT_EQ(page.rows.size(), 5u);
+      EXPECT_EQ(rows.size(), 5u);
       EXPECT_TRUE(page.checksum.empty()) << "only the last page carries the checksum";
     } else {
       EXPECT_EQ(page.checksum.size(), 16u);
@@ -578,6 +600,7 @@ TEST_F(HubTest, PullPagesByCursorWithMoreAndRemaining) {
   PullResponse end;
   ASSERT_TRUE(DecodePullResponse(answer, &end).ok());
   EXPECT_TRUE(end.rows.empty());
+  EXPECT_TRUE(end.tables.empty());
   EXPECT_FALSE(end.more);
   EXPECT_EQ(end.cursor, cursor);
   EXPECT_EQ(end.remaining, 0);

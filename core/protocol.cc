@@ -107,6 +107,373 @@ class DomBuilder {
   Json* slot_ = nullptr;
 };
 
+// ---- Version 2 (columnar) pages -----------------------------------------------------------------
+
+// One value of a columnar row as the lexer gave it: a run's rows are read before its "columns"
+// and "table" (keys in sorted order put "rows" before "table"), so they are checked at the end
+// of the run.
+struct RawCell {
+  enum class Kind : uint8_t { kNull, kInt, kTooBig, kFloat, kBool, kText, kStructured };
+  Kind kind = Kind::kNull;
+  int64_t number = 0;
+  std::string text;
+  Json structured;  // an object or array (a row's clocks object; anywhere else refused)
+};
+
+struct RawRow {
+  bool is_array = true;
+  std::vector<RawCell> cells;
+};
+
+// A run as read: its small fields as a DOM, its rows as raw cells.
+struct RawRun {
+  bool is_object = true;
+  std::string bad_key;  // the first unknown or repeated key
+  Json fields = Json::object();  // table, columns, clocks (and rows when it is not an array)
+  bool rows_streamed = false;
+  std::vector<RawRow> rows;
+};
+
+// Checks one value against its column exactly as ValidateValues does for a v1 row (the same
+// codes and messages, with this row's path).
+Status ValidateCell(const ColumnSpec& col, const RawCell& v, const std::string& row_path) {
+  const auto field_path = [&]() { return row_path + "." + col.name; };
+  if (v.kind == RawCell::Kind::kNull) {
+    if (col.required) return Status(ErrorCode::kMissingField, field_path() + " may not be null");
+    return Status::Ok();
+  }
+  switch (col.type) {
+    case ColumnType::kText:
+    case ColumnType::kEnum: {
+      if (v.kind != RawCell::Kind::kText) return Status(ErrorCode::kBadRequest, field_path() + " must be a string");
+      const std::string& s = v.text;
+      if (col.type == ColumnType::kEnum) {
+        bool ok = false;
+        for (const char* a : col.allowed) ok = ok || s == a;
+        if (!ok) return Status(ErrorCode::kBadValue, field_path() + " has a value outside its allowed set");
+      } else if (int64_t(s.size()) < col.min || int64_t(s.size()) > col.max) {
+        return Status(ErrorCode::kBadValue, field_path() + " must be " + std::to_string(col.min) + " to " +
+                                                std::to_string(col.max) + " bytes long");
+      }
+      std::string_view name(col.name);
+      if (s.size() > 0 && name.size() > 3 && name.compare(name.size() - 3, 3, "_id") == 0 && !IsValidId(s))
+        return Status(ErrorCode::kBadId, field_path() + " is not a valid id");
+      return Status::Ok();
+    }
+    case ColumnType::kMoney:
+      if (v.kind == RawCell::Kind::kFloat)
+        return Status(ErrorCode::kFloatMoney, field_path() + " is money and must be an integer number of minor units");
+      [[fallthrough]];
+    case ColumnType::kInteger:
+    case ColumnType::kBool: {
+      if (v.kind == RawCell::Kind::kTooBig) return Status(ErrorCode::kBadValue, field_path() + " is out of range");
+      if (v.kind != RawCell::Kind::kInt) return Status(ErrorCode::kBadRequest, field_path() + " must be an integer");
+      int64_t lo = col.type == ColumnType::kBool ? 0 : col.min;
+      int64_t hi = col.type == ColumnType::kBool ? 1 : col.max;
+      if (v.number < lo || v.number > hi) {
+        ErrorCode code = col.type == ColumnType::kMoney ? ErrorCode::kBadAmount
+                         : (std::string(col.name) == "qty" || std::string(col.name) == "qty_delta")
+                             ? ErrorCode::kBadQuantity
+                             : ErrorCode::kBadValue;
+        return Status(code, field_path() + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+      }
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+// An integer field of a row (seq, version), as JsonReader::Int reads one.
+Status CellInt(const RawCell& c, const std::string& path, int64_t* out) {
+  if (c.kind == RawCell::Kind::kTooBig) return Status(ErrorCode::kBadRequest, path + " is out of range");
+  if (c.kind != RawCell::Kind::kInt) return Status(ErrorCode::kBadRequest, path + " must be an integer");
+  *out = c.number;
+  return Status::Ok();
+}
+
+// Checks a run as read and turns it into a PageTable. Every check a v1 row gets, a v2 row gets
+// with the same code (core/protocol_test.cc holds the two decoders to that).
+Status PageTableFromRun(RawRun& run, const std::string& path, PageTable* out) {
+  if (!run.is_object) return Status(ErrorCode::kBadRequest, path + " must be an object");
+  if (!run.bad_key.empty()) return Status(ErrorCode::kBadRequest, "unknown or repeated field " + path + "." + run.bad_key);
+  JsonReader r(run.fields, path);
+  std::string table;
+  TS_RETURN_IF_ERROR(r.String("table", &table, 64));
+  const TableSpec* spec = FindTable(table);
+  if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + r.Path("table"));
+  const Json* columns = nullptr;
+  // No count limit of its own: a column past the table's own is unknown or named twice.
+  TS_RETURN_IF_ERROR(r.Array("columns", &columns, size_t(kMaxPullLimit)));
+  std::vector<size_t> column_index;  // wire position -> index in spec->columns
+  for (size_t c = 0; c < columns->size(); ++c) {
+    const Json& name = (*columns)[c];
+    const std::string cpath = r.Path("columns") + "[" + std::to_string(c) + "]";
+    if (!name.is_string()) return Status(ErrorCode::kBadRequest, cpath + " must be a string");
+    const std::string& n = name.get_ref<const std::string&>();
+    const ColumnSpec* col = spec->FindColumn(n);
+    if (col == nullptr)
+      return Status(ErrorCode::kUnknownColumn, "table " + std::string(spec->name) + " has no column " + n,
+                    Json{{"field", cpath}}.dump());
+    size_t index = size_t(col - spec->columns.data());
+    for (size_t seen : column_index)
+      if (seen == index) return Status(ErrorCode::kBadRequest, cpath + " names a column twice");
+    column_index.push_back(index);
+  }
+  const Json* clocks = nullptr;
+  TS_RETURN_IF_ERROR(r.Array("clocks", &clocks, size_t(kMaxPullLimit)));
+  out->spec = spec;
+  out->clocks.clear();
+  Json& clock_list = run.fields["clocks"];  // the same array; its objects are moved out
+  for (size_t k = 0; k < clock_list.size(); ++k) {
+    Json& clock = clock_list[k];
+    bool ok = clock.is_object();
+    for (auto it = clock.begin(); ok && it != clock.end(); ++it)
+      ok = it->is_string() && (it.key() == "*" || spec->FindColumn(it.key()) != nullptr);
+    if (!ok)
+      return Status(ErrorCode::kBadRequest, r.Path("clocks") + "[" + std::to_string(k) +
+                                                "] must be an object of known columns (or \"*\") and string clocks");
+    out->clocks.push_back(std::move(clock));
+  }
+  if (!run.rows_streamed) {
+    const Json* rows = nullptr;
+    TS_RETURN_IF_ERROR(r.Array("rows", &rows, size_t(kMaxPullLimit)));  // missing, or not an array
+  }
+  out->rows.clear();
+  out->rows.reserve(run.rows.size());
+  const size_t width = 4 + column_index.size();
+  for (size_t k = 0; k < run.rows.size(); ++k) {
+    RawRow& raw = run.rows[k];
+    const std::string row_path = r.Path("rows") + "[" + std::to_string(k) + "]";
+    if (!raw.is_array) return Status(ErrorCode::kBadRequest, row_path + " must be an array");
+    if (raw.cells.size() != width)
+      return Status(ErrorCode::kBadRequest, row_path + " must hold id, seq, version, clock and " +
+                                                std::to_string(column_index.size()) + " values");
+    PageRow row;
+    RawCell& id = raw.cells[0];
+    if (id.kind != RawCell::Kind::kText) return Status(ErrorCode::kBadRequest, row_path + "[0] (id) must be a string");
+    if (id.text.size() > kMaxIdLength)
+      return Status(ErrorCode::kBadValue, row_path + "[0] (id) is longer than " + std::to_string(kMaxIdLength));
+    if (!IsValidId(id.text)) return Status(ErrorCode::kBadId, row_path + "[0] (id) is not a valid id");
+    row.id = std::move(id.text);
+    TS_RETURN_IF_ERROR(CellInt(raw.cells[1], row_path + "[1] (seq)", &row.seq));
+    TS_RETURN_IF_ERROR(CellInt(raw.cells[2], row_path + "[2] (version)", &row.version));
+    RawCell& clock = raw.cells[3];
+    if (clock.kind != RawCell::Kind::kInt || clock.number < 0 || clock.number >= int64_t(out->clocks.size()))
+      return Status(ErrorCode::kBadRequest, row_path + "[3] (clocks) must be an index into " + r.Path("clocks"));
+    row.clock = size_t(clock.number);
+    row.values.resize(spec->columns.size());
+    for (size_t c = 0; c < column_index.size(); ++c) {
+      RawCell& cell = raw.cells[4 + c];
+      const ColumnSpec& col = spec->columns[column_index[c]];
+      TS_RETURN_IF_ERROR(ValidateCell(col, cell, row_path));
+      ColumnValue& v = row.values[column_index[c]];
+      if (cell.kind == RawCell::Kind::kInt) {
+        v.kind = ColumnValue::Kind::kInt;
+        v.number = cell.number;
+      } else if (cell.kind == RawCell::Kind::kText) {
+        v.kind = ColumnValue::Kind::kText;
+        v.text = std::move(cell.text);
+      }
+    }
+    out->rows.push_back(std::move(row));
+    raw.cells = std::vector<RawCell>();  // free as we go: a page holds up to 5,000 rows
+  }
+  return Status::Ok();
+}
+
+// Reads the "tables" array of a version 2 page from SAX events, run by run. Small values (a
+// run's table name, columns and clocks, a row's clocks object, anything refused) become DOM
+// values; a row's cells are read straight into RawCells.
+class TablesStream {
+ public:
+  void Reset() {
+    tables_.clear();
+    error_ = Status::Ok();
+    runs_ = 0;
+    rows_ = 0;
+    depth_ = 0;
+    nested_.Reset();
+    sink_ = Sink::kNone;
+  }
+  std::vector<PageTable>& tables() { return tables_; }
+  const Status& error() const { return error_; }
+  size_t row_count() const { return rows_; }
+
+  // Each returns true when the event closed the tables array itself.
+  bool Scalar(RawCell&& c) {
+    if (sink_ != Sink::kNone) {
+      nested_.Value(JsonOf(std::move(c)));
+      return false;
+    }
+    switch (depth_) {
+      case 0:  // a run that is not an object
+        BeginRun();
+        run_.is_object = false;
+        FinishRun();
+        break;
+      case 1:
+        if (!key_ok_) break;
+        run_.fields[key_] = JsonOf(std::move(c));
+        break;
+      case 2:  // a row that is not an array
+        AddRow(false);
+        break;
+      case 3:
+        if (!skipping_) run_.rows.back().cells.push_back(std::move(c));
+        break;
+    }
+    return false;
+  }
+  bool Start(bool array) {
+    if (sink_ != Sink::kNone) {
+      array ? nested_.StartArray() : nested_.StartObject();
+      return false;
+    }
+    switch (depth_) {
+      case 0:
+        BeginRun();
+        if (array) {
+          run_.is_object = false;
+          Nest(array, Sink::kDiscardRun);
+        } else {
+          depth_ = 1;
+        }
+        break;
+      case 1:
+        if (array && key_ == "rows" && key_ok_) {
+          run_.rows_streamed = true;
+          depth_ = 2;
+        } else {
+          Nest(array, key_ok_ ? Sink::kField : Sink::kDiscard);
+        }
+        break;
+      case 2:
+        if (array) {
+          AddRow(true);
+          depth_ = 3;
+        } else {
+          AddRow(false);
+          Nest(array, Sink::kDiscard);
+        }
+        break;
+      case 3:
+        Nest(array, Sink::kCell);
+        break;
+    }
+    return false;
+  }
+  bool End() {
+    if (sink_ != Sink::kNone) {
+      nested_.End();
+      if (nested_.depth() == 0) Deliver();
+      return false;
+    }
+    switch (depth_) {
+      case 0: return true;  // the tables array ends
+      case 1:
+        FinishRun();
+        depth_ = 0;
+        break;
+      case 2: depth_ = 1; break;
+      case 3: depth_ = 2; break;
+    }
+    return false;
+  }
+  void Key(const std::string& k) {
+    if (sink_ != Sink::kNone) {
+      nested_.Key(k);
+      return;
+    }
+    // depth 1: a run's own key
+    key_ = k;
+    key_ok_ = (k == "table" || k == "columns" || k == "clocks" || k == "rows") && !run_.fields.contains(k) &&
+              !(k == "rows" && run_.rows_streamed);
+    if (!key_ok_ && run_.bad_key.empty()) run_.bad_key = k;
+  }
+
+ private:
+  enum class Sink { kNone, kField, kCell, kDiscard, kDiscardRun };
+
+  static Json JsonOf(RawCell&& c) {
+    switch (c.kind) {
+      case RawCell::Kind::kNull: return Json(nullptr);
+      case RawCell::Kind::kInt: return Json(c.number);
+      case RawCell::Kind::kTooBig: return Json(uint64_t(INT64_MAX) + 1);
+      case RawCell::Kind::kFloat: return Json(0.5);
+      case RawCell::Kind::kBool: return Json(c.number != 0);
+      case RawCell::Kind::kText: return Json(std::move(c.text));
+      case RawCell::Kind::kStructured: return std::move(c.structured);
+    }
+    return Json();
+  }
+
+  void Nest(bool array, Sink sink) {
+    nested_.Reset();
+    array ? nested_.StartArray() : nested_.StartObject();
+    sink_ = sink;
+  }
+  void Deliver() {
+    Sink sink = sink_;
+    sink_ = Sink::kNone;
+    switch (sink) {
+      case Sink::kField: run_.fields[key_] = std::move(nested_.root()); break;
+      case Sink::kCell:
+        if (!skipping_) {
+          RawCell c;
+          c.kind = RawCell::Kind::kStructured;
+          c.structured = std::move(nested_.root());
+          run_.rows.back().cells.push_back(std::move(c));
+        }
+        break;
+      case Sink::kDiscardRun: FinishRun(); break;
+      default: break;
+    }
+    nested_.Reset();
+  }
+
+  void BeginRun() {
+    run_ = RawRun();
+    key_.clear();
+    key_ok_ = false;
+    skipping_ = false;
+  }
+  void AddRow(bool is_array) {
+    ++rows_;
+    // Past the page's limit, or after a refused run, rows are only read for well-formedness.
+    skipping_ = rows_ > size_t(kMaxPullLimit) || !error_.ok();
+    if (skipping_) {
+      if (!run_.rows.empty()) run_.rows = std::vector<RawRow>();
+      return;
+    }
+    run_.rows.emplace_back();
+    run_.rows.back().is_array = is_array;
+    if (is_array && !run_.rows.empty()) run_.rows.back().cells.reserve(16);
+  }
+  void FinishRun() {
+    if (error_.ok() && rows_ <= size_t(kMaxPullLimit)) {
+      PageTable table;
+      Status s = PageTableFromRun(run_, "tables[" + std::to_string(runs_) + "]", &table);
+      if (s.ok()) tables_.push_back(std::move(table));
+      else error_ = s;
+    }
+    if (rows_ > size_t(kMaxPullLimit)) tables_ = std::vector<PageTable>();  // refused anyway
+    run_ = RawRun();
+    ++runs_;
+  }
+
+  std::vector<PageTable> tables_;
+  Status error_ = Status::Ok();
+  size_t runs_ = 0;
+  size_t rows_ = 0;
+  int depth_ = 0;  // 0: between runs, 1: in a run, 2: in its rows, 3: in a row
+  RawRun run_;
+  std::string key_;
+  bool key_ok_ = false;
+  bool skipping_ = false;
+  DomBuilder nested_;
+  Sink sink_ = Sink::kNone;
+};
+
 // The pull answer decoder's SAX handler. Everything but the "rows" array becomes a small DOM of
 // the answer's top level, checked afterwards exactly as before. The rows array is never built
 // as a whole: each element is built alone, turned into a WireRow by WireRowFromJson (the same
@@ -123,24 +490,66 @@ class PullPageHandler {
   size_t row_count() const { return row_count_; }
   const Status& row_error() const { return row_error_; }
   std::vector<WireRow>& rows() { return rows_; }
+  // Version 2: true when the last "tables" key held an array that was streamed.
+  bool tables_streamed() const { return tables_streamed_; }
+  TablesStream& tables() { return tables_; }
 
-  bool null() { return Scalar(Json(nullptr)); }
-  bool boolean(bool v) { return Scalar(Json(v)); }
-  bool number_integer(Json::number_integer_t v) { return Scalar(Json(v)); }
-  bool number_unsigned(Json::number_unsigned_t v) { return Scalar(Json(v)); }
-  bool number_float(Json::number_float_t v, const std::string&) { return Scalar(Json(v)); }
-  bool string(std::string& v) { return Scalar(Json(std::move(v))); }
+  bool null() { return tables_streaming_ ? Cell(RawCell()) : Scalar(Json(nullptr)); }
+  bool boolean(bool v) {
+    if (!tables_streaming_) return Scalar(Json(v));
+    RawCell c;
+    c.kind = RawCell::Kind::kBool;
+    c.number = v;
+    return Cell(std::move(c));
+  }
+  bool number_integer(Json::number_integer_t v) {
+    if (!tables_streaming_) return Scalar(Json(v));
+    RawCell c;
+    c.kind = RawCell::Kind::kInt;
+    c.number = v;
+    return Cell(std::move(c));
+  }
+  bool number_unsigned(Json::number_unsigned_t v) {
+    if (!tables_streaming_) return Scalar(Json(v));
+    RawCell c;
+    c.kind = v > uint64_t(INT64_MAX) ? RawCell::Kind::kTooBig : RawCell::Kind::kInt;
+    c.number = int64_t(v);
+    return Cell(std::move(c));
+  }
+  bool number_float(Json::number_float_t v, const std::string&) {
+    if (!tables_streaming_) return Scalar(Json(v));
+    RawCell c;
+    c.kind = RawCell::Kind::kFloat;
+    return Cell(std::move(c));
+  }
+  bool string(std::string& v) {
+    if (!tables_streaming_) return Scalar(Json(std::move(v)));
+    RawCell c;
+    c.kind = RawCell::Kind::kText;
+    c.text = std::move(v);
+    return Cell(std::move(c));
+  }
   bool binary(Json::binary_t&) { return false; }  // never produced by the JSON lexer
-  bool start_object(size_t) { return Start(/*array=*/false); }
-  bool start_array(size_t) { return Start(/*array=*/true); }
-  bool end_object() { return End(); }
-  bool end_array() { return End(); }
+  bool start_object(size_t) { return tables_streaming_ ? TablesStart(false) : Start(/*array=*/false); }
+  bool start_array(size_t) { return tables_streaming_ ? TablesStart(true) : Start(/*array=*/true); }
+  bool end_object() { return tables_streaming_ ? TablesEnd() : End(); }
+  bool end_array() { return tables_streaming_ ? TablesEnd() : End(); }
   bool key(std::string& k) {
+    if (tables_streaming_) {
+      tables_.Key(k);
+      return true;
+    }
     if (!streaming_) {
       // A "rows" key of the top level, first or repeated: the last one is the page (as in the DOM).
+      // The same for version 2's "tables".
       if (top_.depth() == 1 && top_.InObject()) {
         rows_key_pending_ = (k == "rows");
         if (rows_key_pending_) ResetRows();
+        tables_key_pending_ = (k == "tables");
+        if (tables_key_pending_) {
+          tables_.Reset();
+          tables_streamed_ = false;
+        }
       }
       top_.Key(k);
     } else if (!skipping_) {
@@ -161,9 +570,23 @@ class PullPageHandler {
     rows_streamed_ = false;
   }
 
+  bool Cell(RawCell&& c) {
+    tables_.Scalar(std::move(c));
+    return true;
+  }
+  bool TablesStart(bool array) {
+    tables_.Start(array);
+    return true;
+  }
+  bool TablesEnd() {
+    if (tables_.End()) tables_streaming_ = false;
+    return true;
+  }
+
   bool Scalar(Json&& v) {
     if (!streaming_) {
       rows_key_pending_ = false;
+      tables_key_pending_ = false;
       top_.Value(std::move(v));
       return true;
     }
@@ -184,12 +607,17 @@ class PullPageHandler {
         streaming_ = true;
         rows_streamed_ = true;
         row_depth_ = 0;
+      } else if (array && tables_key_pending_ && top_.depth() == 1) {
+        top_.Value(Json::array());
+        tables_streaming_ = true;
+        tables_streamed_ = true;
       } else if (array) {
         top_.StartArray();
       } else {
         top_.StartObject();
       }
       rows_key_pending_ = false;
+      tables_key_pending_ = false;
       return true;
     }
     if (row_depth_ == 0) BeginElement();
@@ -232,6 +660,10 @@ class PullPageHandler {
 
   DomBuilder top_;
   DomBuilder element_;
+  TablesStream tables_;
+  bool tables_key_pending_ = false;
+  bool tables_streaming_ = false;
+  bool tables_streamed_ = false;
   bool rows_key_pending_ = false;
   bool streaming_ = false;
   bool rows_streamed_ = false;
@@ -337,7 +769,7 @@ Status DecodePushResponse(std::string_view body, PushResponse* out) {
 }
 
 std::string EncodePullRequest(const PullRequest& r) {
-  return DumpJson(Json{{"v", kProtocolVersion}, {"device_id", r.device_id}, {"schema_version", r.schema_version},
+  return DumpJson(Json{{"v", r.page_version}, {"device_id", r.device_id}, {"schema_version", r.schema_version},
                        {"cursor", r.cursor}, {"limit", r.limit}});
 }
 
@@ -346,8 +778,14 @@ Status DecodePullRequest(std::string_view body, PullRequest* out) {
   TS_RETURN_IF_ERROR(ParseJson(body, &j));
   JsonReader r(j, "");
   TS_RETURN_IF_ERROR(r.ExpectObject({"v", "device_id", "schema_version", "cursor", "limit"}));
-  TS_RETURN_IF_ERROR(ReadVersion(r));
   PullRequest req;
+  // A pull request's version names the page form the device reads (1 or 2).
+  int64_t v = 0;
+  TS_RETURN_IF_ERROR(r.Int("v", &v));
+  if (v != kPullPageVersion1 && v != kPullPageVersion2)
+    return Status(ErrorCode::kBadVersion, "pull protocol version " + std::to_string(v) +
+                                              " is not supported (this side speaks 1 and 2)");
+  req.page_version = int(v);
   TS_RETURN_IF_ERROR(ReadDeviceId(r, &req.device_id));
   TS_RETURN_IF_ERROR(r.Int("schema_version", &req.schema_version));
   TS_RETURN_IF_ERROR(r.Int("cursor", &req.cursor));
@@ -361,18 +799,108 @@ Status DecodePullRequest(std::string_view body, PullRequest* out) {
   return Status::Ok();
 }
 
+namespace {
+
+// True when `a` and `b` hold the same keys (both iterate in sorted order).
+bool SameKeys(const Json& a, const Json& b) {
+  if (!a.is_object() || !b.is_object() || a.size() != b.size()) return false;
+  for (auto i = a.begin(), k = b.begin(); i != a.end(); ++i, ++k)
+    if (i.key() != k.key()) return false;
+  return true;
+}
+
+// Version 2 "tables": one run per maximal stretch of consecutive rows of one table holding the
+// same columns (every hub row holds all of its table's columns, so a page of one table is one
+// run). Keys of each run in sorted order, as everywhere in the answer.
+void AppendTableRuns(const std::vector<WireRow>& rows, std::string* out) {
+  out->append("\"tables\":[");
+  std::vector<const Json*> clocks;  // this run's distinct clocks, by index
+  std::vector<int> clock_of;        // per row of the run: its index in clocks
+  for (size_t begin = 0; begin < rows.size();) {
+    size_t end = begin + 1;
+    while (end < rows.size() && rows[end].table == rows[begin].table && SameKeys(rows[end].values, rows[begin].values))
+      ++end;
+    clocks.clear();
+    clock_of.clear();
+    for (size_t i = begin; i < end; ++i) {
+      // Rows written together share their clocks: the last few distinct ones are checked (a
+      // bounded look, so a run of all-different clocks stays linear; a repeat it misses only
+      // costs a few bytes).
+      int index = -1;
+      for (size_t k = clocks.size(), looked = 0; k-- > 0 && looked < 4; ++looked)
+        if (*clocks[k] == rows[i].clocks) {
+          index = int(k);
+          break;
+        }
+      if (index < 0) {
+        index = int(clocks.size());
+        clocks.push_back(&rows[i].clocks);
+      }
+      clock_of.push_back(index);
+    }
+    if (begin > 0) out->push_back(',');
+    out->append("{\"clocks\":[");
+    for (size_t k = 0; k < clocks.size(); ++k) {
+      if (k > 0) out->push_back(',');
+      AppendJson(*clocks[k], out);
+    }
+    out->append("],\"columns\":[");
+    const Json& first = rows[begin].values;
+    bool comma = false;
+    if (first.is_object())
+      for (auto it = first.begin(); it != first.end(); ++it) {
+        if (comma) out->push_back(',');
+        comma = true;
+        AppendJsonString(it.key(), out);
+      }
+    out->append("],\"rows\":[");
+    for (size_t i = begin; i < end; ++i) {
+      const WireRow& row = rows[i];
+      if (i > begin) out->push_back(',');
+      out->push_back('[');
+      AppendJsonString(row.id, out);
+      out->push_back(',');
+      out->append(std::to_string(row.seq));
+      out->push_back(',');
+      out->append(std::to_string(row.version));
+      out->push_back(',');
+      out->append(std::to_string(clock_of[i - begin]));
+      if (row.values.is_object())
+        for (auto it = row.values.begin(); it != row.values.end(); ++it) {
+          out->push_back(',');
+          AppendJson(*it, out);
+        }
+      out->push_back(']');
+    }
+    out->append("],\"table\":");
+    AppendJsonString(rows[begin].table, out);
+    out->push_back('}');
+    begin = end;
+  }
+  out->push_back(']');
+}
+
+}  // namespace
+
 std::string EncodePullResponse(const PullResponse& r) {
   // Written out directly rather than through a DOM of the whole page (up to 5,000 rows): the same
   // bytes DumpJson would give (keys in sorted order, compact), without copying every row's values
   // into a second tree first.
+  const bool columnar = r.page_version == kPullPageVersion2;
   std::string out;
-  out.reserve(64 + r.rows.size() * 320);
+  out.reserve(64 + r.rows.size() * (columnar ? 160 : 320));
   out += "{";
   if (!r.checksum.empty()) out += "\"checksum\":" + DumpJson(Json(r.checksum)) + ",";
   out += "\"cursor\":" + std::to_string(r.cursor);
   out += ",\"hub_hlc\":" + DumpJson(Json(r.hub_hlc));
   out += r.more ? ",\"more\":true" : ",\"more\":false";
   out += ",\"remaining\":" + std::to_string(r.remaining);
+  if (columnar) {
+    out += ",";
+    AppendTableRuns(r.rows, &out);
+    out += ",\"v\":" + std::to_string(kPullPageVersion2) + "}";
+    return out;
+  }
   out += ",\"rows\":[";
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const WireRow& row = r.rows[i];
@@ -403,18 +931,33 @@ Status DecodePullResponse(std::string_view body, PullResponse* out) {
     return Status(ErrorCode::kBadJson, "body is not valid JSON");
   Json& j = page.top();
   JsonReader r(j, "");
-  TS_RETURN_IF_ERROR(r.ExpectObject({"v", "rows", "cursor", "more", "remaining", "checksum", "hub_hlc"}));
-  TS_RETURN_IF_ERROR(ReadVersion(r));
   PullResponse resp;
-  if (!page.rows_streamed()) {
-    // "rows" missing or not an array: the reader's own error.
-    const Json* rows = nullptr;
-    TS_RETURN_IF_ERROR(r.Array("rows", &rows, size_t(kMaxPullLimit)));
+  auto v = j.is_object() ? j.find("v") : j.end();
+  if (j.is_object() && v != j.end() && v->is_number_integer() && *v == kPullPageVersion2) {
+    // Version 2 (columnar): the same checks in the same order, on "tables" instead of "rows".
+    TS_RETURN_IF_ERROR(r.ExpectObject({"v", "tables", "cursor", "more", "remaining", "checksum", "hub_hlc"}));
+    resp.page_version = kPullPageVersion2;
+    if (!page.tables_streamed()) {
+      const Json* tables = nullptr;
+      TS_RETURN_IF_ERROR(r.Array("tables", &tables, size_t(kMaxPullLimit)));
+    }
+    if (page.tables().row_count() > size_t(kMaxPullLimit))
+      return Status(ErrorCode::kTooLarge, "tables hold more than " + std::to_string(kMaxPullLimit) + " rows");
+    TS_RETURN_IF_ERROR(page.tables().error());
+    resp.tables = std::move(page.tables().tables());
+  } else {
+    TS_RETURN_IF_ERROR(r.ExpectObject({"v", "rows", "cursor", "more", "remaining", "checksum", "hub_hlc"}));
+    TS_RETURN_IF_ERROR(ReadVersion(r));
+    if (!page.rows_streamed()) {
+      // "rows" missing or not an array: the reader's own error.
+      const Json* rows = nullptr;
+      TS_RETURN_IF_ERROR(r.Array("rows", &rows, size_t(kMaxPullLimit)));
+    }
+    if (page.row_count() > size_t(kMaxPullLimit))
+      return Status(ErrorCode::kTooLarge, "rows has more than " + std::to_string(kMaxPullLimit) + " items");
+    TS_RETURN_IF_ERROR(page.row_error());
+    resp.rows = std::move(page.rows());
   }
-  if (page.row_count() > size_t(kMaxPullLimit))
-    return Status(ErrorCode::kTooLarge, "rows has more than " + std::to_string(kMaxPullLimit) + " items");
-  TS_RETURN_IF_ERROR(page.row_error());
-  resp.rows = std::move(page.rows());
   TS_RETURN_IF_ERROR(r.Int("cursor", &resp.cursor));
   bool present = false;
   TS_RETURN_IF_ERROR(r.Bool("more", &resp.more, &present));
@@ -429,6 +972,29 @@ Status DecodePullResponse(std::string_view body, PullResponse* out) {
   TS_RETURN_IF_ERROR(HlcTimestamp::Parse(resp.hub_hlc, &ts));
   *out = std::move(resp);
   return Status::Ok();
+}
+
+std::vector<WireRow> PageRowsOf(PullResponse&& page) {
+  std::vector<WireRow> rows = std::move(page.rows);
+  for (PageTable& t : page.tables)
+    for (PageRow& r : t.rows) rows.push_back(WireRowOf(t, std::move(r)));
+  return rows;
+}
+
+WireRow WireRowOf(const PageTable& table, PageRow&& row) {
+  WireRow w;
+  w.table = table.spec->name;
+  w.id = std::move(row.id);
+  w.version = row.version;
+  w.seq = row.seq;
+  for (size_t i = 0; i < table.spec->columns.size(); ++i) {
+    ColumnValue& v = row.values[i];
+    Json& slot = w.values[table.spec->columns[i].name];
+    if (v.kind == ColumnValue::Kind::kInt) slot = v.number;
+    else if (v.kind == ColumnValue::Kind::kText) slot = std::move(v.text);
+  }
+  w.clocks = table.clocks[row.clock];
+  return w;
 }
 
 }  // namespace tillsync

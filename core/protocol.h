@@ -17,6 +17,12 @@
 namespace tillsync {
 
 constexpr int kProtocolVersion = 1;
+// Pull pages come in two forms. Version 1: every row an object with its column names, nulls and
+// clocks. Version 2 (columnar): per run of rows of one table the column names once, each row an
+// array, a clock shared by many rows written once. A device says in its pull request which form
+// it reads ("v"); the hub answers in that form, so devices built before version 2 keep working.
+constexpr int kPullPageVersion1 = 1;
+constexpr int kPullPageVersion2 = 2;
 constexpr size_t kMaxOpsPerPush = 500;
 constexpr int64_t kDefaultPullLimit = 1000;
 constexpr int64_t kMaxPullLimit = 5000;
@@ -31,6 +37,8 @@ enum class OpStatus { kApplied, kRejected, kConflict };
 const char* OpStatusName(OpStatus s);
 
 // A row as the hub holds it: what a pull delivers and what a conflict answer shows.
+struct TableSpec;
+
 struct WireRow {
   std::string table;
   std::string id;
@@ -58,10 +66,33 @@ struct PullRequest {
   int64_t schema_version = 0;
   int64_t cursor = 0;
   int64_t limit = kDefaultPullLimit;
+  int page_version = kPullPageVersion2;  // the page form the device reads ("v" of the request)
 };
 
+// A row of a columnar page, decoded and checked: values in the order of the table's columns
+// (TableSpec::columns, a column the page left out is null).
+struct PageRow {
+  std::string id;
+  int64_t seq = 0;
+  int64_t version = 0;
+  size_t clock = 0;  // the row's compact clocks: PageTable::clocks[clock]
+  std::vector<ColumnValue> values;
+};
+
+// A run of consecutive rows of one table in a columnar page.
+struct PageTable {
+  const TableSpec* spec = nullptr;
+  std::vector<Json> clocks;  // the run's distinct compact clocks (rows written together share one)
+  std::vector<PageRow> rows;
+};
+
+// The same row as a v1 page carries it (values holding every column, nulls included).
+WireRow WireRowOf(const PageTable& table, PageRow&& row);
+
 struct PullResponse {
-  std::vector<WireRow> rows;
+  int page_version = kPullPageVersion1;
+  std::vector<WireRow> rows;       // version 1
+  std::vector<PageTable> tables;   // version 2: runs of rows, in the hub's sequence order
   int64_t cursor = 0;     // pass back in the next pull
   bool more = false;      // another page is ready now
   int64_t remaining = 0;  // rows after this page (for progress bars)
@@ -71,12 +102,17 @@ struct PullResponse {
   std::string hub_hlc;
 };
 
+// A decoded page's rows in the version 1 shape, whichever form it came in (tests and tools; the
+// device applies a columnar page's typed rows without this).
+std::vector<WireRow> PageRowsOf(PullResponse&& page);
+
 std::string EncodePushRequest(const PushRequest& r);
 Status DecodePushRequest(std::string_view body, PushRequest* out);
 std::string EncodePushResponse(const PushResponse& r);
 Status DecodePushResponse(std::string_view body, PushResponse* out);
 std::string EncodePullRequest(const PullRequest& r);
 Status DecodePullRequest(std::string_view body, PullRequest* out);
+// Writes `r.rows` in the form r.page_version names (tables is not read).
 std::string EncodePullResponse(const PullResponse& r);
 Status DecodePullResponse(std::string_view body, PullResponse* out);
 

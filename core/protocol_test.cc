@@ -11,6 +11,7 @@
 
 #include "core/env.h"
 #include "core/hybrid_clock.h"
+#include "core/row_store.h"
 
 namespace tillsync {
 namespace {
@@ -102,6 +103,31 @@ PullResponse SamplePullResponse() {
   return r;
 }
 
+// A version 2 page: three runs (products, a customer, products again), shared and own clocks,
+// text that needs escaping and non-ASCII text, nulls.
+PullResponse SampleColumnarPage() {
+  PullResponse r = SamplePullResponse();
+  r.page_version = kPullPageVersion2;
+  const std::string shared = "0" + HlcTimestamp{150, 2, "hub"}.ToString();
+  WireRow p3 = ProductRow("p3", 12), p4 = ProductRow("p4", 13), p5 = ProductRow("p5", 15);
+  p3.clocks = Json{{"*", shared}};
+  p4.clocks = Json{{"*", shared}};
+  p4.values["name"] = "Th\u00e9 \"vert\"\n\\";
+  p4.values["last_modified_at"] = 0;
+  p5.clocks = Json{{"*", "0" + HlcTimestamp{160, 0, "dev-1"}.ToString()}};
+  WireRow customer;
+  customer.table = "customers";
+  customer.id = "c1";
+  customer.values = Json{{"shop_id", "s1"}, {"name", "Ann"}, {"phone", "111"}, {"email", nullptr}, {"notes", nullptr}};
+  customer.clocks = Json{{"*", shared}};
+  customer.version = 4;
+  customer.seq = 14;
+  r.rows = {ProductRow("p1", 10), ProductRow("p2", 11), p3, p4, customer, p5};
+  r.cursor = 15;
+  return r;
+}
+
+
 // The four decoders behind one signature, for the table-driven and mutation tests.
 using Decoder = std::function<Status(std::string_view)>;
 struct Message {
@@ -119,6 +145,8 @@ std::vector<Message> AllMessages() {
       {"pull request", EncodePullRequest(SamplePullRequest()),
        [](std::string_view b) { PullRequest r; return DecodePullRequest(b, &r); }},
       {"pull response", EncodePullResponse(SamplePullResponse()),
+       [](std::string_view b) { PullResponse r; return DecodePullResponse(b, &r); }},
+      {"columnar pull response", EncodePullResponse(SampleColumnarPage()),
        [](std::string_view b) { PullResponse r; return DecodePullResponse(b, &r); }},
   };
 }
@@ -520,7 +548,7 @@ TEST(ProtocolTest, PullDecoderChecksTheAnswerBeforeItsRows) {
   Json j = Json::parse(EncodePullResponse(SamplePullResponse()));
   j["rows"][0]["table"] = "users";
   Json v = j;
-  v["v"] = 2;
+  v["v"] = 3;  // 2 is the columnar form, whose checks refuse "rows" before they reach a row
   EXPECT_EQ(DecodePull(v.dump(), &out).code(), ErrorCode::kBadVersion);
   Json unknown = j;
   unknown["zzz"] = 1;  // after "rows" in the text
@@ -546,6 +574,219 @@ TEST(ProtocolTest, PullDecoderTakesAFullPageAndRefusesAHugeOne) {
   // Twenty times the limit: refused as too large, not decoded.
   Json j = Json::parse(body);
   j["rows"] = Big(size_t(kMaxPullLimit) * 20, j["rows"][0]);
+  Status s = DecodePull(j.dump(), &out);
+  EXPECT_EQ(s.code(), ErrorCode::kTooLarge) << s.ToString();
+}
+
+// --- Version 2: the columnar pull page ------------------------------------------------------
+
+TEST(ProtocolTest, PullRequestSaysWhichPageFormItReads) {
+  PullRequest in = SamplePullRequest(), out;
+  EXPECT_EQ(in.page_version, kPullPageVersion2);  // what this build's devices ask for
+  ASSERT_TRUE(DecodePullRequest(EncodePullRequest(in), &out).ok());
+  EXPECT_EQ(out.page_version, kPullPageVersion2);
+  in.page_version = kPullPageVersion1;  // a device built before version 2
+  std::string old_body = EncodePullRequest(in);
+  EXPECT_NE(old_body.find("\"v\":1"), std::string::npos) << old_body;
+  ASSERT_TRUE(DecodePullRequest(old_body, &out).ok());
+  EXPECT_EQ(out.page_version, kPullPageVersion1);
+  for (int v : {0, 3, -1})
+    EXPECT_EQ(DecodePullRequest("{\"v\":" + std::to_string(v) + R"(,"device_id":"d","schema_version":1,"cursor":0})", &out)
+                  .code(),
+              ErrorCode::kBadVersion);
+}
+
+TEST(ProtocolTest, ColumnarPageCarriesTheSameRowsAsVersion1) {
+  PullResponse in = SampleColumnarPage(), v2, v1;
+  const std::string body = EncodePullResponse(in);
+  Json parsed;
+  ASSERT_TRUE(ParseJson(body, &parsed).ok()) << body;
+  EXPECT_EQ(DumpJson(parsed), body);  // canonical, like every other message
+  EXPECT_LT(body.find("\"more\""), body.find("\"tables\""));  // the worker's prefetch reads these first
+  ASSERT_TRUE(DecodePullResponse(body, &v2).ok()) << DecodePullResponse(body, &v2).ToString();
+  EXPECT_EQ(v2.page_version, kPullPageVersion2);
+  EXPECT_TRUE(v2.rows.empty());
+  ASSERT_EQ(v2.tables.size(), 3u);  // products, customers, products: consecutive runs keep the hub's order
+  EXPECT_EQ(v2.tables[0].spec->name, std::string("products"));
+  EXPECT_EQ(v2.tables[1].spec->name, std::string("customers"));
+  ASSERT_EQ(v2.tables[0].rows.size(), 4u);
+  ASSERT_EQ(v2.tables[0].clocks.size(), 2u);  // p1 and p2 share theirs, p3 and p4 theirs
+  EXPECT_EQ(v2.tables[0].rows[0].clock, 0u);
+  EXPECT_EQ(v2.tables[0].rows[1].clock, 0u);
+  EXPECT_EQ(v2.tables[0].rows[2].clock, 1u);
+  EXPECT_EQ(v2.tables[0].rows[3].clock, 1u);
+  EXPECT_EQ(v2.tables[2].clocks.size(), 1u);
+  EXPECT_EQ(v2.cursor, 15);
+  EXPECT_EQ(v2.checksum, in.checksum);
+  EXPECT_EQ(v2.hub_hlc, in.hub_hlc);
+
+  PullResponse old_form = in;
+  old_form.page_version = kPullPageVersion1;
+  const std::string old_body = EncodePullResponse(old_form);
+  ASSERT_TRUE(DecodePullResponse(old_body, &v1).ok());
+  EXPECT_TRUE(v1.tables.empty());
+  std::vector<WireRow> rows = PageRowsOf(std::move(v2));
+  ASSERT_EQ(rows.size(), v1.rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    const TableSpec& spec = *FindTable(v1.rows[i].table);
+    EXPECT_EQ(rows[i].table, v1.rows[i].table);
+    EXPECT_EQ(rows[i].id, v1.rows[i].id);
+    EXPECT_EQ(rows[i].values, RowStore::Normalize(spec, v1.rows[i].values));
+    EXPECT_EQ(DumpJson(rows[i].values), DumpJson(RowStore::Normalize(spec, v1.rows[i].values)));
+    EXPECT_EQ(rows[i].clocks, v1.rows[i].clocks);
+    EXPECT_EQ(rows[i].version, v1.rows[i].version);
+    EXPECT_EQ(rows[i].seq, v1.rows[i].seq);
+  }
+  EXPECT_LT(body.size(), old_body.size());
+
+  // A page of one table written together: every row shares one clock, fewer than half the bytes.
+  PullResponse big = SamplePullResponse();
+  big.rows.clear();
+  for (int64_t i = 0; i < 1000; ++i) {
+    WireRow r = ProductRow("p-" + std::to_string(i), i + 1);
+    r.clocks = Json{{"*", "0" + HlcTimestamp{100, 0, "hub"}.ToString()}};
+    big.rows.push_back(std::move(r));
+  }
+  std::string big_v1 = EncodePullResponse(big);
+  big.page_version = kPullPageVersion2;
+  std::string big_v2 = EncodePullResponse(big);
+  EXPECT_LT(big_v2.size() * 2, big_v1.size()) << big_v2.size() << " vs " << big_v1.size();
+  ASSERT_TRUE(DecodePullResponse(big_v2, &v2).ok());
+  ASSERT_EQ(v2.tables.size(), 1u);
+  EXPECT_EQ(v2.tables[0].rows.size(), 1000u);
+}
+
+TEST(ProtocolTest, ColumnarPageRefusesABadRowWithTheCodeVersion1Gives) {
+  // The encoder writes whatever it is given; both decoders must refuse the same rows the same way.
+  const std::vector<std::function<void(WireRow&)>> mutations = {
+      [](WireRow& r) { r.values["name"] = Json::array({1, 2}); },
+      [](WireRow& r) { r.values["name"] = Json{{"deep", {{"deeper", 1}}}}; },
+      [](WireRow& r) { r.values["name"] = 5; },
+      [](WireRow& r) { r.values["name"] = true; },
+      [](WireRow& r) { r.values["name"] = nullptr; },
+      [](WireRow& r) { r.values["name"] = ""; },
+      [](WireRow& r) { r.values["name"] = std::string(5000, 'x'); },
+      [](WireRow& r) { r.values["price_minor"] = "250"; },
+      [](WireRow& r) { r.values["price_minor"] = 2.5; },
+      [](WireRow& r) { r.values["price_minor"] = -1; },
+      [](WireRow& r) { r.values["price_minor"] = kMaxMoney + 1; },
+      [](WireRow& r) { r.values["price_minor"] = uint64_t(1) << 63; },
+      [](WireRow& r) { r.values["price_minor"] = nullptr; },
+      [](WireRow& r) { r.values["tax_rate_bp"] = -5; },
+      [](WireRow& r) { r.values["tax_rate_bp"] = 1.0; },
+      [](WireRow& r) { r.values["active"] = 2; },
+      [](WireRow& r) { r.values["active"] = false; },
+      [](WireRow& r) { r.values["category_id"] = "not an id"; },
+      [](WireRow& r) { r.values["origin_shop_id"] = 7; },
+      [](WireRow& r) { r.values["colour"] = "red"; },
+      [](WireRow& r) { r.clocks["colour"] = "x"; },
+      [](WireRow& r) { r.clocks["*"] = 1; },
+      [](WireRow& r) { r.clocks = Json{{"*", Json::object()}}; },
+      [](WireRow& r) { r.id = "p 1"; },
+      [](WireRow& r) { r.id = std::string(65, 'p'); },
+      [](WireRow& r) { r.id = ""; },
+      [](WireRow& r) { r.table = "users"; },
+      [](WireRow& r) { r.seq = -1; r.version = -2; },  // accepted by both: the page's numbers are the hub's
+  };
+  for (size_t i = 0; i < mutations.size(); ++i) {
+    SCOPED_TRACE(i);
+    PullResponse page = SampleColumnarPage();
+    mutations[i](page.rows[3]);
+    PullResponse v2, v1;
+    Status columnar = DecodePullResponse(EncodePullResponse(page), &v2);
+    page.page_version = kPullPageVersion1;
+    Status objects = DecodePullResponse(EncodePullResponse(page), &v1);
+    EXPECT_EQ(columnar.code(), objects.code()) << columnar.ToString() << " / " << objects.ToString();
+    if (i + 1 < mutations.size()) {
+      EXPECT_FALSE(columnar.ok());
+    }
+  }
+}
+
+TEST(ProtocolTest, ColumnarPageRefusesWhatItsGrammarDoesNotAllow) {
+  const Json sample = Json::parse(EncodePullResponse(SampleColumnarPage()));
+  ASSERT_EQ(sample["tables"][0]["rows"][2][3], 1);  // p3's clocks: the run's second
+  struct Case {
+    const char* name;
+    std::function<void(Json&)> mutate;
+    ErrorCode expected;
+  };
+  const std::vector<Case> cases = {
+      {"a run that is not an object", [](Json& j) { j["tables"][0] = 5; }, ErrorCode::kBadRequest},
+      {"a run that is an array", [](Json& j) { j["tables"][1] = Json::array({1}); }, ErrorCode::kBadRequest},
+      {"an unknown run field", [](Json& j) { j["tables"][0]["deleted"] = false; }, ErrorCode::kBadRequest},
+      {"no table", [](Json& j) { j["tables"][0].erase("table"); }, ErrorCode::kBadRequest},
+      {"an unknown table", [](Json& j) { j["tables"][0]["table"] = "users"; }, ErrorCode::kUnknownTable},
+      {"no columns", [](Json& j) { j["tables"][0].erase("columns"); }, ErrorCode::kBadRequest},
+      {"columns not an array", [](Json& j) { j["tables"][0]["columns"] = "name"; }, ErrorCode::kBadRequest},
+      {"a column not a string", [](Json& j) { j["tables"][0]["columns"][0] = 1; }, ErrorCode::kBadRequest},
+      {"an unknown column", [](Json& j) { j["tables"][0]["columns"][0] = "colour"; }, ErrorCode::kUnknownColumn},
+      {"a column twice", [](Json& j) { j["tables"][0]["columns"][1] = j["tables"][0]["columns"][0]; }, ErrorCode::kBadRequest},
+      {"no clocks", [](Json& j) { j["tables"][0].erase("clocks"); }, ErrorCode::kBadRequest},
+      {"clocks not an object", [](Json& j) { j["tables"][0]["clocks"][0] = "0x"; }, ErrorCode::kBadRequest},
+      {"a clock not a string", [](Json& j) { j["tables"][0]["clocks"][0]["*"] = 1; }, ErrorCode::kBadRequest},
+      {"a clock of an unknown column", [](Json& j) { j["tables"][0]["clocks"][1]["colour"] = "x"; }, ErrorCode::kBadRequest},
+      {"clocks no row uses, still checked", [](Json& j) { j["tables"][0]["clocks"].push_back(5); }, ErrorCode::kBadRequest},
+      {"no rows", [](Json& j) { j["tables"][0].erase("rows"); }, ErrorCode::kBadRequest},
+      {"rows not an array", [](Json& j) { j["tables"][0]["rows"] = Json::object(); }, ErrorCode::kBadRequest},
+      {"a row not an array", [](Json& j) { j["tables"][0]["rows"][1] = Json::object(); }, ErrorCode::kBadRequest},
+      {"a row one value short", [](Json& j) { j["tables"][0]["rows"][1].erase(4); }, ErrorCode::kBadRequest},
+      {"a row one value long", [](Json& j) { j["tables"][0]["rows"][1].push_back(nullptr); }, ErrorCode::kBadRequest},
+      {"an id not a string", [](Json& j) { j["tables"][0]["rows"][1][0] = 1; }, ErrorCode::kBadRequest},
+      {"seq as text", [](Json& j) { j["tables"][0]["rows"][1][1] = "11"; }, ErrorCode::kBadRequest},
+      {"version beyond int64", [](Json& j) { j["tables"][0]["rows"][1][2] = uint64_t(1) << 63; }, ErrorCode::kBadRequest},
+      {"a clock index out of range", [](Json& j) { j["tables"][0]["rows"][2][3] = 2; }, ErrorCode::kBadRequest},
+      {"a clock index beyond int64", [](Json& j) { j["tables"][0]["rows"][2][3] = uint64_t(1) << 63; }, ErrorCode::kBadRequest},
+      {"clocks inline", [](Json& j) { j["tables"][0]["rows"][2][3] = j["tables"][0]["clocks"][1]; }, ErrorCode::kBadRequest},
+      {"a negative clock index", [](Json& j) { j["tables"][0]["rows"][2][3] = -1; }, ErrorCode::kBadRequest},
+      {"a clock as text", [](Json& j) { j["tables"][0]["rows"][2][3] = "0"; }, ErrorCode::kBadRequest},
+      {"a clock as an array", [](Json& j) { j["tables"][0]["rows"][2][3] = Json::array(); }, ErrorCode::kBadRequest},
+      {"tables not an array", [](Json& j) { j["tables"] = Json::object(); }, ErrorCode::kBadRequest},
+      {"no tables", [](Json& j) { j.erase("tables"); }, ErrorCode::kBadRequest},
+      {"rows beside tables", [](Json& j) { j["rows"] = Json::array(); }, ErrorCode::kBadRequest},
+      {"tables in a version 1 answer", [](Json& j) { j["v"] = 1; }, ErrorCode::kBadRequest},
+      {"version 3", [](Json& j) { j["v"] = 3; }, ErrorCode::kBadRequest},
+      {"5001 rows", [](Json& j) { j["tables"][0]["rows"] = Big(size_t(kMaxPullLimit) + 1, j["tables"][0]["rows"][2]); },
+       ErrorCode::kTooLarge},
+      {"5001 rows over two runs, the first bad",
+       [](Json& j) {
+         j["tables"][0]["rows"] = Big(size_t(kMaxPullLimit), j["tables"][0]["rows"][2]);
+         j["tables"][0]["table"] = "users";
+       },
+       ErrorCode::kTooLarge},
+      {"a bad run after a bad answer field", [](Json& j) { j["tables"][0]["table"] = "users"; j["zzz"] = 1; },
+       ErrorCode::kBadRequest},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Json j = sample;
+    c.mutate(j);
+    PullResponse out;
+    Status s = DecodePullResponse(j.dump(), &out);
+    EXPECT_EQ(s.code(), c.expected) << s.ToString();
+  }
+}
+
+TEST(ProtocolTest, ColumnarPageRefusesEveryTruncationAsNotJson) {
+  const std::string body = EncodePullResponse(SampleColumnarPage());
+  PullResponse out;
+  for (size_t n = 0; n < body.size(); ++n)
+    EXPECT_EQ(DecodePull(body.substr(0, n), &out).code(), ErrorCode::kBadJson) << n;
+}
+
+TEST(ProtocolTest, ColumnarPageTakesAFullPageAndRefusesAHugeOne) {
+  PullResponse in = SamplePullResponse(), out;
+  in.page_version = kPullPageVersion2;
+  in.rows.clear();
+  for (int64_t i = 0; i < kMaxPullLimit; ++i) in.rows.push_back(ProductRow("p" + std::to_string(i), i + 1));
+  std::string body = EncodePullResponse(in);
+  ASSERT_TRUE(DecodePull(body, &out).ok());
+  ASSERT_EQ(out.tables.size(), 1u);
+  ASSERT_EQ(out.tables[0].rows.size(), size_t(kMaxPullLimit));
+  EXPECT_EQ(out.tables[0].rows.back().id, "p" + std::to_string(kMaxPullLimit - 1));
+  Json j = Json::parse(body);
+  j["tables"][0]["rows"] = Big(size_t(kMaxPullLimit) * 20, j["tables"][0]["rows"][0]);
   Status s = DecodePull(j.dump(), &out);
   EXPECT_EQ(s.code(), ErrorCode::kTooLarge) << s.ToString();
 }

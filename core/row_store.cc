@@ -1,6 +1,7 @@
 #include "core/row_store.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/fnv_hash.h"
 
@@ -68,8 +69,16 @@ Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
                                         ") VALUES (?1" + params + ")", &st.upsert));
     TS_RETURN_IF_ERROR(db_->Prepare("INSERT INTO " + std::string(spec.name) + " (id" + cols + ") VALUES (?1" +
                                         params + ")", &st.insert));
+    TS_RETURN_IF_ERROR(db_->Prepare("INSERT OR IGNORE INTO " + std::string(spec.name) + " (id" + cols +
+                                        ") VALUES (?1" + params + ")", &st.insert_if_absent));
     for (size_t i = 0; i < spec.columns.size(); ++i) st.by_name.emplace_back(spec.columns[i].name, int(i) + 2);
     std::sort(st.by_name.begin(), st.by_name.end());
+    for (const auto& [name, bind] : st.by_name) {
+      std::string key = st.canonical_keys.empty() ? "{" : ",";
+      AppendJsonString(name, &key);
+      key.push_back(':');
+      st.canonical_keys.emplace_back(size_t(bind - 2), std::move(key));
+    }
     it = statements_.emplace(spec.name, std::move(st)).first;
   }
   *out = &it->second;
@@ -187,6 +196,65 @@ Status RowStore::Write(const TableSpec& spec, const std::string& id, const Store
   return MoveChecksum(row->scope, row->hash);
 }
 
+uint64_t RowStore::TypedRowHash(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values) {
+  TableStatements* st = nullptr;
+  if (!StatementsFor(spec, &st).ok()) return 0;  // only on a broken database; Insert fails there too
+  // The canonical JSON of the values (keys sorted, as RowHash's AppendJson writes them), built
+  // from the typed values without a Json object in between.
+  std::string& text = values_text_;
+  text.clear();
+  for (const auto& [index, key] : st->canonical_keys) {
+    text += key;
+    const ColumnValue& v = values[index];
+    switch (v.kind) {
+      case ColumnValue::Kind::kNull: text += "null"; break;
+      case ColumnValue::Kind::kInt: {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v.number);
+        text.append(buf, r.ptr);
+        break;
+      }
+      case ColumnValue::Kind::kText: AppendJsonString(v.text, &text); break;
+    }
+  }
+  text += st->canonical_keys.empty() ? "{}" : "}";
+  uint64_t h = Fnv1a64(spec.name);
+  h = Fnv1a64(std::string_view("\0", 1), h);
+  h = Fnv1a64(id, h);
+  h = Fnv1a64(std::string_view("\0", 1), h);
+  return Fnv1a64(text, h);
+}
+
+Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values,
+                                int64_t seq, int64_t version, std::string_view clocks_text, bool* inserted) {
+  *inserted = false;
+  TableStatements* st = nullptr;
+  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
+  Statement& write = st->insert_if_absent;
+  write.Reset();
+  write.Bind(1, id);
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    const ColumnValue& v = values[i];
+    if (v.kind == ColumnValue::Kind::kInt) write.Bind(int(i) + 2, v.number);
+    else if (v.kind == ColumnValue::Kind::kText) write.Bind(int(i) + 2, std::string_view(v.text));
+    else write.BindNull(int(i) + 2);
+  }
+  Status written = write.Run();
+  write.Reset();
+  TS_RETURN_IF_ERROR(written);
+  if (db_->Changes() == 0) return Status::Ok();  // held already: the caller merges
+  *inserted = true;
+  uint64_t hash = TypedRowHash(spec, id, values);
+  std::string scope;
+  if (spec.scope == Scope::kShop) {
+    const ColumnSpec* shop = spec.FindColumn("shop_id");
+    const ColumnValue* v = shop ? &values[size_t(shop - spec.columns.data())] : nullptr;
+    if (v != nullptr && v->kind == ColumnValue::Kind::kText) scope = v->text;
+  }
+  if (KeepsMeta(spec)) TS_RETURN_IF_ERROR(StoreMetaText(spec, id, scope, seq, version, clocks_text, hash));
+  return MoveChecksum(scope, hash);
+}
+
 bool RowStore::KeepsMeta(const TableSpec& spec) const {
   if (meta_ == RowMeta::kEveryRow) return true;
   switch (spec.rule) {
@@ -204,6 +272,16 @@ bool RowStore::Unchanged(const TableSpec& spec, const StoredRow& before, const S
   if (!before.exists || Normalize(spec, after.values) != before.values) return false;
   if (!KeepsMeta(spec)) return true;
   return before.seq == after.seq && before.version == after.version && before.clocks == after.clocks;
+}
+
+Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
+                               int64_t version, std::string_view clocks_text, uint64_t hash) {
+  Statement* meta = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached(
+      "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
+  meta->Bind(1, std::string_view(spec.name)).Bind(2, id).Bind(3, scope).Bind(4, seq).Bind(5, version);
+  meta->Bind(6, clocks_text).Bind(7, int64_t(hash));
+  return meta->Run();
 }
 
 Status RowStore::StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,16 @@ class RowStore {
   // loading it first. A plain INSERT, not an upsert: should the row exist after all, the write
   // fails (kBadValue, a constraint error) instead of overwriting it.
   Status Insert(const TableSpec& spec, const std::string& id, StoredRow* row);
+  // Inserts a row from typed values (`values` in the order of spec.columns; a pulled row of a
+  // columnar page) when the replica does not hold its id yet: bound directly and hashed without
+  // building JSON (the same hash RowHash gives for the same values). `clocks_text` is the
+  // compact clocks as text. *inserted is false, and nothing is written, when the id is held
+  // already (or the row breaks a constraint): the caller then loads and merges it as usual. So
+  // a new row costs one b-tree descent instead of a read before the write.
+  Status InsertIfAbsent(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values,
+                        int64_t seq, int64_t version, std::string_view clocks_text, bool* inserted);
+  // The hash RowHash gives for the row whose values are `values` (in spec.columns order).
+  uint64_t TypedRowHash(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values);
   // True when storing `after` over `before` would change nothing (a pulled copy of a row this
   // replica already holds exactly): the caller may skip the write.
   bool Unchanged(const TableSpec& spec, const StoredRow& before, const StoredRow& after) const;
@@ -86,11 +97,14 @@ class RowStore {
 
  private:
   struct TableStatements {
-    Statement select, upsert, insert;
+    Statement select, upsert, insert, insert_if_absent;
     // The table's columns in the order a Json object iterates its keys (sorted by name), each
     // with its bind index in upsert/insert: a row holding exactly these keys binds in one pass
     // over its object, without a lookup per column.
     std::vector<std::pair<std::string, int>> by_name;
+    // For hashing typed values: per column in name order, its index in spec.columns and the text
+    // that precedes its value in the canonical JSON ('{"name":' for the first, ',"name":' after).
+    std::vector<std::pair<size_t, std::string>> canonical_keys;
   };
   Status Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
                StoredRow* row);
@@ -98,11 +112,14 @@ class RowStore {
 
   Status MoveChecksum(const std::string& scope, uint64_t delta);
   Status StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row);
+  Status StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
+                       int64_t version, std::string_view clocks_text, uint64_t hash);
 
   Database* db_;
   RowMeta meta_;
   std::map<std::string, TableStatements> statements_;
   std::string clocks_text_;  // reused buffer for the clocks column of _ts_rows
+  std::string values_text_;  // reused buffer for a typed row's canonical JSON (its hash)
   bool batching_ = false;
   std::map<std::string, uint64_t> pending_;  // scope -> delta not yet written (bulk mode)
   friend class ChecksumBatch;                // saves and restores pending_ around savepoints

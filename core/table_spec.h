@@ -60,6 +60,15 @@ struct TableSpec {
   int StatusRank(std::string_view value) const;
 };
 
+// A typed value of one column: the only kinds a column holds (money, integers and booleans are
+// integers; text and enums are text).
+struct ColumnValue {
+  enum class Kind : uint8_t { kNull, kInt, kText };
+  Kind kind = Kind::kNull;
+  int64_t number = 0;
+  std::string text;
+};
+
 const std::vector<TableSpec>& AllTables();
 const TableSpec* FindTable(std::string_view name);
 

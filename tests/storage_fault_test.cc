@@ -189,7 +189,7 @@ Scenario ApplyPulledPageScenario() {
         TS_RETURN_IF_ERROR(w->hub()->Pull(CallerOf(w->till()), body, page));
         PullResponse decoded;
         TS_RETURN_IF_ERROR(DecodePullResponse(*page, &decoded));
-        if (decoded.more || decoded.checksum.empty() || decoded.rows.size() < 20)
+        if (decoded.more || decoded.checksum.empty() || PageRowsOf(std::move(decoded)).size() < 20)
           return Status(ErrorCode::kInternal, "scenario expects one big last page");
         return Status::Ok();
       },

@@ -74,13 +74,15 @@ async function failureOf(res) {
 
 // The request for the page after `text`, if the hub says there is one, so it can be fetched
 // while the engine applies `text`; null when it cannot tell. The answer is canonical JSON with
-// sorted keys (schema/protocol.md), so its top-level "cursor" and "more" come before "rows" and
-// are the first matches: inside rows, quotes in text values are escaped and no column is named
-// cursor or more. Only a guess: the owner uses the request only if the engine then asks for it.
+// sorted keys (schema/protocol.md), so its top-level "cursor" and "more" come before the rows
+// ("rows" in a version 1 page, "tables" in a columnar version 2 page, whose runs hold "rows"
+// keys of their own further on) and are the first matches: inside rows, quotes in text values
+// are escaped and no column is named cursor or more. Only a guess: the owner uses the request
+// only if the engine then asks for it.
 function nextPullBody(body, text) {
-  const rowsAt = text.indexOf('"rows":');
-  if (rowsAt < 0) return null;
-  const head = text.slice(0, rowsAt);
+  const at = [text.indexOf('"rows":'), text.indexOf('"tables":')].filter((i) => i >= 0);
+  if (at.length === 0) return null;
+  const head = text.slice(0, Math.min(...at));
   const cursor = /"cursor":(\d+)/.exec(head);
   if (!cursor || !/"more":true/.test(head)) return null;
   try {
