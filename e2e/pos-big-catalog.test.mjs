@@ -36,11 +36,17 @@ test(`a first download of ${N} products shows progress; the grid stays small; sc
       if (el) window.__progressSeen.push(el.textContent.replace(/\s+/g, ' ').trim());
     }).observe(document.body, { childList: true, subtree: true, characterData: true });
   });
+  // The till downloads the catalog as soon as the shop exists, while the set-up screen still
+  // shows its secrets; the status bar exists only on the selling screen. A columnar download of
+  // 5,000 products can be over before that screen opens, so the hub's answers wait for it.
+  till.proxy.holdPulls(true);
   await till.tid('mode-create').click();
   await till.tid('setup-shopName').fill('Warehouse Store');
   await till.tid('setup-operatorToken').fill(hub.operatorToken);
   await till.tid('setup-submit').click();
   await till.tid('start-selling').click();
+  await till.tid('status-bar').waitFor();
+  till.proxy.holdPulls(false);
   // The observer above records every progress text; waiting for the element itself would race
   // with a download that finishes (and hides it) between two polls.
   await till.page.waitForFunction(() => window.__progressSeen.length > 0, null, { timeout: 30_000 });

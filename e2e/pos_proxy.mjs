@@ -5,7 +5,9 @@
 //   - 'after':  forward it, let the hub commit and answer, and hold the answer (the hub applied
 //               the operations but the device never hears so: the "answer that never arrived").
 // It can also refuse every push for a while (blockPushes), to keep sales pending while the page
-// and the rest of the app work normally, or drop every connection (setDown): no network.
+// and the rest of the app work normally, hold every pull until told (holdPulls: a download that
+// starts before the screen a test watches exists, and would otherwise be over before it), or
+// drop every connection (setDown): no network.
 // The held request's promise `stalled` resolves when the stall happened, so the test can kill
 // the browser at exactly that point. Everything else passes straight through.
 import http from 'node:http';
@@ -15,6 +17,8 @@ export async function startProxy(targetUrl) {
   let armed = null;  // {mode, resolve}
   let blocked = false;  // every push answered 503 (the hub "down" for uploads only)
   let down = false;     // every request's connection dropped: no network at all
+  let pullsHeld = false;  // pulls wait in `waitingPulls` until holdPulls(false)
+  const waitingPulls = [];
   const held = new Set();
   const server = http.createServer((req, res) => {
     if (down) { req.socket.destroy(); return; }
@@ -28,6 +32,13 @@ export async function startProxy(targetUrl) {
           code: 'busy', detail: 'uploads are blocked by the test' }));
         return;
       }
+      if (pullsHeld && req.url.startsWith('/v1/pull')) {
+        waitingPulls.push(() => forward(body));
+        return;
+      }
+      forward(body);
+    });
+    const forward = (body) => {
       const stall = req.method === 'POST' && req.url.startsWith('/v1/push') && armed ? armed : null;
       if (stall) armed = null;
       if (stall?.mode === 'before') {
@@ -52,7 +63,7 @@ export async function startProxy(targetUrl) {
         });
       up.on('error', () => { res.writeHead(502); res.end(); });
       up.end(body);
-    });
+    };
   });
   server.keepAliveTimeout = 1000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -76,6 +87,11 @@ export async function startProxy(targetUrl) {
     },
     /** While true, every push is answered 503 and never reaches the hub. */
     blockPushes(on) { blocked = on; },
+    /** While true, pulls are held (not forwarded); false forwards the held ones and lets the rest through. */
+    holdPulls(on) {
+      pullsHeld = on;
+      if (!on) for (const go of waitingPulls.splice(0)) go();
+    },
     releaseHeld() {
       for (const res of held) res.destroy();
       held.clear();
