@@ -94,6 +94,7 @@ Status Database::Open(const std::string& path, const OpenOptions& options,
   if (rc != SQLITE_OK) return StatusFromSqlite(rc, "open " + path, db->db_);
   sqlite3_extended_result_codes(db->db_, 1);
   sqlite3_busy_timeout(db->db_, 5000);
+  sqlite3_rollback_hook(db->db_, &Database::CountRollback, db.get());
   // EXCLUSIVE must come before the first WAL access: SQLite then keeps the WAL index in heap
   // memory and needs no shared-memory file (the browser VFS has none).
   if (options.exclusive_locking) TS_RETURN_IF_ERROR(db->Exec("PRAGMA locking_mode=EXCLUSIVE"));
@@ -109,6 +110,8 @@ Status Database::Open(const std::string& path, const OpenOptions& options,
   *out = std::move(db);
   return Status::Ok();
 }
+
+void Database::CountRollback(void* self) { ++static_cast<Database*>(self)->rollbacks_; }
 
 Status Database::Exec(std::string_view sql) {
   std::string text(sql);
@@ -143,14 +146,26 @@ int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 int64_t Database::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 bool Database::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
+namespace {
+
+// BEGIN and COMMIT run once per write (twice per sale): prepared once and kept, not parsed by
+// sqlite3_exec every time.
+Status RunCached(Database* db, const char* sql) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db->Cached(sql, &st));
+  return st->Run();
+}
+
+}  // namespace
+
 Transaction::~Transaction() { Rollback(); }
 Status Transaction::Begin() {
-  TS_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  TS_RETURN_IF_ERROR(RunCached(db_, "BEGIN IMMEDIATE"));
   open_ = true;
   return Status::Ok();
 }
 Status Transaction::Commit() {
-  Status s = db_->Exec("COMMIT");
+  Status s = RunCached(db_, "COMMIT");
   if (s.ok()) open_ = false;
   return s;  // on failure the destructor rolls back: all or nothing
 }

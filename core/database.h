@@ -86,12 +86,18 @@ class Database {
   int64_t Changes() const;
   int64_t LastInsertRowid() const;
   bool InTransaction() const;
+  // How many transactions this connection has rolled back, by ROLLBACK or by an error (SQLite's
+  // rollback hook; a ROLLBACK TO a savepoint is not counted). What a caller keeps in memory of
+  // the database is stale once this moves: the rollback may have undone what it wrote.
+  uint64_t rollbacks() const { return rollbacks_; }
   sqlite3* raw() const { return db_; }
   const std::string& path() const { return path_; }
 
  private:
   Database() = default;
+  static void CountRollback(void* self);
   sqlite3* db_ = nullptr;
+  uint64_t rollbacks_ = 0;
   std::string path_;
   std::unordered_map<const char*, std::unique_ptr<Statement>> cache_;
 };

@@ -95,7 +95,8 @@ Status Device::Open(const std::string& path, const DeviceIdentity& identity, con
   d->env_ = options.env ? options.env : SystemEnv();
   TS_RETURN_IF_ERROR(Database::Open(path, options.open, &d->db_));
   TS_RETURN_IF_ERROR(Migrate(d->db_.get()));
-  d->rows_ = std::make_unique<RowStore>(d->db_.get(), RowMeta::kMergedRowsOnly);
+  d->rows_ = std::make_unique<RowStore>(d->db_.get(), RowMeta::kMergedRowsOnly, ChecksumHome::kKvTable);
+  TS_RETURN_IF_ERROR(d->MoveOldChecksums());
 
   std::string stored_id;
   bool found = false;
@@ -131,6 +132,33 @@ Status Device::Open(const std::string& path, const DeviceIdentity& identity, con
   d->backoff_ = std::make_unique<Backoff>(d->env_, options.backoff);
   TS_RETURN_IF_ERROR(d->LoadState());
   *out = std::move(d);
+  return Status::Ok();
+}
+
+Status Device::MoveOldChecksums() {
+  // Databases written before the device kept its checksums in _ts_kv have them in _ts_checksum.
+  // One read tells; the move itself happens once per database.
+  Statement* any = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT EXISTS (SELECT 1 FROM _ts_checksum)", &any));
+  bool row = false;
+  TS_RETURN_IF_ERROR(any->Step(&row));
+  const bool old_sums = row && any->Int(0) == 1;
+  any->Reset();
+  if (!old_sums) return Status::Ok();
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  int64_t moved = 0;
+  TS_RETURN_IF_ERROR(rows_->MoveTableChecksumsToKv(&moved));
+  return txn.Commit();
+}
+
+Status Device::LoadWriteCounters() {
+  if (counters_loaded_ && counters_rollbacks_ == db_->rollbacks()) return Status::Ok();
+  counters_rollbacks_ = db_->rollbacks();
+  TS_RETURN_IF_ERROR(KvInt("next_seq", &next_seq_));
+  if (next_seq_ < 1) next_seq_ = 1;
+  TS_RETURN_IF_ERROR(KvInt("receipt_counter", &receipt_counter_));
+  counters_loaded_ = true;
   return Status::Ok();
 }
 
@@ -183,9 +211,8 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
   if (changes.empty()) return Status(ErrorCode::kBadRequest, "a write needs at least one change");
   if (changes.size() > kMaxChangesPerOperation)
     return Status(ErrorCode::kTooLarge, "a write may hold at most " + std::to_string(kMaxChangesPerOperation) + " changes");
-  int64_t seq = 0;
-  TS_RETURN_IF_ERROR(KvInt("next_seq", &seq));
-  if (seq == 0) seq = 1;
+  TS_RETURN_IF_ERROR(LoadWriteCounters());
+  const int64_t seq = next_seq_;
   Operation op;
   op.seq = seq;
   op.wall_ms = env_->NowMillis();
@@ -264,6 +291,9 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
   }
   counters->Bind(1, std::to_string(seq + 1)).Bind(2, op.hlc).Bind(3, std::to_string(id_counter_));
   TS_RETURN_IF_ERROR(counters->Run());
+  // As written; should the transaction roll back, LoadWriteCounters reads them again.
+  next_seq_ = seq + 1;
+  if (receipt_counter > 0) receipt_counter_ = receipt_counter;
   if (out != nullptr) {
     out->seq = op.seq;
     out->hlc = op.hlc;
@@ -323,9 +353,8 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   } else {
     TS_RETURN_IF_ERROR(NewRowId(&result.order_id));
   }
-  int64_t receipt = 0;
-  TS_RETURN_IF_ERROR(KvInt("receipt_counter", &receipt));
-  ++receipt;  // stored by WriteInTxn, in its counters statement
+  TS_RETURN_IF_ERROR(LoadWriteCounters());
+  const int64_t receipt = receipt_counter_ + 1;  // stored by WriteInTxn, in its counters statement
   char num[32];
   std::snprintf(num, sizeof num, "%06lld", static_cast<long long>(receipt));
   result.receipt_no = identity_.receipt_prefix + "-" + num;

@@ -178,6 +178,11 @@ class Device {
  private:
   Device() = default;
   Status LoadState();
+  // Moves the scope checksums of a database written before they lived in _ts_kv (RowStore,
+  // ChecksumHome::kKvTable); nothing to do, one read, for any other database.
+  Status MoveOldChecksums();
+  // Reads next_seq and receipt_counter unless held in memory since the last rollback.
+  Status LoadWriteCounters();
   Status KvGet(const char* key, std::string* out, bool* found);
   Status KvPut(const char* key, const std::string& value);
   Status KvInt(const char* key, int64_t* out);
@@ -201,6 +206,13 @@ class Device {
   ResolverRegistry resolvers_;
   SyncState state_ = SyncState::kIdle;
   int64_t id_counter_ = 0;
+  // The write path's counters as committed or as the open transaction wrote them: read once and
+  // kept, so a sale spends no statement reading them. A rollback may undo what a transaction
+  // wrote, so they are read again once Database::rollbacks() has moved (LoadWriteCounters).
+  int64_t next_seq_ = 1;
+  int64_t receipt_counter_ = 0;
+  bool counters_loaded_ = false;
+  uint64_t counters_rollbacks_ = 0;
   // Row ids known not to be stored yet: ids NewRowId has handed out since the last local write
   // (device id + a counter that only grows and is persisted with the rows that use it), plus a
   // caller-chosen order id RecordSale has just seen absent in its own write transaction.

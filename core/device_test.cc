@@ -240,6 +240,40 @@ TEST_F(DeviceTest, AWriteRefusedHalfwayLeavesNoRowAndNoOutboxEntry) {
   EXPECT_EQ(w.seq, sale.seq + 1);
 }
 
+TEST_F(DeviceTest, ASaleWhoseCommitFailsUsesUpNoSequenceOrReceiptNumber) {
+  // The device keeps next_seq and the receipt counter in memory between writes. A transaction
+  // that wrote them and then failed at COMMIT (here: a deferred constraint a trap table adds) is
+  // rolled back, so the same device, not reopened, must hand out the same numbers again.
+  auto d = Ready(rec1_);
+  SaleResult first;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &first).ok());
+  ASSERT_TRUE(d->db()->Exec(
+      "CREATE TABLE trap_parent (id INTEGER PRIMARY KEY);"
+      " CREATE TABLE trap (parent INTEGER REFERENCES trap_parent(id) DEFERRABLE INITIALLY DEFERRED);"
+      " CREATE TRIGGER trap_on_counters AFTER INSERT ON _ts_kv WHEN NEW.key = 'next_seq'"
+      "   BEGIN INSERT INTO trap VALUES (1); END;"
+      " PRAGMA foreign_keys=ON").ok());
+  SaleResult failed;
+  Status s = d->RecordSale(Sale({{"coffee", 2}}), &failed);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM sales_orders"), 1);
+  EXPECT_EQ(Pending(d.get()), 1);
+  ASSERT_TRUE(d->db()->Exec("PRAGMA foreign_keys=OFF; DROP TRIGGER trap_on_counters").ok());
+  SaleResult second;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 2}}), &second).ok());
+  EXPECT_EQ(second.seq, first.seq + 1);
+  EXPECT_EQ(second.receipt_no.substr(second.receipt_no.size() - 6), "000002");
+  EXPECT_EQ(first.receipt_no.substr(first.receipt_no.size() - 6), "000001");
+  EXPECT_EQ(QueryInt(d->db(), "SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key='next_seq'"), second.seq + 1);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key='receipt_counter'"), 2);
+  WriteResult w;
+  ASSERT_TRUE(d->ReceiveStock("coffee", 5, &w).ok());
+  EXPECT_EQ(w.seq, second.seq + 1);
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  EXPECT_EQ(Pending(d.get()), 0);
+  ExpectConverged(d.get());
+}
+
 TEST_F(DeviceTest, AMintedIdThatExistsAfterAllIsRefusedNotOverwritten) {
   // The write path inserts rows with freshly minted ids without loading them first. That is
   // safe because the id counter only grows and commits with the rows; if a database broke that
@@ -663,8 +697,9 @@ TEST_F(DeviceTest, ChecksumMismatchTriggersARepairThatRestoresEquality) {
   ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
   ExpectConverged(d.get());
 
-  // The replica silently loses an update (as a bug or a restored backup would make it do).
-  RowStore rows(d->db());
+  // The replica silently loses an update (as a bug or a restored backup would make it do),
+  // checksum included, kept where the device keeps it.
+  RowStore rows(d->db(), RowMeta::kMergedRowsOnly, ChecksumHome::kKvTable);
   const TableSpec& products = *FindTable("products");
   StoredRow before, changed;
   ASSERT_TRUE(rows.Load(products, "coffee", &before).ok());
@@ -695,6 +730,59 @@ TEST_F(DeviceTest, ChecksumMismatchTriggersARepairThatRestoresEquality) {
   EXPECT_EQ(st.repairs, 1);
   // The till's own sale survived the repair (it came back from the hub).
   EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM sales_orders WHERE id='" + sale.order_id + "'"), 1);
+}
+
+TEST_F(DeviceTest, ChecksumsKeptInTheOldTableAreMovedToKvAtOpenAndStillMatchTheHub) {
+  // Before the device kept its scope checksums in _ts_kv they lived in _ts_checksum, as on the
+  // hub. A database written that way (made here from a current one: the only difference between
+  // the two layouts is where the two sums are) must open with the same checksums.
+  auto d = Ready(rec1_);
+  SaleResult sale;
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}, {"p105", 2}}), &sale).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  uint64_t local = 0, hub_sum = 0;
+  ASSERT_TRUE(d->LocalChecksum(&local).ok());
+  ASSERT_TRUE(hub_->ShopChecksum(shop_.id, &hub_sum).ok());
+  ASSERT_EQ(local, hub_sum);
+  ASSERT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM _ts_checksum"), 0);
+  ASSERT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM _ts_kv WHERE key LIKE 'checksum:%'"), 2);  // catalog + shop
+  const int64_t shop_sum = QueryInt(d->db(), "SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key='checksum:" + shop_.id + "'");
+  ASSERT_NE(shop_sum, 0);
+  ASSERT_TRUE(d->db()->Exec("INSERT INTO _ts_checksum (scope, sum) SELECT substr(key, 10), CAST(value AS INTEGER)"
+                            " FROM _ts_kv WHERE key LIKE 'checksum:%'; DELETE FROM _ts_kv WHERE key LIKE 'checksum:%'").ok());
+  ASSERT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM _ts_checksum"), 2);
+
+  Reopen(&d, rec1_);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM _ts_checksum"), 0);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key='checksum:" + shop_.id + "'"), shop_sum);
+  ASSERT_TRUE(d->LocalChecksum(&local).ok());
+  EXPECT_EQ(local, hub_sum);
+  // Opening again changes nothing (the step is idempotent).
+  Reopen(&d, rec1_);
+  ASSERT_TRUE(d->LocalChecksum(&local).ok());
+  EXPECT_EQ(local, hub_sum);
+
+  // Sums split across both places (an older build that wrote beside a newer one) add up.
+  ASSERT_TRUE(d->db()->Exec("INSERT INTO _ts_checksum (scope, sum) VALUES ('" + shop_.id + "', 1000);"
+                            " UPDATE _ts_kv SET value = CAST(value AS INTEGER) - 1000 WHERE key='checksum:" + shop_.id + "'").ok());
+  Reopen(&d, rec1_);
+  ASSERT_TRUE(d->LocalChecksum(&local).ok());
+  EXPECT_EQ(local, hub_sum);
+
+  // And the moved sums keep moving with writes: the next sync checks them against the hub.
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 3}}), &sale).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  PullOutcome out;
+  std::string body, answer;
+  ASSERT_TRUE(d->BuildPull(&body).ok());
+  ASSERT_TRUE(hub_->Pull(CallerOf(d.get()), body, &answer).ok());
+  ASSERT_TRUE(d->HandlePullResponse(answer, &out).ok());
+  EXPECT_TRUE(out.checksum_checked);
+  EXPECT_FALSE(out.repair_started);
+  ASSERT_TRUE(hub_->ShopChecksum(shop_.id, &hub_sum).ok());
+  ASSERT_TRUE(d->LocalChecksum(&local).ok());
+  EXPECT_EQ(local, hub_sum);
+  ExpectConverged(d.get());
 }
 
 TEST_F(DeviceTest, ChecksumIsNotJudgedWhileLocalWritesArePending) {

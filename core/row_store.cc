@@ -296,17 +296,49 @@ Status RowStore::StoreMeta(const TableSpec& spec, const std::string& id, const S
   return meta->Run();
 }
 
+namespace {
+
+constexpr char kChecksumKeyPrefix[] = "checksum:";
+
+std::string ChecksumKey(const std::string& scope) { return kChecksumKeyPrefix + scope; }
+
+}  // namespace
+
 Status RowStore::MoveChecksum(const std::string& scope, uint64_t delta) {
   if (batching_) {
     pending_[scope] += delta;
     return Status::Ok();
   }
   uint64_t current = 0;
-  TS_RETURN_IF_ERROR(ScopeChecksum(scope, &current));
+  TS_RETURN_IF_ERROR(StoredChecksum(scope, &current));
+  return PutStoredChecksum(scope, current + delta);
+}
+
+Status RowStore::StoredChecksum(const std::string& scope, uint64_t* sum) {
+  Statement* st = nullptr;
+  if (checksum_home_ == ChecksumHome::kChecksumTable) {
+    TS_RETURN_IF_ERROR(db_->Cached("SELECT sum FROM _ts_checksum WHERE scope=?1", &st));
+    st->Bind(1, scope);
+  } else {
+    TS_RETURN_IF_ERROR(db_->Cached("SELECT CAST(value AS INTEGER) FROM _ts_kv WHERE key=?1", &st));
+    st->Bind(1, ChecksumKey(scope));
+  }
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->Step(&row));
+  *sum = row ? uint64_t(st->Int(0)) : 0;
+  st->Reset();
+  return Status::Ok();
+}
+
+Status RowStore::PutStoredChecksum(const std::string& scope, uint64_t sum) {
   Statement* put = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_checksum (scope, sum) VALUES (?1, ?2)", &put));
-  put->Bind(1, scope).Bind(2, int64_t(current + delta));
-  return put->Run();
+  if (checksum_home_ == ChecksumHome::kChecksumTable) {
+    TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_checksum (scope, sum) VALUES (?1, ?2)", &put));
+    return put->Bind(1, scope).Bind(2, int64_t(sum)).Run();
+  }
+  TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES (?1, ?2)", &put));
+  // Text, as every _ts_kv value (KvInt reads it back with CAST AS INTEGER).
+  return put->Bind(1, ChecksumKey(scope)).Bind(2, std::to_string(int64_t(sum))).Run();
 }
 
 Status RowStore::FlushChecksums() {
@@ -318,22 +350,40 @@ Status RowStore::FlushChecksums() {
 }
 
 Status RowStore::ScopeChecksum(const std::string& scope, uint64_t* sum) {
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("SELECT sum FROM _ts_checksum WHERE scope=?1", &st));
-  st->Bind(1, scope);
-  bool row = false;
-  TS_RETURN_IF_ERROR(st->Step(&row));
-  *sum = row ? uint64_t(st->Int(0)) : 0;
-  st->Reset();
+  TS_RETURN_IF_ERROR(StoredChecksum(scope, sum));
   auto it = pending_.find(scope);
   if (it != pending_.end()) *sum += it->second;
+  return Status::Ok();
+}
+
+Status RowStore::MoveTableChecksumsToKv(int64_t* moved) {
+  *moved = 0;
+  if (checksum_home_ != ChecksumHome::kKvTable) return Status::Ok();
+  std::vector<std::pair<std::string, uint64_t>> old_sums;
+  Statement st;
+  TS_RETURN_IF_ERROR(db_->Prepare("SELECT scope, sum FROM _ts_checksum", &st));
+  bool row = false;
+  while (true) {
+    TS_RETURN_IF_ERROR(st.Step(&row));
+    if (!row) break;
+    old_sums.emplace_back(st.Text(0), uint64_t(st.Int(1)));
+  }
+  for (const auto& [scope, sum] : old_sums) {
+    uint64_t in_kv = 0;
+    TS_RETURN_IF_ERROR(StoredChecksum(scope, &in_kv));
+    TS_RETURN_IF_ERROR(PutStoredChecksum(scope, in_kv + sum));  // wraps mod 2^64, as every sum
+  }
+  if (!old_sums.empty()) TS_RETURN_IF_ERROR(db_->Exec("DELETE FROM _ts_checksum"));
+  *moved = int64_t(old_sums.size());
   return Status::Ok();
 }
 
 Status RowStore::RemoveAll() {
   pending_.clear();
   for (const TableSpec& t : AllTables()) TS_RETURN_IF_ERROR(db_->Exec(std::string("DELETE FROM ") + t.name));
-  return db_->Exec("DELETE FROM _ts_rows; DELETE FROM _ts_checksum;");
+  TS_RETURN_IF_ERROR(db_->Exec("DELETE FROM _ts_rows; DELETE FROM _ts_checksum;"));
+  if (checksum_home_ == ChecksumHome::kChecksumTable) return Status::Ok();
+  return db_->Exec("DELETE FROM _ts_kv WHERE key >= 'checksum:' AND key < 'checksum;'");  // ';' follows ':'
 }
 
 Status CanonicalDumpOf(Database* db, const std::vector<std::string>& scopes, std::string* out) {

@@ -1,9 +1,10 @@
 // RowStore: reads and writes replicated rows together with their sync metadata, the same way on
 // the hub and on a device. A stored row is its domain columns (in the table named by its
 // TableSpec) plus one _ts_rows entry: scope, hub sequence, hub version, column clocks and the
-// row's hash. Every write also moves the scope's checksum (_ts_checksum) by the difference of
-// the old and new row hash, so "sum of row hashes of what a shop can see" is always at hand on
-// both sides without a scan; the pull answer carries it so a device can detect divergence.
+// row's hash. Every write also moves the scope's checksum by the difference of the old and new
+// row hash, so "sum of row hashes of what a shop can see" is always at hand on both sides
+// without a scan; the pull answer carries it so a device can detect divergence. The hub keeps
+// the checksums in _ts_checksum; a device keeps its two in _ts_kv (see ChecksumHome).
 //
 // Column clocks are stored compactly: {"*": clock} is the clock of every column not listed.
 // The caller owns the transaction. Borrowed Database; not thread-safe.
@@ -41,9 +42,18 @@ struct StoredRow {
 // That saves a sale eight metadata rows and their index entries on every tablet.
 enum class RowMeta { kEveryRow, kMergedRowsOnly };
 
+// Where the scope checksums live. The hub has a checksum per shop plus the catalog's, in their
+// own table. A device has two (the catalog's and its shop's) and moves one with every local
+// write, beside the counters it writes in _ts_kv anyway: keeping the sums in _ts_kv too (keys
+// "checksum:" + scope, the sum as decimal text) makes a sale dirty one small-table page, not
+// two.
+enum class ChecksumHome { kChecksumTable, kKvTable };
+
 class RowStore {
  public:
-  explicit RowStore(Database* db, RowMeta meta = RowMeta::kEveryRow) : db_(db), meta_(meta) {}
+  explicit RowStore(Database* db, RowMeta meta = RowMeta::kEveryRow,
+                    ChecksumHome checksum_home = ChecksumHome::kChecksumTable)
+      : db_(db), meta_(meta), checksum_home_(checksum_home) {}
 
   // True when rows of this table carry an _ts_rows entry in this store.
   bool KeepsMeta(const TableSpec& spec) const;
@@ -75,6 +85,12 @@ class RowStore {
   Status RemoveAll();
 
   Status ScopeChecksum(const std::string& scope, uint64_t* sum);
+
+  // kKvTable mode: moves sums a database written before that mode holds in _ts_checksum into
+  // _ts_kv, adding each to the sum already there (an older build writing beside a newer one
+  // leaves a part in each; their sum is the scope's), and empties _ts_checksum. Call inside a
+  // transaction. Idempotent: with _ts_checksum empty it changes nothing. *moved: scopes moved.
+  Status MoveTableChecksumsToKv(int64_t* moved);
 
   // Bulk mode for applying a large page: checksum deltas collect in memory and are written by
   // FlushChecksums() (call it before committing) instead of two statements per row. Discard
@@ -111,12 +127,16 @@ class RowStore {
   Status StatementsFor(const TableSpec& spec, TableStatements** out);
 
   Status MoveChecksum(const std::string& scope, uint64_t delta);
+  // The scope's sum as stored (no pending deltas).
+  Status StoredChecksum(const std::string& scope, uint64_t* sum);
+  Status PutStoredChecksum(const std::string& scope, uint64_t sum);
   Status StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row);
   Status StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                        int64_t version, std::string_view clocks_text, uint64_t hash);
 
   Database* db_;
   RowMeta meta_;
+  ChecksumHome checksum_home_;
   std::map<std::string, TableStatements> statements_;
   std::string clocks_text_;  // reused buffer for the clocks column of _ts_rows
   std::string values_text_;  // reused buffer for a typed row's canonical JSON (its hash)
