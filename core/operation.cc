@@ -17,10 +17,12 @@ Json OperationToJson(const Operation& op) {
 }
 
 std::string OperationText(const Operation& op) {
-  return OperationTextWith(op, [](const Change& c, std::string*, std::string* values) { AppendJson(c.values, values); });
+  return OperationTextWith(op, op.hlc, [](const Change& c, std::string_view*, std::string*, std::string* values) {
+    AppendJson(c.values, values);
+  });
 }
 
-std::string OperationTextWith(const Operation& op, const ChangeValuesWriter& write_values) {
+std::string OperationTextWith(const Operation& op, std::string_view hlc, const ChangeValuesWriter& write_values) {
   // Keys in nlohmann's (sorted) order: changes, hlc, seq, wall; base_version, id, table, values.
   std::string out;
   out.reserve(256 + 200 * op.changes.size());
@@ -35,11 +37,12 @@ std::string OperationTextWith(const Operation& op, const ChangeValuesWriter& wri
       out += std::to_string(c.base_version);
       out.push_back(',');
     }
-    out += "\"id\":";
-    AppendJsonString(c.id, &out);
+    std::string_view id = c.id;
     keys_after_id.clear();
     values.clear();
-    write_values(c, &keys_after_id, &values);
+    write_values(c, &id, &keys_after_id, &values);
+    out += "\"id\":";
+    AppendJsonString(id, &out);
     out += keys_after_id;
     out += ",\"table\":";
     AppendJsonString(c.table, &out);
@@ -48,7 +51,7 @@ std::string OperationTextWith(const Operation& op, const ChangeValuesWriter& wri
     out.push_back('}');
   }
   out += "],\"hlc\":";
-  AppendJsonString(op.hlc, &out);
+  AppendJsonString(hlc, &out);
   out += ",\"seq\":";
   out += std::to_string(op.seq);
   out += ",\"wall\":";

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json_reader.h"
@@ -51,11 +52,13 @@ Json OperationToJson(const Operation& op);
 // intermediate Json tree: the outbox text of every local write (and the hub's payload hash of
 // every pushed operation) is this, so it must not change while operations sit in outboxes.
 std::string OperationText(const Operation& op);
-// OperationText's layout with each change's values written by `write_values`, which may also
-// append keys that sort between "id" and "table" (each as `,"key":value`) to `keys_after_id`.
-// The outbox's short stored form is this layout with a mask key (core/outbox_text.cc).
-using ChangeValuesWriter = std::function<void(const Change& change, std::string* keys_after_id, std::string* values)>;
-std::string OperationTextWith(const Operation& op, const ChangeValuesWriter& write_values);
+// OperationText's layout with `hlc` as the clock's text and each change's values written by
+// `write_values`, which may also write another id (*id starts as the change's own) and append
+// keys that sort between "id" and "table" (each as `,"key":value`) to `keys_after_id`. The
+// outbox's short stored form is this layout with a mask key (core/outbox_text.cc).
+using ChangeValuesWriter =
+    std::function<void(const Change& change, std::string_view* id, std::string* keys_after_id, std::string* values)>;
+std::string OperationTextWith(const Operation& op, std::string_view hlc, const ChangeValuesWriter& write_values);
 // Structural decoding plus per-value validation. `path` prefixes error field names.
 Status OperationFromJson(const Json& json, const std::string& path, Operation* out);
 

@@ -6,7 +6,11 @@ namespace tillsync {
 namespace {
 
 // One bit per value a device restores. The values are fixed forever: stored rows carry them.
-enum class Source { kShop, kDevice, kWall };
+//   kShop, kDevice, kWall: the value is left out; it equals the writer's shop id, device id or
+//                          the operation's wall time.
+//   kMintedId:             the value is kept without its "<device id>-" prefix (ids this device
+//                          minted: the row ids of a sale, and its lines' and movements' order).
+enum class Source { kShop, kDevice, kWall, kMintedId };
 struct Restorable {
   const char* key;
   int bit;
@@ -18,46 +22,79 @@ constexpr Restorable kRestorable[] = {
     {"last_modified_shop_id", 4, Source::kShop},
     {"last_modified_at", 8, Source::kWall},
     {"device_id", 16, Source::kDevice},  // a sale's till
+    {"order_id", 64, Source::kMintedId},
+    {"ref_id", 128, Source::kMintedId},
+    {"created_at", 256, Source::kWall},
 };
-constexpr int kAllBits = 31;
+// The change's own id, kept without the minted-id prefix.
+constexpr int kIdBit = 32;
+constexpr int kAllBits = 511;
 constexpr const char* kMaskKey = "restore";
+// An hlc stored ending in '.' (a complete one never does: it ends with its node) leaves out its
+// node, the writer's device id.
+constexpr char kNodeLeftOut = '.';
 
-// Only a value of the same JSON type is left out: a restored value must dump to the same bytes
-// (an integer wall time, never a float equal to it).
-int BitOf(const std::string& key, const Json& v, const Operation& op, const OutboxWriter& writer) {
+// The part of `id` after "<device id>-", or empty when `id` has no such prefix (or nothing after it).
+std::string_view MintedSuffix(std::string_view id, const std::string& device_id) {
+  if (id.size() <= device_id.size() + 1 || id.compare(0, device_id.size(), device_id) != 0 || id[device_id.size()] != '-')
+    return std::string_view();
+  return id.substr(device_id.size() + 1);
+}
+
+// The restorable entry of `key` whose rule `v` meets, or nullptr. Only a value of the same JSON
+// type is left out or shortened: a restored value must dump to the same bytes (an integer wall
+// time, never a float equal to it).
+const Restorable* RuleFor(const std::string& key, const Json& v, const Operation& op, const OutboxWriter& writer) {
   for (const Restorable& r : kRestorable) {
     if (key != r.key) continue;
-    if (r.source == Source::kWall) return v.is_number_integer() && v.get<int64_t>() == op.wall_ms ? r.bit : 0;
-    const std::string& source = r.source == Source::kShop ? writer.shop_id : writer.device_id;
-    return v.is_string() && v.get_ref<const std::string&>() == source ? r.bit : 0;
+    switch (r.source) {
+      case Source::kWall:
+        return v.is_number_integer() && v.get<int64_t>() == op.wall_ms ? &r : nullptr;
+      case Source::kMintedId:
+        return v.is_string() && !MintedSuffix(v.get_ref<const std::string&>(), writer.device_id).empty() ? &r : nullptr;
+      case Source::kShop:
+      case Source::kDevice: {
+        const std::string& source = r.source == Source::kShop ? writer.shop_id : writer.device_id;
+        return v.is_string() && v.get_ref<const std::string&>() == source ? &r : nullptr;
+      }
+    }
   }
-  return 0;
+  return nullptr;
 }
 
 }  // namespace
 
 std::string OutboxText(const Operation& op, const OutboxWriter& writer) {
+  std::string_view hlc = op.hlc;
+  const std::string node_suffix = std::string(1, '.') + writer.device_id;
+  if (hlc.size() > node_suffix.size() && hlc.compare(hlc.size() - node_suffix.size(), node_suffix.size(), node_suffix) == 0)
+    hlc = hlc.substr(0, hlc.size() - writer.device_id.size());  // keeps the '.'
   // OperationText's layout, each change's values without what the device restores, and the
   // mask naming what was left out ("restore" sorts between "id" and "table").
-  return OperationTextWith(op, [&](const Change& c, std::string* keys_after_id, std::string* values) {
+  return OperationTextWith(op, hlc, [&](const Change& c, std::string_view* id, std::string* keys_after_id,
+                                        std::string* values) {
+    int mask = 0;
+    const std::string_view id_suffix = MintedSuffix(c.id, writer.device_id);
+    if (!id_suffix.empty()) {
+      mask |= kIdBit;
+      *id = id_suffix;
+    }
     if (!c.values.is_object()) {
       AppendJson(c.values, values);  // not an object: stored as is (validation refuses it later)
-      return;
-    }
-    int mask = 0;
-    values->push_back('{');
-    for (auto it = c.values.begin(); it != c.values.end(); ++it) {
-      const int bit = BitOf(it.key(), *it, op, writer);
-      if (bit != 0) {
-        mask |= bit;
-        continue;
+    } else {
+      values->push_back('{');
+      for (auto it = c.values.begin(); it != c.values.end(); ++it) {
+        const Restorable* rule = RuleFor(it.key(), *it, op, writer);
+        if (rule != nullptr) mask |= rule->bit;
+        if (rule != nullptr && rule->source != Source::kMintedId) continue;
+        if (values->size() > 1) values->push_back(',');
+        AppendJsonString(it.key(), values);
+        values->push_back(':');
+        if (rule != nullptr) AppendJsonString(MintedSuffix(it->get_ref<const std::string&>(), writer.device_id), values);
+        else AppendJson(*it, values);
       }
-      if (values->size() > 1) values->push_back(',');
-      AppendJsonString(it.key(), values);
-      values->push_back(':');
-      AppendJson(*it, values);
+      values->push_back('}');
     }
-    values->push_back('}');
     if (mask != 0) {
       *keys_after_id += ",\"";
       *keys_after_id += kMaskKey;
@@ -71,23 +108,44 @@ Status OperationFromOutboxText(std::string_view text, const OutboxWriter& writer
                                Operation* out) {
   Json j;
   TS_RETURN_IF_ERROR(ParseJson(text, &j));
+  if (j.is_object()) {
+    auto hlc = j.find("hlc");
+    if (hlc != j.end() && hlc->is_string()) {
+      std::string& h = hlc->get_ref<std::string&>();
+      if (!h.empty() && h.back() == kNodeLeftOut) h += writer.device_id;
+    }
+  }
   if (j.is_object() && j.contains("changes") && j["changes"].is_array()) {
     const Json wall = j.value("wall", Json());
+    const std::string prefix = writer.device_id + "-";
     for (size_t i = 0; i < j["changes"].size(); ++i) {
       Json& c = j["changes"][i];
       if (!c.is_object() || !c.contains(kMaskKey)) continue;
       const Json& m = c[kMaskKey];
-      const std::string field = path + ".changes[" + std::to_string(i) + "]." + kMaskKey;
+      const std::string change_path = path + ".changes[" + std::to_string(i) + "]";
+      const std::string field = change_path + "." + kMaskKey;
       if (!m.is_number_integer() || m.get<int64_t>() < 1 || m.get<int64_t>() > kAllBits)
         return Status(ErrorCode::kBadRequest, field + " must be an integer from 1 to " + std::to_string(kAllBits));
       const int mask = int(m.get<int64_t>());
       if (!c.contains("values") || !c["values"].is_object())
-        return Status(ErrorCode::kBadRequest, path + ".changes[" + std::to_string(i) + "].values must be an object");
-      if ((mask & 8) != 0 && !wall.is_number_integer())
+        return Status(ErrorCode::kBadRequest, change_path + ".values must be an object");
+      if ((mask & (8 | 256)) != 0 && !wall.is_number_integer())
         return Status(ErrorCode::kBadRequest, path + ".wall must be an integer");
+      if ((mask & kIdBit) != 0) {
+        if (!c.contains("id") || !c["id"].is_string())
+          return Status(ErrorCode::kBadRequest, field + " restores the id, which is not a string");
+        c["id"] = prefix + c["id"].get_ref<const std::string&>();
+      }
       Json& values = c["values"];
       for (const Restorable& r : kRestorable) {
         if ((mask & r.bit) == 0) continue;
+        if (r.source == Source::kMintedId) {
+          auto v = values.find(r.key);
+          if (v == values.end() || !v->is_string())
+            return Status(ErrorCode::kBadRequest, field + " restores " + r.key + ", which is not a string");
+          *v = prefix + v->get_ref<const std::string&>();
+          continue;
+        }
         if (values.contains(r.key)) return Status(ErrorCode::kBadRequest, field + " restores " + r.key + ", which is present");
         values[r.key] = r.source == Source::kWall ? wall
                         : Json(r.source == Source::kShop ? writer.shop_id : writer.device_id);

@@ -66,17 +66,101 @@ TEST(OutboxTextTest, OnlyValuesEqualToTheirSourceAndOfTheSameTypeAreLeftOut) {
   EXPECT_NE(OutboxText(op, kWriter).find("1700000000123.0"), std::string::npos);
 }
 
+// A sale as a till writes it: ids it minted ("<device id>-<counter>"), lines and movements
+// naming their order, created_at at the operation's wall time, its own clock node.
+Operation MintedSale() {
+  Operation op;
+  op.seq = 12;
+  op.hlc = HlcTimestamp{kWall, 3, "till-1"}.ToString();
+  op.wall_ms = kWall;
+  op.changes.push_back(Change{"sales_orders", "till-1-1f",
+                              Json{{"shop_id", "shop-a"}, {"device_id", "till-1"}, {"receipt_no", "L-000009"},
+                                   {"created_at", kWall}, {"total_minor", 300}}});
+  op.changes.push_back(Change{"order_lines", "till-1-20",
+                              Json{{"shop_id", "shop-a"}, {"order_id", "till-1-1f"}, {"product_id", "p1"}, {"qty", 1}}});
+  op.changes.push_back(Change{"stock_movements", "till-1-21",
+                              Json{{"shop_id", "shop-a"}, {"product_id", "p1"}, {"qty_delta", -1}, {"kind", "sale"},
+                                   {"ref_id", "till-1-1f"}, {"created_at", kWall}}});
+  return op;
+}
+
+TEST(OutboxTextTest, MintedIdsTheClockNodeAndTheSaleTimeAreStoredShortAndComeBackExactly) {
+  const Operation op = MintedSale();
+  const std::string stored = OutboxText(op, kWriter);
+  // The device id appears nowhere: not in the ids, the order references, the clock, the till.
+  EXPECT_EQ(stored.find("till-1"), std::string::npos) << stored;
+  EXPECT_EQ(stored.find("created_at"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\"id\":\"1f\""), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\"ref_id\":\"1f\""), std::string::npos) << stored;
+  EXPECT_LT(stored.size(), OperationText(op).size());
+  EXPECT_EQ(OperationText(Decode(stored)), OperationText(op));
+}
+
+TEST(OutboxTextTest, IdsOfOtherDevicesAndOtherTimesAreKeptAsTheyAre) {
+  Operation op = MintedSale();
+  op.changes[0].id = "till-1";                           // the device id alone: not a minted id
+  op.changes[0].values["created_at"] = kWall - 5;        // another time
+  op.changes[1].values["order_id"] = "till-10-1f";       // another device whose id begins the same
+  op.changes[2].values["ref_id"] = "till-1-";            // the prefix with nothing after it
+  op.hlc = HlcTimestamp{kWall, 3, "till-10"}.ToString();  // another node
+  const std::string stored = OutboxText(op, kWriter);
+  EXPECT_NE(stored.find("\"id\":\"till-1\""), std::string::npos) << stored;
+  EXPECT_NE(stored.find("1700000000118"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\"order_id\":\"till-10-1f\""), std::string::npos) << stored;
+  EXPECT_NE(stored.find("\"ref_id\":\"till-1-\""), std::string::npos) << stored;
+  EXPECT_NE(stored.find(".till-10\""), std::string::npos) << stored;
+  Operation back;
+  Status read = OperationFromOutboxText(stored, kWriter, "outbox", &back);
+  ASSERT_TRUE(read.ok()) << read.ToString();
+  EXPECT_EQ(back.hlc, op.hlc);
+  EXPECT_EQ(back.changes[0].id, "till-1");
+  EXPECT_EQ(back.changes[1].values["order_id"], "till-10-1f");
+  EXPECT_EQ(back.changes[2].values["ref_id"], "till-1-");
+  EXPECT_EQ(OperationText(back), OperationText(op));
+  // A created_at equal to the wall time but a float stays (validation refuses it later).
+  op.changes[2].values["created_at"] = double(kWall);
+  EXPECT_NE(OutboxText(op, kWriter).find("1700000000123.0"), std::string::npos);
+}
+
+TEST(OutboxTextTest, RowsInTheFirstShortFormReadTheSame) {
+  // As the build before minted-id shortening stored a sale's order (mask 17: shop_id and
+  // device_id left out; ids, created_at and the hlc in full).
+  const std::string hlc = HlcTimestamp{kWall, 0, "till-1"}.ToString();
+  const std::string first_form = "{\"changes\":[{\"id\":\"till-1-1\",\"restore\":17,\"table\":\"sales_orders\","
+                                 "\"values\":{\"created_at\":1700000000123,\"receipt_no\":\"L-000001\",\"total_minor\":300}}],"
+                                 "\"hlc\":\"" + hlc + "\",\"seq\":7,\"wall\":1700000000123}";
+  Operation expected;
+  expected.seq = 7;
+  expected.hlc = hlc;
+  expected.wall_ms = kWall;
+  expected.changes.push_back(Change{"sales_orders", "till-1-1",
+                                    Json{{"shop_id", "shop-a"}, {"device_id", "till-1"}, {"receipt_no", "L-000001"},
+                                         {"created_at", kWall}, {"total_minor", 300}}});
+  EXPECT_EQ(OperationText(Decode(first_form)), OperationText(expected));
+}
+
 TEST(OutboxTextTest, ADamagedMaskIsRefusedWithAClearError) {
   const std::string stored = OutboxText(SaleLikeOperation(), kWriter);
   const size_t at = stored.find("\"restore\":");
   ASSERT_NE(at, std::string::npos);
   const size_t end = stored.find_first_of(",}", at);
-  for (const char* bad : {"0", "32", "\"x\"", "1.5"}) {
+  for (const char* bad : {"0", "512", "\"x\"", "1.5"}) {
     std::string damaged = stored.substr(0, at) + "\"restore\":" + bad + stored.substr(end);
     Operation op;
     Status s = OperationFromOutboxText(damaged, kWriter, "outbox", &op);
     EXPECT_EQ(s.code(), ErrorCode::kBadRequest) << bad;
     EXPECT_NE(s.message().find("outbox.changes[0].restore"), std::string::npos) << s.message();
+  }
+  // A mask that shortens an id or a reference that is not there, or not a string.
+  for (const char* edit : {"id", "order_id"}) {
+    Json j = Json::parse(OutboxText(MintedSale(), kWriter));
+    Json& change = j["changes"][1];
+    if (std::string(edit) == "id") change["id"] = 5;
+    else change["values"].erase("order_id");
+    Operation op;
+    Status s = OperationFromOutboxText(j.dump(), kWriter, "outbox", &op);
+    EXPECT_EQ(s.code(), ErrorCode::kBadRequest) << edit;
+    EXPECT_NE(s.message().find("outbox.changes[1].restore"), std::string::npos) << s.message();
   }
   // A mask that names a value which is present: the row was edited, not written by a device.
   Json j = Json::parse(stored);
