@@ -814,27 +814,34 @@ bool SameKeys(const Json& a, const Json& b) {
 // run). Keys of each run in sorted order, as everywhere in the answer.
 void AppendTableRuns(const std::vector<WireRow>& rows, std::string* out) {
   out->append("\"tables\":[");
-  std::vector<const Json*> clocks;  // this run's distinct clocks, by index
-  std::vector<int> clock_of;        // per row of the run: its index in clocks
+  std::vector<std::string_view> clocks;  // this run's distinct clocks texts, by index
+  std::vector<int> clock_of;             // per row of the run: its index in clocks
+  std::vector<std::string> dumped;       // the texts of rows that carry no clocks_text
   for (size_t begin = 0; begin < rows.size();) {
     size_t end = begin + 1;
     while (end < rows.size() && rows[end].table == rows[begin].table && SameKeys(rows[end].values, rows[begin].values))
       ++end;
     clocks.clear();
     clock_of.clear();
+    dumped.assign(end - begin, std::string());
     for (size_t i = begin; i < end; ++i) {
+      std::string_view text = rows[i].clocks_text;
+      if (text.empty()) {
+        AppendJson(rows[i].clocks, &dumped[i - begin]);
+        text = dumped[i - begin];
+      }
       // Rows written together share their clocks: the last few distinct ones are checked (a
       // bounded look, so a run of all-different clocks stays linear; a repeat it misses only
       // costs a few bytes).
       int index = -1;
       for (size_t k = clocks.size(), looked = 0; k-- > 0 && looked < 4; ++looked)
-        if (*clocks[k] == rows[i].clocks) {
+        if (clocks[k] == text) {
           index = int(k);
           break;
         }
       if (index < 0) {
         index = int(clocks.size());
-        clocks.push_back(&rows[i].clocks);
+        clocks.push_back(text);
       }
       clock_of.push_back(index);
     }
@@ -842,7 +849,7 @@ void AppendTableRuns(const std::vector<WireRow>& rows, std::string* out) {
     out->append("{\"clocks\":[");
     for (size_t k = 0; k < clocks.size(); ++k) {
       if (k > 0) out->push_back(',');
-      AppendJson(*clocks[k], out);
+      out->append(clocks[k]);
     }
     out->append("],\"columns\":[");
     const Json& first = rows[begin].values;
@@ -906,7 +913,8 @@ std::string EncodePullResponse(const PullResponse& r) {
     const WireRow& row = r.rows[i];
     if (i > 0) out += ",";
     out += "{\"clocks\":";
-    out += DumpJson(row.clocks);
+    if (!row.clocks_text.empty()) out += row.clocks_text;
+    else out += DumpJson(row.clocks);
     out += ",\"id\":";
     out += DumpJson(Json(row.id));
     out += ",\"seq\":";

@@ -46,6 +46,11 @@ struct WireRow {
   Json clocks = Json::object();
   int64_t version = 0;
   int64_t seq = 0;
+  // The hub's stored clocks text (canonical JSON, as RowStore writes it), when the row comes from
+  // its store: the pull encoder writes it as it is instead of `clocks`, which is then left empty,
+  // so a page of 5,000 rows does not parse and re-encode 5,000 clocks objects. Decoders never
+  // set it.
+  std::string clocks_text;
 };
 
 struct OpResult {
