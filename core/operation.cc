@@ -122,7 +122,10 @@ Status ValidateValues(const TableSpec& spec, const Json& values, const std::stri
   return Status::Ok();
 }
 
-Status OperationFromJson(const Json& json, const std::string& path, Operation* out) {
+namespace {
+
+// `movable`, when given, is `json` itself, from which the values may be taken.
+Status DecodeOperation(const Json& json, Json* movable, const std::string& path, Operation* out) {
   JsonReader r(json, path);
   TS_RETURN_IF_ERROR(r.ExpectObject({"seq", "hlc", "wall", "changes"}));
   Operation op;
@@ -148,7 +151,8 @@ Status OperationFromJson(const Json& json, const std::string& path, Operation* o
     if (!IsValidId(c.id)) return Status(ErrorCode::kBadId, cr.Path("id") + " must be 1 to 64 characters of A-Z a-z 0-9 _ . : -");
     const Json* values = nullptr;
     TS_RETURN_IF_ERROR(cr.Object("values", &values));
-    c.values = *values;
+    if (movable != nullptr) c.values = std::move((*movable)["changes"][i]["values"]);
+    else c.values = *values;
     bool has_base = false;
     TS_RETURN_IF_ERROR(cr.OptionalInt("base_version", &c.base_version, &has_base));
     if (!has_base) c.base_version = -1;
@@ -158,6 +162,16 @@ Status OperationFromJson(const Json& json, const std::string& path, Operation* o
   }
   *out = std::move(op);
   return Status::Ok();
+}
+
+}  // namespace
+
+Status OperationFromJson(const Json& json, const std::string& path, Operation* out) {
+  return DecodeOperation(json, nullptr, path, out);
+}
+
+Status OperationFromJson(Json&& json, const std::string& path, Operation* out) {
+  return DecodeOperation(json, &json, path, out);
 }
 
 namespace {

@@ -61,6 +61,10 @@ using ChangeValuesWriter =
 std::string OperationTextWith(const Operation& op, std::string_view hlc, const ChangeValuesWriter& write_values);
 // Structural decoding plus per-value validation. `path` prefixes error field names.
 Status OperationFromJson(const Json& json, const std::string& path, Operation* out);
+// The same, taking each change's values out of `json` instead of copying them (a decoder that
+// owns the parsed body and drops it afterwards: the hub decodes every push this way). `json` is
+// left with its values moved out, whatever the result.
+Status OperationFromJson(Json&& json, const std::string& path, Operation* out);
 
 Status ValidateChangeValues(const TableSpec& spec, const Change& change, const std::string& path);
 // The same checks on a bare values object (a pulled row's).

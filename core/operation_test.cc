@@ -30,11 +30,21 @@ Json SaleOp() {
               {"changes", Json::array({order, line, payment, movement})}};
 }
 
-// Decodes then validates for the caller, as the hub does; the first refusal's code.
+// Decodes then validates for the caller, as the hub does; the first refusal's code. Every case
+// also goes through the decoder that moves the values out (the hub's): it must decide the same
+// way, with the same message, and decode the same operation.
 ErrorCode Check(const Json& op_json, const Caller& caller = kShopOneTill) {
   Operation op;
   Status s = OperationFromJson(op_json, "ops[0]", &op);
   if (s.ok()) s = ValidateOperation(op, caller);
+  Json owned = op_json;
+  Operation moved;
+  Status m = OperationFromJson(std::move(owned), "ops[0]", &moved);
+  if (m.ok()) m = ValidateOperation(moved, caller);
+  EXPECT_EQ(m.ToString(), s.ToString());
+  if (s.ok()) {
+    EXPECT_EQ(OperationText(moved), OperationText(op));
+  }
   return s.code();
 }
 

@@ -694,9 +694,10 @@ Status DecodePushRequest(std::string_view body, PushRequest* out) {
   TS_RETURN_IF_ERROR(r.Int("schema_version", &req.schema_version));
   const Json* ops = nullptr;
   TS_RETURN_IF_ERROR(r.Array("ops", &ops, kMaxOpsPerPush));
+  Json& owned_ops = j["ops"];  // the same array: each operation's values are moved out, not copied
   for (size_t i = 0; i < ops->size(); ++i) {
     Operation op;
-    TS_RETURN_IF_ERROR(OperationFromJson((*ops)[i], "ops[" + std::to_string(i) + "]", &op));
+    TS_RETURN_IF_ERROR(OperationFromJson(std::move(owned_ops[i]), "ops[" + std::to_string(i) + "]", &op));
     if (!req.ops.empty() && op.seq != req.ops.back().seq + 1)
       return Status(ErrorCode::kSequenceGap, "ops must have consecutive seq values; ops[" + std::to_string(i) +
                                                  "] has " + std::to_string(op.seq));
