@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "core/migrations.h"
 #include "core/sqlite_hub_store.h"
 
 namespace tillsync {
@@ -302,6 +303,39 @@ TEST_P(HubStoreContract, FindShopReadsTheReplicatedShopRow) {
   EXPECT_EQ(shop.created_at, 1700);
   ASSERT_TRUE(store_->FindShop("shop_b", &found, &shop).ok());
   EXPECT_FALSE(found);
+}
+
+// Not part of the contract: what the SQLite store keeps of the shared schema. The indexes that
+// only a till's screens read are gone from a hub database, a new one or one that had them; a
+// device database opened from the same migrations keeps them.
+TEST(SqliteHubStoreSchema, KeepsNoIndexOnlyATillsScreensRead) {
+  const char* kTillOnly = "'order_lines_by_order','payments_by_order','stock_movements_by_product','sales_orders_by_shop_time'";
+  auto count = [&](Database* db) {
+    Statement st;
+    EXPECT_TRUE(db->Prepare(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name IN (") + kTillOnly + ")", &st).ok());
+    bool row = false;
+    EXPECT_TRUE(st.Step(&row).ok());
+    return row ? st.Int(0) : -1;
+  };
+  std::string path = ::testing::TempDir() + "hub_store_schema.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  {
+    // A hub database as older builds left it: every index of the migrations.
+    std::unique_ptr<Database> db;
+    ASSERT_TRUE(Database::Open(path, OpenOptions(), &db).ok());
+    ASSERT_TRUE(Migrate(db.get()).ok());
+    EXPECT_EQ(count(db.get()), 4) << "a device database keeps them";
+  }
+  for (int open = 0; open < 2; ++open) {
+    std::unique_ptr<SqliteHubStore> store;
+    ASSERT_TRUE(SqliteHubStore::Open(path, OpenOptions(), &store).ok());
+    EXPECT_EQ(count(store->db()), 0);
+    Statement st;
+    ASSERT_TRUE(store->db()->Prepare("SELECT COUNT(*) FROM sqlite_master WHERE name='products_by_barcode'", &st).ok());
+    bool row = false;
+    ASSERT_TRUE(st.Step(&row).ok());
+    EXPECT_EQ(st.Int(0), 1) << "catalog lookups keep theirs";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, HubStoreContract, ::testing::Values(StoreKind{"Sqlite", NewSqliteStore}),

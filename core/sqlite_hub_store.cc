@@ -10,6 +10,15 @@ Status SqliteHubStore::Open(const std::string& path, const OpenOptions& options,
   std::unique_ptr<SqliteHubStore> store(new SqliteHubStore());
   TS_RETURN_IF_ERROR(Database::Open(path, options, &store->db_));
   TS_RETURN_IF_ERROR(Migrate(store->db_.get()));
+  // The migrations are the devices' schema too, and four of its indexes serve only a till's own
+  // screens (a sale's lines and payments, stock by product, sales by time). No hub query reads
+  // them (its pulls go through _ts_rows by scope and sequence; rows by primary key), yet every
+  // pushed sale paid for their b-tree entries: dropping them took the writer from 266-308 to
+  // 209-217 us of CPU per sale (bench_hub_writer, bench/README "Hub"). Idempotent, so every open
+  // does it, old hub databases included; a hub-side query that needs one gets its own index.
+  TS_RETURN_IF_ERROR(store->db_->Exec(
+      "DROP INDEX IF EXISTS order_lines_by_order; DROP INDEX IF EXISTS payments_by_order;"
+      " DROP INDEX IF EXISTS stock_movements_by_product; DROP INDEX IF EXISTS sales_orders_by_shop_time;"));
   // Savepoints (one per push of a group commit, one per operation) keep the original of every
   // page they touch in a statement journal. SQLite spills that journal to a temporary file past
   // 64 KiB, which a group of a few dozen sales passes: measured with perf, writing that temp
