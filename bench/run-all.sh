@@ -3,7 +3,7 @@
 # the machine's 2 cores and its disk), with the load average before each, and prints what they
 # print. This is the run behind the "Where the targets stand" table of README.md; on a shared
 # machine, stop other work first (the figures are only as quiet as the machine).
-#   bash bench/run-all.sh 2>&1 | tee /tmp/tillsync-bench-$(date -u +%H%M).log     # about 8 minutes
+#   bash bench/run-all.sh 2>&1 | tee /tmp/tillsync-bench-$(date -u +%H%M).log     # about 3 minutes
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
