@@ -61,6 +61,8 @@ struct Options {
   int pull_every = 10;
   double rate_per_device = 0;  // sales/s each device offers (open loop); 0: closed loop, as fast as answered
   bool baseline = true;  // also run --max-group 1 at the highest device count
+  bool detail = true;    // print the open loop's from-planned figures and the server's phases
+  std::vector<std::string> server_args;  // extra `serve` flags (--server-arg X, repeatable)
   // Sale bodies built before the measured phase, across all devices (each sale still distinct):
   // building a sale's JSON costs this program CPU on the same 2 cores as the hub.
   int64_t prebuilt_total = 60000;
@@ -286,7 +288,14 @@ struct LevelResult {
   double seconds = 0;
   int64_t sales = 0, pulls = 0, pull_rows = 0, errors = 0, built_live = 0;
   std::vector<double> push_ms, pull_ms;
+  // Open loop only: each push's latency counted from the moment its sale was due (so a send made
+  // late, because the device's previous push was still waiting or its thread was not scheduled,
+  // counts that delay too), and how late each send left.
+  std::vector<double> push_from_due_ms, send_late_ms;
+  Json timings_before, timings_after;  // the server's push_timings at the window's two ends
   int64_t groups = 0, pushes_in_groups = 0, largest_group = 0;
+  int64_t wal_frames = -1;  // frames the hub's commits wrote to its WAL in the window (-1: not reported)
+  int64_t page_size = 4096;
   double server_cpu_s = 0, client_cpu_s = 0;
   double writer_cpu_s = 0;  // the busiest server thread: the push writer
 };
@@ -330,7 +339,7 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
 
   std::atomic<bool> measuring{false}, running{true};
   struct PerThread {
-    std::vector<double> push_ms, pull_ms;
+    std::vector<double> push_ms, pull_ms, push_from_due_ms, send_late_ms;
     int64_t sales = 0, pulls = 0, pull_rows = 0, errors = 0, built_live = 0;
   };
   std::vector<PerThread> per(states.size());
@@ -351,9 +360,11 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
       // answers did; a device that falls behind pushes at once.
       double period_us = o.rate_per_device > 0 ? 1e6 / o.rate_per_device : 0;
       auto next_due = Clock::now() + std::chrono::microseconds(int64_t(period_us * double(i) / double(states.size())));
+      Clock::time_point due;  // when the current sale was due (open loop)
       while (running.load()) {
         if (o.rate_per_device > 0 && body.empty()) {
           std::this_thread::sleep_until(next_due);
+          due = next_due;
           next_due += std::chrono::microseconds(int64_t(period_us));
         }
         if (body.empty()) {
@@ -366,7 +377,8 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
         }
         auto t0 = Clock::now();
         auto r = c.Post("/v1/push", auth, body, "application/json");
-        double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        auto t1 = Clock::now();
+        double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
         bool ok = r && r->status == 200 && r->body.find("\"applied\"") != std::string::npos;
         if (!ok) {
           if (measuring.load()) ++t.errors;
@@ -378,6 +390,10 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
         if (measuring.load()) {
           t.push_ms.push_back(ms);
           ++t.sales;
+          if (o.rate_per_device > 0) {
+            t.push_from_due_ms.push_back(std::chrono::duration<double, std::milli>(t1 - due).count());
+            t.send_late_ms.push_back(std::chrono::duration<double, std::milli>(t0 - due).count());
+          }
         }
         if (o.pull_every > 0 && ++since_pull >= o.pull_every) {
           since_pull = 0;
@@ -424,6 +440,8 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
   for (PerThread& t : per) {
     result.push_ms.insert(result.push_ms.end(), t.push_ms.begin(), t.push_ms.end());
     result.pull_ms.insert(result.pull_ms.end(), t.pull_ms.begin(), t.pull_ms.end());
+    result.push_from_due_ms.insert(result.push_from_due_ms.end(), t.push_from_due_ms.begin(), t.push_from_due_ms.end());
+    result.send_late_ms.insert(result.send_late_ms.end(), t.send_late_ms.begin(), t.send_late_ms.end());
     result.sales += t.sales;
     result.pulls += t.pulls;
     result.pull_rows += t.pull_rows;
@@ -434,7 +452,13 @@ LevelResult RunLevel(const Options& o, int devices, const std::string& mode, con
     result.groups = after["server"].value("push_groups", 0) - before["server"].value("push_groups", 0);
     result.pushes_in_groups = after["server"].value("pushes", 0) - before["server"].value("pushes", 0);
     result.largest_group = after["server"].value("largest_group", 0);
+    if (after["server"].contains("wal_frames_written"))
+      result.wal_frames = after["server"].value("wal_frames_written", int64_t(0)) -
+                          before["server"].value("wal_frames_written", int64_t(0));
+    result.page_size = after["server"].value("page_size", int64_t(4096));
   }
+  if (before.contains("push_timings")) result.timings_before = before["push_timings"];
+  if (after.contains("push_timings")) result.timings_after = after["push_timings"];
   server.Stop();
   return result;
 }
@@ -486,6 +510,65 @@ void PrintRow(const LevelResult& r) {
   std::fflush(stdout);
 }
 
+// One phase of the server's push_timings over the measured window: the difference of two
+// cumulative histograms ([[upper_us, count], ...]), as count and percentiles in ms (each an
+// upper bucket bound: at most 12.5 % above the true value).
+struct PhaseFigures {
+  int64_t count = 0;
+  double p50 = 0, p99 = 0, p999 = 0, max = 0;
+};
+
+PhaseFigures Phase(const Json& before, const Json& after) {
+  PhaseFigures f;
+  std::map<int64_t, int64_t> counts;
+  if (after.is_object() && after.contains("buckets"))
+    for (const Json& b : after["buckets"]) counts[b[0].get<int64_t>()] += b[1].get<int64_t>();
+  if (before.is_object() && before.contains("buckets"))
+    for (const Json& b : before["buckets"]) counts[b[0].get<int64_t>()] -= b[1].get<int64_t>();
+  for (const auto& [upper, n] : counts) f.count += n;
+  if (f.count <= 0) return f;
+  auto at = [&](double p) {
+    int64_t rank = std::max<int64_t>(1, int64_t(p * double(f.count) + 0.999999)), seen = 0;
+    for (const auto& [upper, n] : counts) {
+      seen += n;
+      if (seen >= rank) return double(upper) / 1000.0;
+    }
+    return 0.0;
+  };
+  f.p50 = at(0.5);
+  f.p99 = at(0.99);
+  f.p999 = at(0.999);
+  for (const auto& [upper, n] : counts)
+    if (n > 0) f.max = double(upper) / 1000.0;
+  return f;
+}
+
+// Below a level's row: the open loop's latency from each sale's planned time, and where the
+// server's time went (only with a server that reports push_timings).
+void PrintDetail(const LevelResult& r) {
+  if (!r.push_from_due_ms.empty())
+    std::printf("         from planned send time: push p50 %.2f  p99 %.2f  p999 %.2f ms; send late p50 %.2f  p99 %.2f  "
+                "p999 %.2f ms\n",
+                Percentile(r.push_from_due_ms, 0.5), Percentile(r.push_from_due_ms, 0.99),
+                Percentile(r.push_from_due_ms, 0.999), Percentile(r.send_late_ms, 0.5), Percentile(r.send_late_ms, 0.99),
+                Percentile(r.send_late_ms, 0.999));
+  if (r.wal_frames >= 0 && r.sales > 0)
+    std::printf("         WAL: %.1f frames written per sale acknowledged, %.1f per commit, %.1f MB/s (page size %lld)\n",
+                double(r.wal_frames) / double(r.sales), r.groups > 0 ? double(r.wal_frames) / double(r.groups) : 0.0,
+                double(r.wal_frames) * double(r.page_size + 24) / r.seconds / 1e6, static_cast<long long>(r.page_size));
+  if (!r.timings_after.is_object() || r.timings_after.empty()) return;
+  std::printf("         server phases (ms)  %8s %8s %8s %8s %8s\n", "count", "p50", "p99", "p999", "max");
+  for (const char* name : {"handler", "prepare", "queue_wait", "group", "commit", "after_group", "checkpoint",
+                           "helper_checkpoint", "wake"}) {
+    Json none = Json::object();
+    PhaseFigures f = Phase(r.timings_before.contains(name) ? r.timings_before[name] : none,
+                           r.timings_after.contains(name) ? r.timings_after[name] : none);
+    std::printf("         %-18s %8lld %8.2f %8.2f %8.2f %8.2f\n", name, static_cast<long long>(f.count), f.p50, f.p99,
+                f.p999, f.max);
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -508,12 +591,14 @@ int main(int argc, char** argv) {
     else if (a == "--rate-per-device") o.rate_per_device = std::atof(next());
     else if (a == "--dir") o.dir = next();
     else if (a == "--no-baseline") o.baseline = false;
+    else if (a == "--no-detail") o.detail = false;
+    else if (a == "--server-arg") o.server_args.push_back(next());
     else if (a == "--prebuilt") o.prebuilt_total = std::atoll(next());
     else {
       std::fprintf(stderr,
                    "usage: bench_hub [--server build/tillsync-server] [--devices 10,100] [--devices-per-shop 4] [--seconds 10]\n"
                    "                 [--warmup 2] [--pull-every 10] [--rate-per-device 0] [--dir DIR] [--no-baseline]\n"
-                   "                 [--prebuilt 60000]\n");
+                   "                 [--prebuilt 60000] [--no-detail] [--server-arg FLAG]...\n");
       return 2;
     }
   }
@@ -544,7 +629,9 @@ int main(int argc, char** argv) {
               "(us/sale) (us/sale) (us/sale)         (sales)\n");
   int top = 0;
   for (int n : o.devices) {
-    PrintRow(RunLevel(o, n, "group commit", {}));
+    LevelResult r = RunLevel(o, n, "group commit", o.server_args);
+    PrintRow(r);
+    if (o.detail) PrintDetail(r);
     top = std::max(top, n);
   }
   if (o.baseline && top > 0) PrintRow(RunLevel(o, top, "max-group 1", {"--max-group", "1"}));

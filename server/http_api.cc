@@ -324,11 +324,14 @@ void HttpApi::Health(const Request&, const Principal&, Response& res) {
 void HttpApi::Push(const Request& req, const Principal& who, Response& res) {
   // Decode and validate here, on this HTTP thread (in parallel with the others), so the one
   // writer thread only runs the SQL; a body that does not decode never reaches the writer.
+  auto start = std::chrono::steady_clock::now();
   Caller caller{who.shop_id, who.device_id, false};
   PreparedPush request;
   Status s = Hub::PreparePush(caller, req.body, &request);
+  if (ctx_.timings != nullptr) ctx_.timings->prepare.Record(PushTimings::MicrosSince(start));
   std::string answer;
   if (s.ok()) s = ctx_.committer->Push(caller, std::move(request), &answer);
+  if (ctx_.timings != nullptr) ctx_.timings->handler.Record(PushTimings::MicrosSince(start));
   if (!s.ok()) return SendProblem(res, s);
   SendJson(res, 200, answer);
 }
@@ -541,7 +544,11 @@ void HttpApi::AdminStats(const Request&, const Principal&, Response& res) {
                            {"largest_group", cs.largest_group},
                            {"writer_tasks", cs.tasks},
                            {"reader_connections", ctx_.readers->opened()},
-                           {"rate_limited", ctx_.token_limiter->refused() + ctx_.address_limiter->refused()}}}}));
+                           {"rate_limited", ctx_.token_limiter->refused() + ctx_.address_limiter->refused()},
+                           {"wal_frames_written", ctx_.wal != nullptr ? ctx_.wal->frames_written() : 0},
+                           {"writer_checkpoints", ctx_.wal != nullptr ? ctx_.wal->checkpoints() : 0},
+                           {"page_size", ctx_.wal != nullptr ? ctx_.wal->page_size() : 0}}},
+                         {"push_timings", ctx_.timings != nullptr ? ctx_.timings->ToJson() : Json::object()}}));
 }
 
 void HttpApi::AdminShops(const Request&, const Principal&, Response& res) {

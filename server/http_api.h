@@ -34,6 +34,7 @@
 #include "server/push_committer.h"
 #include "server/rate_limiter.h"
 #include "server/static_files.h"
+#include "server/wal_maintenance.h"
 
 namespace httplib {
 class Server;
@@ -74,6 +75,8 @@ struct ApiContext {
   RateLimiter* address_limiter = nullptr;  // per client address: recovery and failed logins
   const StaticFiles* static_files = nullptr;
   size_t max_body_bytes = 4 << 20;
+  PushTimings* timings = nullptr;  // push-path histograms (push_timings.h); none if null
+  const WalMaintenance* wal = nullptr;  // the writer's WAL figures for /admin/stats; none if null
 };
 
 class HttpApi {

@@ -1,5 +1,6 @@
 #include "server/push_committer.h"
 
+#include <chrono>
 #include <cstdio>
 #include <vector>
 
@@ -13,10 +14,15 @@ struct PushCommitter::Item {
   Status task_status;
   bool done = false;
   std::condition_variable cv;
+  std::chrono::steady_clock::time_point queued, answered;  // for PushTimings
 };
 
-PushCommitter::PushCommitter(std::unique_ptr<Hub> writer, size_t max_group, std::function<void(Hub*)> after_group)
-    : hub_(std::move(writer)), max_group_(max_group == 0 ? 1 : max_group), after_group_(std::move(after_group)) {
+PushCommitter::PushCommitter(std::unique_ptr<Hub> writer, size_t max_group, std::function<void(Hub*)> after_group,
+                             PushTimings* timings)
+    : hub_(std::move(writer)),
+      max_group_(max_group == 0 ? 1 : max_group),
+      after_group_(std::move(after_group)),
+      timings_(timings) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -50,9 +56,11 @@ Status PushCommitter::Push(const Caller& caller, PreparedPush request, std::stri
 Status PushCommitter::Wait(Item* item, std::string* response) {
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) return Status(ErrorCode::kNotOpen, "the hub is shutting down");
+  if (timings_ != nullptr) item->queued = std::chrono::steady_clock::now();
   queue_.push_back(item);
   wake_.notify_one();
   item->cv.wait(lock, [&] { return item->done; });
+  if (timings_ != nullptr) timings_->wake.Record(PushTimings::MicrosSince(item->answered));
   if (!item->call.status.ok()) return item->call.status;
   *response = std::move(item->call.response);
   return Status::Ok();
@@ -109,8 +117,17 @@ void PushCommitter::Loop() {
     }
     calls.clear();
     calls.reserve(batch.size());
-    for (Item* item : batch) calls.push_back(std::move(item->call));
+    auto group_start = std::chrono::steady_clock::now();
+    for (Item* item : batch) {
+      if (timings_ != nullptr)
+        timings_->queue_wait.Record(
+            std::chrono::duration_cast<std::chrono::microseconds>(group_start - item->queued).count());
+      calls.push_back(std::move(item->call));
+    }
     Status group = hub_->PushGroup(&calls);
+    auto answered = std::chrono::steady_clock::now();
+    if (timings_ != nullptr)
+      timings_->group.Record(std::chrono::duration_cast<std::chrono::microseconds>(answered - group_start).count());
     if (!group.ok()) {
       // PushGroup failed as a whole (could not begin or commit): nothing of this group is
       // durable, so no call may be acknowledged, whatever its own status says.
@@ -127,11 +144,16 @@ void PushCommitter::Loop() {
       if (int64_t(calls.size()) > stats_.largest_group) stats_.largest_group = int64_t(calls.size());
       for (size_t i = 0; i < batch.size(); ++i) {
         batch[i]->call = std::move(calls[i]);
+        batch[i]->answered = answered;
         batch[i]->done = true;
         batch[i]->cv.notify_one();
       }
     }
-    if (after_group_) after_group_(hub_.get());
+    if (after_group_) {
+      auto start = std::chrono::steady_clock::now();
+      after_group_(hub_.get());
+      if (timings_ != nullptr) timings_->after_group.Record(PushTimings::MicrosSince(start));
+    }
   }
 }
 

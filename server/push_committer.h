@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "core/hub.h"
+#include "server/push_timings.h"
 
 namespace tillsync::server {
 
@@ -41,9 +42,10 @@ class PushCommitter {
  public:
   // max_group caps the pushes in one transaction, so one group's latency stays bounded.
   // after_group, if given, runs on the writer thread after each group's waiters were answered
-  // (WAL maintenance: work that no answered push should wait for).
+  // (WAL maintenance: work that no answered push should wait for). timings, if given, receives
+  // queue_wait, group, after_group and wake (push_timings.h) and must outlive the committer.
   PushCommitter(std::unique_ptr<Hub> writer, size_t max_group = 512,
-                std::function<void(Hub*)> after_group = nullptr);
+                std::function<void(Hub*)> after_group = nullptr, PushTimings* timings = nullptr);
   ~PushCommitter();
   PushCommitter(const PushCommitter&) = delete;
   PushCommitter& operator=(const PushCommitter&) = delete;
@@ -67,6 +69,7 @@ class PushCommitter {
   std::unique_ptr<Hub> hub_;
   const size_t max_group_;
   const std::function<void(Hub*)> after_group_;
+  PushTimings* const timings_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Item*> queue_;

@@ -81,7 +81,9 @@ int Serve(const ServeOptions& o) {
   s = SqliteHubStore::Open(o.db_path, hub_options.open, &writer_store);
   if (!s.ok()) return Fail("cannot open the hub database", s);
   s = writer_store->db()->Exec("PRAGMA cache_size=-65536");
-  auto wal = std::make_unique<WalMaintenance>();
+  // Declared before everything that records into it, so it outlives them.
+  static PushTimings timings;  // static: the detached threads below may outlive this frame
+  auto wal = std::make_unique<WalMaintenance>(4000, &timings);
   if (s.ok()) s = wal->Attach(writer_store->db(), o.db_path);
   if (!s.ok()) return Fail("cannot tune the hub database", s);
   std::unique_ptr<Hub> writer;
@@ -89,7 +91,7 @@ int Serve(const ServeOptions& o) {
   if (!s.ok()) return Fail("cannot open the hub database", s);
   WalMaintenance* wal_ptr = wal.get();
   auto committer = std::make_unique<PushCommitter>(std::move(writer), o.max_group,
-                                                   [wal_ptr](Hub*) { wal_ptr->AfterGroup(); });
+                                                   [wal_ptr](Hub*) { wal_ptr->AfterGroup(); }, &timings);
   auto readers = std::make_unique<HubPool>(o.db_path, hub_options);
 
   if (o.demo) {
@@ -134,6 +136,8 @@ int Serve(const ServeOptions& o) {
   ctx.address_limiter = &address_limiter;
   ctx.static_files = files.get();
   ctx.max_body_bytes = o.max_body_bytes;
+  ctx.timings = &timings;
+  ctx.wal = wal.get();
   HttpApi api(ctx);
 
   httplib::Server http;

@@ -9,8 +9,19 @@ namespace tillsync::server {
 
 int WalMaintenance::Hook(void* self, sqlite3*, const char*, int frames) {
   // Called inside every COMMIT of the writer: `frames` is the WAL's length since it last started.
-  static_cast<WalMaintenance*>(self)->wal_length_.store(frames);
+  auto* me = static_cast<WalMaintenance*>(self);
+  me->wal_length_.store(frames);
+  // A length below the last one means this commit started the WAL again from its beginning.
+  me->frames_written_ += frames >= me->last_length_ ? frames - me->last_length_ : frames;
+  me->last_length_ = frames;
+  // The WAL hook runs once the commit's frames are written and synced: the end of its COMMIT.
+  if (me->timings_ != nullptr) me->timings_->commit.Record(PushTimings::MicrosSince(me->commit_start_));
   return SQLITE_OK;
+}
+
+int WalMaintenance::CommitHook(void* self) {
+  static_cast<WalMaintenance*>(self)->commit_start_ = std::chrono::steady_clock::now();
+  return 0;  // 0: let the commit go ahead
 }
 
 WalMaintenance::~WalMaintenance() { Stop(); }
@@ -21,7 +32,15 @@ Status WalMaintenance::Attach(Database* writer, const std::string& path) {
   // journal_size_limit trims the file back after a restart that followed a long stretch.
   TS_RETURN_IF_ERROR(writer->Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=" +
                                   std::to_string(int64_t(threshold_) * 4 * 4096)));
+  {
+    Statement page_size;
+    bool row = false;
+    TS_RETURN_IF_ERROR(writer->Prepare("PRAGMA page_size", &page_size));
+    TS_RETURN_IF_ERROR(page_size.Step(&row));
+    if (row) page_size_ = page_size.Int(0);
+  }
   sqlite3_wal_hook(writer->raw(), &WalMaintenance::Hook, this);
+  if (timings_ != nullptr) sqlite3_commit_hook(writer->raw(), &WalMaintenance::CommitHook, this);
   OpenOptions open;
   open.create = false;
   // The helper's own synchronous=FULL is what fsyncs the database file after its copies.
@@ -74,6 +93,7 @@ void WalMaintenance::AfterGroup() {
   bool restart = length >= int64_t(threshold_) * 2;
   if (!restart && Uncopied() < threshold_) return;
   int log = 0, copied = 0, rc = SQLITE_OK;
+  auto start = std::chrono::steady_clock::now();
   if (restart) {
     int limit_ms = length >= int64_t(threshold_) * 8 ? 500 : 20;
     sqlite3_busy_handler(db_->raw(), &ShortBusyWait, &limit_ms);
@@ -88,6 +108,7 @@ void WalMaintenance::AfterGroup() {
     std::fprintf(stderr, "tillsync-server: checkpoint: %s\n", sqlite3_errmsg(db_->raw()));
   if (copied >= 0) copied_.store(copied);  // frames of the current WAL now in the database file
   ++checkpoints_;
+  if (timings_ != nullptr) timings_->checkpoint.Record(PushTimings::MicrosSince(start));
 }
 
 void WalMaintenance::HelperLoop() {
@@ -100,10 +121,12 @@ void WalMaintenance::HelperLoop() {
     // means the writer is checkpointing itself right now.
     if (Uncopied() >= threshold_ / 8) {
       int log = 0, copied = 0;
+      auto start = std::chrono::steady_clock::now();
       if (sqlite3_wal_checkpoint_v2(helper_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
               SQLITE_OK &&
           copied >= 0)
         copied_.store(copied);
+      if (timings_ != nullptr) timings_->helper_checkpoint.Record(PushTimings::MicrosSince(start));
     }
     lock.lock();
   }

@@ -37,6 +37,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -45,12 +46,16 @@
 #include <thread>
 
 #include "core/database.h"
+#include "server/push_timings.h"
 
 namespace tillsync::server {
 
 class WalMaintenance {
  public:
-  explicit WalMaintenance(int threshold_frames = 4000) : threshold_(threshold_frames) {}
+  // timings, if given, receives commit, checkpoint and helper_checkpoint (push_timings.h) and
+  // must outlive this object.
+  explicit WalMaintenance(int threshold_frames = 4000, PushTimings* timings = nullptr)
+      : threshold_(threshold_frames), timings_(timings) {}
   ~WalMaintenance();
   WalMaintenance(const WalMaintenance&) = delete;
   WalMaintenance& operator=(const WalMaintenance&) = delete;
@@ -65,13 +70,20 @@ class WalMaintenance {
 
   int64_t checkpoints() const { return checkpoints_.load(); }
   int64_t wal_frames() const { return wal_length_.load(); }  // the WAL's length after the last commit
+  // Frames the writer's commits have written to the WAL since Attach (pages, each page_size
+  // bytes plus a 24-byte header): the disk traffic of commits, before checkpoints copy them back.
+  int64_t frames_written() const { return frames_written_.load(); }
+  int64_t page_size() const { return page_size_; }  // bytes per frame's page, read at Attach
 
  private:
   static int Hook(void* self, struct sqlite3* db, const char* name, int frames);
+  static int CommitHook(void* self);  // COMMIT is starting: PushTimings::commit begins here
   void HelperLoop();
   int64_t Uncopied();  // frames of the current WAL not yet copied back (as last known)
 
   const int threshold_;
+  PushTimings* const timings_;
+  std::chrono::steady_clock::time_point commit_start_;  // writer thread only
   Database* db_ = nullptr;
   std::unique_ptr<Database> helper_db_;
   std::thread helper_;
@@ -81,6 +93,9 @@ class WalMaintenance {
   std::atomic<int64_t> wal_length_{0};  // frames in the WAL since it last started (WAL hook)
   std::atomic<int64_t> copied_{0};      // of those, copied back to the database file
   std::atomic<int64_t> checkpoints_{0};
+  std::atomic<int64_t> frames_written_{0};
+  int64_t last_length_ = 0;
+  int64_t page_size_ = 0;  // writer thread only: the WAL's length at the previous commit
 };
 
 }  // namespace tillsync::server
