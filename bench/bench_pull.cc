@@ -13,6 +13,8 @@
 //        bench_pull --profile      (the same, meant to run under perf record -g)
 #include <unistd.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +32,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// CPU time of this (single-threaded) process in ms: on a shared, loaded machine the wall times
+// above swing with other processes' load; the CPU time of a stage swings much less.
+double CpuMillis() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
+}
 
 void Die(const Status& s, const char* what) {
   if (s.ok()) return;
@@ -88,6 +98,7 @@ int Run(int argc, char** argv) {
   Caller caller = test_support::CallerOf(d.get());
 
   double hub_ms = 0, decode_ms = 0, device_ms = 0;
+  double hub_cpu = 0, decode_cpu = 0, device_cpu = 0;
   size_t bytes = 0;
   int pages = 0;
   int64_t rows = 0;
@@ -95,15 +106,22 @@ int Run(int argc, char** argv) {
   do {
     std::string body, answer;
     Die(d->BuildPull(&body), "build pull");
+    double ca = CpuMillis();
     auto a = Clock::now();
     Die(hub->Pull(caller, body, &answer), "hub pull");
     auto b = Clock::now();
+    double cb = CpuMillis();
     if (show_page && pages == 0) std::printf("first answer, its first 700 bytes: %.700s\n", answer.c_str());
     PullResponse decoded;
     Die(DecodePullResponse(answer, &decoded), "decode");
     auto c = Clock::now();
+    double cc = CpuMillis();
     Die(d->HandlePullResponse(answer, &out), "apply");
     auto e = Clock::now();
+    double ce = CpuMillis();
+    hub_cpu += cb - ca;
+    decode_cpu += cc - cb;
+    device_cpu += ce - cc;
     hub_ms += Millis(b - a);
     decode_ms += Millis(c - b);
     device_ms += Millis(e - c);
@@ -118,6 +136,8 @@ int Run(int argc, char** argv) {
               static_cast<long long>(rows), pages, static_cast<long long>(limit), double(bytes) / 1e6,
               rows ? double(bytes) / double(rows) : 0.0, hub_ms, device_ms, decode_ms, hub_ms + device_ms,
               out.checksum_checked ? "yes" : "no");
+  std::printf("cpu time: hub %.0f ms; device apply %.0f ms (of which decode alone %.0f ms)\n", hub_cpu, device_cpu,
+              decode_cpu);
   std::printf("(hub seeded in %.0f ms, not part of any figure)\n", seed_ms);
   d.reset();
   hub.reset();
