@@ -844,5 +844,37 @@ TEST_F(DeviceTest, DatabaseKeepsItsIdentity) {
   EXPECT_EQ(other->identity().receipt_prefix, rec1_.receipt_prefix);
 }
 
+// Not part of the contract: the device's schema. _ts_rows_by_scope_seq serves only the hub's pull
+// pages; a device database drops it at open (a new one, or one an older build left with it) and
+// still finds and merges the rows it holds by primary key; the hub's database keeps it.
+TEST_F(DeviceTest, DeviceDatabaseDropsTheHubsScopeSequenceIndex) {
+  auto count = [](Database* db) {
+    return QueryInt(db, "SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name='_ts_rows_by_scope_seq'");
+  };
+  {
+    // A device database as builds before this change left it: every index of the migrations.
+    OpenOptions o;
+    o.vfs = vfs_.name();
+    std::unique_ptr<Database> db;
+    ASSERT_TRUE(Database::Open(rec1_.name + ".db", o, &db).ok());
+    ASSERT_TRUE(Migrate(db.get()).ok());
+    EXPECT_EQ(count(db.get()), 1);
+  }
+  auto d = Ready(rec1_);
+  EXPECT_EQ(count(d->db()), 0);
+  EXPECT_EQ(count(hub_db_), 1) << "the hub reads its pull pages through it";
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM _ts_rows WHERE tbl='products'"), 6);
+  ExpectConverged(d.get());
+  // A held row changed on the hub comes back through the merge path and replaces the old values.
+  ASSERT_TRUE(hub_->AdminWrite({Change{"products", "coffee", Json{{"name", "Coffee"}, {"price_minor", 275},
+                                                                  {"tax_rate_bp", 2000}, {"active", 1}}}}).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  EXPECT_EQ(QueryInt(d->db(), "SELECT price_minor FROM products WHERE id='coffee'"), 275);
+  EXPECT_EQ(QueryInt(d->db(), "SELECT version FROM _ts_rows WHERE tbl='products' AND id='coffee'"), 2);
+  ExpectConverged(d.get());
+  Reopen(&d, rec1_);
+  EXPECT_EQ(count(d->db()), 0);
+}
+
 }  // namespace
 }  // namespace tillsync
