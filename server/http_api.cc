@@ -547,6 +547,7 @@ void HttpApi::AdminStats(const Request&, const Principal&, Response& res) {
                            {"rate_limited", ctx_.token_limiter->refused() + ctx_.address_limiter->refused()},
                            {"wal_frames_written", ctx_.wal != nullptr ? ctx_.wal->frames_written() : 0},
                            {"writer_checkpoints", ctx_.wal != nullptr ? ctx_.wal->checkpoints() : 0},
+                           {"writer_checkpoints_deferred", ctx_.wal != nullptr ? ctx_.wal->checkpoints_deferred() : 0},
                            {"page_size", ctx_.wal != nullptr ? ctx_.wal->page_size() : 0}}},
                          {"push_timings", ctx_.timings != nullptr ? ctx_.timings->ToJson() : Json::object()}}));
 }

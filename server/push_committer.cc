@@ -17,7 +17,7 @@ struct PushCommitter::Item {
   std::chrono::steady_clock::time_point queued, answered;  // for PushTimings
 };
 
-PushCommitter::PushCommitter(std::unique_ptr<Hub> writer, size_t max_group, std::function<void(Hub*)> after_group,
+PushCommitter::PushCommitter(std::unique_ptr<Hub> writer, size_t max_group, std::function<void(Hub*, bool)> after_group,
                              PushTimings* timings)
     : hub_(std::move(writer)),
       max_group_(max_group == 0 ? 1 : max_group),
@@ -150,8 +150,13 @@ void PushCommitter::Loop() {
       }
     }
     if (after_group_) {
+      bool waiting;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        waiting = !queue_.empty();
+      }
       auto start = std::chrono::steady_clock::now();
-      after_group_(hub_.get());
+      after_group_(hub_.get(), waiting);
       if (timings_ != nullptr) timings_->after_group.Record(PushTimings::MicrosSince(start));
     }
   }

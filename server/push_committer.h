@@ -42,10 +42,11 @@ class PushCommitter {
  public:
   // max_group caps the pushes in one transaction, so one group's latency stays bounded.
   // after_group, if given, runs on the writer thread after each group's waiters were answered
-  // (WAL maintenance: work that no answered push should wait for). timings, if given, receives
+  // (WAL maintenance: work that no answered push should wait for); pushes_waiting tells it
+  // whether the next group is already queued, so it can leave long work for an idle moment. timings, if given, receives
   // queue_wait, group, after_group and wake (push_timings.h) and must outlive the committer.
   PushCommitter(std::unique_ptr<Hub> writer, size_t max_group = 512,
-                std::function<void(Hub*)> after_group = nullptr, PushTimings* timings = nullptr);
+                std::function<void(Hub*, bool pushes_waiting)> after_group = nullptr, PushTimings* timings = nullptr);
   ~PushCommitter();
   PushCommitter(const PushCommitter&) = delete;
   PushCommitter& operator=(const PushCommitter&) = delete;
@@ -68,7 +69,7 @@ class PushCommitter {
 
   std::unique_ptr<Hub> hub_;
   const size_t max_group_;
-  const std::function<void(Hub*)> after_group_;
+  const std::function<void(Hub*, bool pushes_waiting)> after_group_;
   PushTimings* const timings_;
   std::mutex mu_;
   std::condition_variable wake_;

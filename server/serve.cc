@@ -91,7 +91,7 @@ int Serve(const ServeOptions& o) {
   if (!s.ok()) return Fail("cannot open the hub database", s);
   WalMaintenance* wal_ptr = wal.get();
   auto committer = std::make_unique<PushCommitter>(std::move(writer), o.max_group,
-                                                   [wal_ptr](Hub*) { wal_ptr->AfterGroup(); }, &timings);
+                                                   [wal_ptr](Hub*, bool waiting) { wal_ptr->AfterGroup(waiting); }, &timings);
   auto readers = std::make_unique<HubPool>(o.db_path, hub_options);
 
   if (o.demo) {

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "server/wal_checkpoint_policy.h"
+
 namespace tillsync::server {
 
 int WalMaintenance::Hook(void* self, sqlite3*, const char*, int frames) {
@@ -85,17 +87,22 @@ constexpr int kCoreBusyTimeoutMs = 5000;
 
 }  // namespace
 
-void WalMaintenance::AfterGroup() {
+void WalMaintenance::AfterGroup(bool pushes_waiting) {
   if (db_ == nullptr) return;
   int64_t length = wal_length_.load();
   // Past 2x the threshold, ask for a restart, waiting briefly for readers; past 8x (a reader
   // stream that never paused), wait as long as it takes a pull to finish.
-  bool restart = length >= int64_t(threshold_) * 2;
-  if (!restart && Uncopied() < threshold_) return;
+  WalCheckpoint what = WalCheckpointPolicy::Choose(length, Uncopied(), pushes_waiting, threshold_);
+  if (what == WalCheckpoint::kNone) {
+    if (pushes_waiting && WalCheckpointPolicy::Choose(length, Uncopied(), false, threshold_) != WalCheckpoint::kNone)
+      ++deferred_;
+    return;
+  }
+  bool restart = what != WalCheckpoint::kPassive;
   int log = 0, copied = 0, rc = SQLITE_OK;
   auto start = std::chrono::steady_clock::now();
   if (restart) {
-    int limit_ms = length >= int64_t(threshold_) * 8 ? 500 : 20;
+    int limit_ms = what == WalCheckpoint::kRestartPatient ? 500 : 20;
     sqlite3_busy_handler(db_->raw(), &ShortBusyWait, &limit_ms);
     rc = sqlite3_wal_checkpoint_v2(db_->raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &copied);
     sqlite3_busy_timeout(db_->raw(), kCoreBusyTimeoutMs);

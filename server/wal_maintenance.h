@@ -13,8 +13,9 @@
 // and after a group's answers have been handed back (PushCommitter's after-group hook) the writer
 // runs a PASSIVE checkpoint itself once the WAL holds `threshold_frames`. The next transaction
 // then finds the WAL copied back and starts it again from the beginning: the file stays bounded
-// and its blocks are rewritten in place. Pushes that arrive meanwhile wait in the queue and form
-// the next group.
+// and its blocks are rewritten in place. Pushes that arrive meanwhile wait in the queue, so the
+// writer does this only when no push is waiting, until the WAL reaches a hard limit (4x the
+// threshold; wal_checkpoint_policy.h has the rule and the measurement behind it).
 //
 // Readers (pulls) can stand in the way of that restart: while any reader uses the WAL, SQLite
 // appends instead of starting again, and under a steady stream of pulls the file creeps up
@@ -63,12 +64,15 @@ class WalMaintenance {
   // Turns off the writer connection's automatic checkpoint, installs the frame-counting hook and
   // starts the helper on its own connection to `path`.
   Status Attach(Database* writer, const std::string& path);
-  // Checkpoints when the WAL has reached the threshold. Call after answering a group.
-  void AfterGroup();
+  // Checkpoints when the WAL has reached the threshold and no push is waiting, or has reached
+  // its hard limit (wal_checkpoint_policy.h). Call after answering a group.
+  void AfterGroup(bool pushes_waiting = false);
   // Stops the helper thread (before the writer's connection closes). Idempotent.
   void Stop();
 
   int64_t checkpoints() const { return checkpoints_.load(); }
+  // After-group calls that left the checkpoint for later because pushes were waiting.
+  int64_t checkpoints_deferred() const { return deferred_.load(); }
   int64_t wal_frames() const { return wal_length_.load(); }  // the WAL's length after the last commit
   // Frames the writer's commits have written to the WAL since Attach (pages, each page_size
   // bytes plus a 24-byte header): the disk traffic of commits, before checkpoints copy them back.
@@ -93,6 +97,7 @@ class WalMaintenance {
   std::atomic<int64_t> wal_length_{0};  // frames in the WAL since it last started (WAL hook)
   std::atomic<int64_t> copied_{0};      // of those, copied back to the database file
   std::atomic<int64_t> checkpoints_{0};
+  std::atomic<int64_t> deferred_{0};
   std::atomic<int64_t> frames_written_{0};
   int64_t last_length_ = 0;
   int64_t page_size_ = 0;  // writer thread only: the WAL's length at the previous commit
