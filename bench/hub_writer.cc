@@ -33,6 +33,7 @@
 #include "core/hub.h"
 #include "core/migrations.h"
 #include "core/sqlite_hub_store.h"
+#include "server/wal_coalescing_vfs.h"
 #include "server/wal_maintenance.h"
 
 namespace {
@@ -45,7 +46,8 @@ struct Options {
   int devices_per_shop = 4;
   int group = 50;
   int sales = 20000;
-  int rounds = 3;  // measured rounds, each on a fresh database (the figures of each are printed)
+  int rounds = 3;
+  bool coalesce = true;  // the writer's WAL writes gathered per commit, as the server does  // measured rounds, each on a fresh database (the figures of each are printed)
   std::string dir;
 };
 
@@ -120,7 +122,13 @@ int RunRound(const Options& o, int round) {
   for (const char* suffix : {"", "-wal", "-shm"}) unlink((path + suffix).c_str());
   tillsync::HubOptions ho;  // WAL, synchronous=FULL
   std::unique_ptr<tillsync::SqliteHubStore> store;
-  if (!Check(tillsync::SqliteHubStore::Open(path, ho.open, &store), "open")) return 1;
+  tillsync::OpenOptions open = ho.open;
+  if (o.coalesce) {  // as serve.cc opens the writer (server/wal_coalescing_vfs.h)
+    const char* vfs = nullptr;
+    if (!Check(tillsync::server::WalCoalescingVfs::Register(&vfs), "vfs")) return 1;
+    open.vfs = vfs;
+  }
+  if (!Check(tillsync::SqliteHubStore::Open(path, open, &store), "open")) return 1;
   // As server/serve.cc tunes the writer's connection.
   if (!Check(store->db()->Exec("PRAGMA cache_size=-65536"), "cache_size")) return 1;
   auto wal = std::make_unique<tillsync::server::WalMaintenance>();
@@ -208,10 +216,11 @@ int main(int argc, char** argv) {
     else if (a == "--sales") o.sales = std::max(1, std::atoi(next()));
     else if (a == "--rounds") o.rounds = std::max(1, std::atoi(next()));
     else if (a == "--dir") o.dir = next();
+    else if (a == "--no-coalesce") o.coalesce = false;
     else {
       std::fprintf(stderr,
                    "usage: bench_hub_writer [--devices 100] [--devices-per-shop 4] [--group 50] [--sales 20000]\n"
-                   "                        [--rounds 3] [--dir DIR]\n");
+                   "                        [--rounds 3] [--dir DIR] [--no-coalesce]\n");
       return 2;
     }
   }
@@ -221,7 +230,8 @@ int main(int argc, char** argv) {
     if (mkdtemp(tmpl) == nullptr) return 1;
     o.dir = tmpl;
   }
-  std::printf("bench_hub_writer: the push writer in process (WAL, synchronous=FULL, as tillsync-server serve)\n");
+  std::printf("bench_hub_writer: the push writer in process (WAL, synchronous=FULL, as tillsync-server serve)%s\n",
+              o.coalesce ? "" : "; WAL writes NOT gathered (--no-coalesce)");
   std::printf("%d devices, %d per shop; groups of %d pushes from distinct devices; 1 sale per push\n", o.devices,
               o.devices_per_shop, o.group);
   std::printf("CPU per sale on the thread's own clock; wait = the group's wall time minus its CPU (fsync, I/O)\n\n");

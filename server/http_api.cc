@@ -12,6 +12,7 @@
 #include "core/protocol.h"
 #include "core/table_spec.h"
 #include "server/problem.h"
+#include "server/wal_coalescing_vfs.h"
 
 namespace tillsync::server {
 namespace {
@@ -548,7 +549,9 @@ void HttpApi::AdminStats(const Request&, const Principal&, Response& res) {
                            {"wal_frames_written", ctx_.wal != nullptr ? ctx_.wal->frames_written() : 0},
                            {"writer_checkpoints", ctx_.wal != nullptr ? ctx_.wal->checkpoints() : 0},
                            {"writer_checkpoints_deferred", ctx_.wal != nullptr ? ctx_.wal->checkpoints_deferred() : 0},
-                           {"page_size", ctx_.wal != nullptr ? ctx_.wal->page_size() : 0}}},
+                           {"page_size", ctx_.wal != nullptr ? ctx_.wal->page_size() : 0},
+                           {"wal_write_calls", WalCoalescingVfs::write_calls()},
+                           {"wal_writes_issued", WalCoalescingVfs::writes_issued()}}},
                          {"push_timings", ctx_.timings != nullptr ? ctx_.timings->ToJson() : Json::object()}}));
 }
 

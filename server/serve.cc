@@ -22,6 +22,7 @@
 #include "server/push_committer.h"
 #include "server/rate_limiter.h"
 #include "server/static_files.h"
+#include "server/wal_coalescing_vfs.h"
 #include "server/wal_maintenance.h"
 
 namespace tillsync::server {
@@ -78,7 +79,14 @@ int Serve(const ServeOptions& o) {
   // and _hub_devices leaves) in memory. The store, and so the connection, then belongs to the
   // writer Hub, which the committer keeps for as long as `wal` is used.
   std::unique_ptr<SqliteHubStore> writer_store;
-  s = SqliteHubStore::Open(o.db_path, hub_options.open, &writer_store);
+  // The writer gathers each commit's WAL frames into a few writes (wal_coalescing_vfs.h);
+  // readers, the helper checkpointer and the credentials store use the default VFS.
+  OpenOptions writer_open = hub_options.open;
+  const char* coalescing_vfs = nullptr;
+  s = WalCoalescingVfs::Register(&coalescing_vfs);
+  if (!s.ok()) return Fail("cannot set up the hub database", s);
+  writer_open.vfs = coalescing_vfs;
+  s = SqliteHubStore::Open(o.db_path, writer_open, &writer_store);
   if (!s.ok()) return Fail("cannot open the hub database", s);
   s = writer_store->db()->Exec("PRAGMA cache_size=-65536");
   // Declared before everything that records into it, so it outlives them.
