@@ -7,12 +7,19 @@
 namespace tillsync::server {
 
 // One waiter: a push or a task, and the condition it sleeps on until the writer is done with it.
+// Each waiter sleeps on a mutex of its own, not on the queue's: when a group of 50 is answered,
+// 50 threads wake at once, and had they all to take the queue's mutex again (as a condition
+// variable on it makes them), they would pass it from one to the next, each handover a context
+// switch on 2 busy cores, while the writer and new pushes need the same mutex. The writer sets
+// `done` (and everything the waiter reads) under the waiter's mutex and notifies while holding
+// it: once it lets go, the waiter may return and the Item (on the waiter's stack) is gone.
 struct PushCommitter::Item {
   bool is_task = false;
   PushCall call;
   const std::function<Status(Hub*)>* task = nullptr;
   Status task_status;
-  bool done = false;
+  std::mutex mu;
+  bool done = false;  // guarded by mu
   std::condition_variable cv;
   std::chrono::steady_clock::time_point queued, answered;  // for PushTimings
 };
@@ -54,12 +61,15 @@ Status PushCommitter::Push(const Caller& caller, PreparedPush request, std::stri
 }
 
 Status PushCommitter::Wait(Item* item, std::string* response) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (stopping_) return Status(ErrorCode::kNotOpen, "the hub is shutting down");
-  if (timings_ != nullptr) item->queued = std::chrono::steady_clock::now();
-  queue_.push_back(item);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Status(ErrorCode::kNotOpen, "the hub is shutting down");
+    if (timings_ != nullptr) item->queued = std::chrono::steady_clock::now();
+    queue_.push_back(item);
+  }
   wake_.notify_one();
-  item->cv.wait(lock, [&] { return item->done; });
+  std::unique_lock<std::mutex> mine(item->mu);
+  item->cv.wait(mine, [&] { return item->done; });
   if (timings_ != nullptr) timings_->wake.Record(PushTimings::MicrosSince(item->answered));
   if (!item->call.status.ok()) return item->call.status;
   *response = std::move(item->call.response);
@@ -70,11 +80,14 @@ Status PushCommitter::Run(const std::function<Status(Hub*)>& task) {
   Item item;
   item.is_task = true;
   item.task = &task;
-  std::unique_lock<std::mutex> lock(mu_);
-  if (stopping_) return Status(ErrorCode::kNotOpen, "the hub is shutting down");
-  queue_.push_back(&item);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Status(ErrorCode::kNotOpen, "the hub is shutting down");
+    queue_.push_back(&item);
+  }
   wake_.notify_one();
-  item.cv.wait(lock, [&] { return item.done; });
+  std::unique_lock<std::mutex> mine(item.mu);
+  item.cv.wait(mine, [&] { return item.done; });
   return item.task_status;
 }
 
@@ -108,9 +121,13 @@ void PushCommitter::Loop() {
     // group, which is the whole point.
     if (batch.front()->is_task) {
       Item* item = batch.front();
-      item->task_status = (*item->task)(hub_.get());
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.tasks;
+      Status status = (*item->task)(hub_.get());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.tasks;
+      }
+      std::lock_guard<std::mutex> mine(item->mu);
+      item->task_status = status;
       item->done = true;
       item->cv.notify_one();
       continue;
@@ -142,12 +159,13 @@ void PushCommitter::Loop() {
       ++stats_.groups;
       stats_.pushes += int64_t(calls.size());
       if (int64_t(calls.size()) > stats_.largest_group) stats_.largest_group = int64_t(calls.size());
-      for (size_t i = 0; i < batch.size(); ++i) {
-        batch[i]->call = std::move(calls[i]);
-        batch[i]->answered = answered;
-        batch[i]->done = true;
-        batch[i]->cv.notify_one();
-      }
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::lock_guard<std::mutex> mine(batch[i]->mu);
+      batch[i]->call = std::move(calls[i]);
+      batch[i]->answered = answered;
+      batch[i]->done = true;
+      batch[i]->cv.notify_one();
     }
     if (after_group_) {
       bool waiting;
