@@ -101,6 +101,27 @@ class DeviceTest : public ::testing::Test {
 
 // --- The write path -----------------------------------------------------------------------------
 
+TEST_F(DeviceTest, MintedIdsAreTheDeviceIdAndTheCounterInLowerCaseHex) {
+  auto d = Open(rec1_);
+  std::vector<std::string> ids(17);
+  for (std::string& id : ids) ASSERT_TRUE(d->NewRowId(&id).ok());
+  EXPECT_EQ(ids[0], rec1_.id + "-1");
+  EXPECT_EQ(ids[9], rec1_.id + "-a");
+  EXPECT_EQ(ids[14], rec1_.id + "-f");
+  EXPECT_EQ(ids[15], rec1_.id + "-10");
+  EXPECT_EQ(ids[16], rec1_.id + "-11");
+  // A local-only device names itself "local_" and 16 hex digits, zero-padded.
+  DeviceOptions o;
+  o.env = &dev_env_;
+  o.open.vfs = vfs_.name();
+  std::unique_ptr<Device> local;
+  ASSERT_TRUE(Device::Open("local-only.db", DeviceIdentity{}, o, &local).ok());
+  const std::string& name = local->identity().device_id;
+  ASSERT_EQ(name.size(), 6u + 16u) << name;
+  EXPECT_EQ(name.substr(0, 6), "local_");
+  EXPECT_EQ(name.find_first_not_of("0123456789abcdef", 6), std::string::npos) << name;
+}
+
 TEST_F(DeviceTest, SaleRowsAndTheirOutboxEntryCommitTogether) {
   auto d = Ready(rec1_);
   SaleResult sale;

@@ -17,6 +17,20 @@ std::string DumpJson(const Json& value) {
 }
 
 void AppendJsonString(std::string_view s, std::string* out) {
+  // Nearly every string written (keys, ids, names) needs no escape and is ASCII: one scan that
+  // finds nothing, then one append. Anything else takes the careful path below.
+  size_t clean = 0;
+  while (clean < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[clean]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+    ++clean;
+  }
+  if (clean == s.size()) {
+    out->push_back('"');
+    out->append(s.data(), s.size());
+    out->push_back('"');
+    return;
+  }
   static const char kHex[] = "0123456789abcdef";
   for (unsigned char c : s) {
     if (c >= 0x80) {

@@ -1,6 +1,7 @@
 #include "core/operation.h"
 
 #include <map>
+#include <string_view>
 
 #include "core/hybrid_clock.h"
 
@@ -176,13 +177,18 @@ Status OperationFromJson(Json&& json, const std::string& path, Operation* out) {
 
 namespace {
 
-int64_t IntOr(const Json& values, const char* key, int64_t fallback) {
+// Keys and table names below are string_views: a comparison then checks lengths before bytes
+// (a sale is validated on the device and again at the hub, a few hundred comparisons each).
+using namespace std::string_view_literals;
+
+int64_t IntOr(const Json& values, std::string_view key, int64_t fallback) {
   auto it = values.find(key);
   return (it != values.end() && it->is_number_integer()) ? it->get<int64_t>() : fallback;
 }
-std::string TextOr(const Json& values, const char* key) {
+// The text under `key`, empty when absent or not text; a view into `values`.
+std::string_view TextOr(const Json& values, std::string_view key) {
   auto it = values.find(key);
-  return (it != values.end() && it->is_string()) ? it->get<std::string>() : std::string();
+  return (it != values.end() && it->is_string()) ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
 }
 
 // A sale is recorded as one operation: the order row, its lines and its payments together.
@@ -190,31 +196,31 @@ std::string TextOr(const Json& values, const char* key) {
 Status ValidateSale(const Operation& op, const Change& order) {
   int64_t subtotal = 0, tax = 0, paid = 0, lines = 0;
   for (const Change& c : op.changes) {
-    if (c.table == "order_lines" && TextOr(c.values, "order_id") == order.id) {
-      int64_t qty = IntOr(c.values, "qty", 0), unit = IntOr(c.values, "unit_price_minor", 0);
-      int64_t line_total = IntOr(c.values, "line_total_minor", -1);
+    if (c.table == "order_lines"sv && TextOr(c.values, "order_id"sv) == order.id) {
+      int64_t qty = IntOr(c.values, "qty"sv, 0), unit = IntOr(c.values, "unit_price_minor"sv, 0);
+      int64_t line_total = IntOr(c.values, "line_total_minor"sv, -1);
       if (qty * unit != line_total)  // bounded: qty <= 10^6, unit <= 10^12, fits in int64
         return Status(ErrorCode::kTotalsMismatch, "order line " + c.id + ": qty x unit price is not the line total");
       subtotal += line_total;
-      tax += IntOr(c.values, "tax_minor", 0);
+      tax += IntOr(c.values, "tax_minor"sv, 0);
       ++lines;
-    } else if (c.table == "payments" && TextOr(c.values, "order_id") == order.id) {
-      int64_t amount = IntOr(c.values, "amount_minor", 0);
-      int64_t tendered = IntOr(c.values, "tendered_minor", 0);
-      int64_t change = IntOr(c.values, "change_minor", 0);
+    } else if (c.table == "payments"sv && TextOr(c.values, "order_id"sv) == order.id) {
+      int64_t amount = IntOr(c.values, "amount_minor"sv, 0);
+      int64_t tendered = IntOr(c.values, "tendered_minor"sv, 0);
+      int64_t change = IntOr(c.values, "change_minor"sv, 0);
       if (tendered - change != amount)
         return Status(ErrorCode::kTotalsMismatch, "payment " + c.id + ": tendered minus change is not the amount");
-      if (TextOr(c.values, "method") != "cash" && change != 0)
+      if (TextOr(c.values, "method"sv) != "cash"sv && change != 0)
         return Status(ErrorCode::kTotalsMismatch, "payment " + c.id + ": only cash gives change");
       paid += amount;
     }
   }
   if (lines == 0) return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + " has no lines");
-  if (IntOr(order.values, "subtotal_minor", -1) != subtotal)
+  if (IntOr(order.values, "subtotal_minor"sv, -1) != subtotal)
     return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": subtotal is not the sum of its lines");
-  if (IntOr(order.values, "tax_minor", -1) != tax)
+  if (IntOr(order.values, "tax_minor"sv, -1) != tax)
     return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": tax is not the sum of its lines' tax");
-  if (IntOr(order.values, "total_minor", -1) != subtotal + tax)
+  if (IntOr(order.values, "total_minor"sv, -1) != subtotal + tax)
     return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": total is not subtotal plus tax");
   if (paid != subtotal + tax)
     return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": payments do not add up to the total");
@@ -229,28 +235,28 @@ Status ValidateOperation(const Operation& op, const Caller& caller) {
     const TableSpec* spec = FindTable(c.table);
     if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + c.table);
     if (spec->scope == Scope::kShop) {
-      auto it = c.values.find("shop_id");
+      auto it = c.values.find("shop_id"sv);
       if (it != c.values.end() && !(it->is_string() && *it == caller.shop_id))
         return Status(ErrorCode::kShopMismatch, c.table + " " + c.id + " names a shop other than the caller's");
     }
-    if ((c.table == "shops" || c.table == "devices") && !caller.hub_admin)
+    if ((c.table == "shops"sv || c.table == "devices"sv) && !caller.hub_admin)
       return Status(ErrorCode::kForbidden, c.table + " rows are written by the hub only");
-    if (c.table == "sales_orders" && c.values.contains("receipt_no")) new_orders[c.id] = &c;
-    if (c.table == "sales_orders" || c.table == "expenses") {
-      auto it = c.values.find("device_id");
+    if (c.table == "sales_orders"sv && c.values.contains("receipt_no"sv)) new_orders[c.id] = &c;
+    if (c.table == "sales_orders"sv || c.table == "expenses"sv) {
+      auto it = c.values.find("device_id"sv);
       if (it != c.values.end() && !(it->is_string() && *it == caller.device_id))
         return Status(ErrorCode::kShopMismatch, c.table + " " + c.id + " names a device other than the caller");
     }
-    if (c.table == "stock_movements" && c.values.contains("qty_delta")) {
-      int64_t q = IntOr(c.values, "qty_delta", 0);
-      std::string kind = TextOr(c.values, "kind");
+    if (c.table == "stock_movements"sv && c.values.contains("qty_delta"sv)) {
+      int64_t q = IntOr(c.values, "qty_delta"sv, 0);
+      const std::string_view kind = TextOr(c.values, "kind"sv);
       bool ok = q != 0 && (kind == "adjustment" || (kind == "sale" ? q < 0 : q > 0));
-      if (!ok) return Status(ErrorCode::kBadQuantity, "stock movement " + c.id + ": quantity " + std::to_string(q) + " does not fit kind " + kind);
+      if (!ok) return Status(ErrorCode::kBadQuantity, "stock movement " + c.id + ": quantity " + std::to_string(q) + " does not fit kind " + std::string(kind));
     }
   }
   for (const Change& c : op.changes) {
-    if (c.table == "order_lines" || c.table == "payments") {
-      std::string order_id = TextOr(c.values, "order_id");
+    if (c.table == "order_lines"sv || c.table == "payments"sv) {
+      const std::string order_id(TextOr(c.values, "order_id"sv));
       if (new_orders.find(order_id) == new_orders.end())
         return Status(ErrorCode::kBadRequest, c.table + " " + c.id + " must be written in the same operation as its order");
     }

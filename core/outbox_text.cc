@@ -12,7 +12,7 @@ namespace {
 //                          minted: the row ids of a sale, and its lines' and movements' order).
 enum class Source { kShop, kDevice, kWall, kMintedId };
 struct Restorable {
-  const char* key;
+  std::string_view key;  // a view, so a key is compared by length first (about 50 keys a sale)
   int bit;
   Source source;
 };
@@ -46,7 +46,7 @@ std::string_view MintedSuffix(std::string_view id, const std::string& device_id)
 // time, never a float equal to it).
 const Restorable* RuleFor(const std::string& key, const Json& v, const Operation& op, const OutboxWriter& writer) {
   for (const Restorable& r : kRestorable) {
-    if (key != r.key) continue;
+    if (std::string_view(key) != r.key) continue;
     switch (r.source) {
       case Source::kWall:
         return v.is_number_integer() && v.get<int64_t>() == op.wall_ms ? &r : nullptr;
@@ -139,16 +139,17 @@ Status OperationFromOutboxText(std::string_view text, const OutboxWriter& writer
       Json& values = c["values"];
       for (const Restorable& r : kRestorable) {
         if ((mask & r.bit) == 0) continue;
+        const std::string key(r.key);
         if (r.source == Source::kMintedId) {
-          auto v = values.find(r.key);
+          auto v = values.find(key);
           if (v == values.end() || !v->is_string())
-            return Status(ErrorCode::kBadRequest, field + " restores " + r.key + ", which is not a string");
+            return Status(ErrorCode::kBadRequest, field + " restores " + key + ", which is not a string");
           *v = prefix + v->get_ref<const std::string&>();
           continue;
         }
-        if (values.contains(r.key)) return Status(ErrorCode::kBadRequest, field + " restores " + r.key + ", which is present");
-        values[r.key] = r.source == Source::kWall ? wall
-                        : Json(r.source == Source::kShop ? writer.shop_id : writer.device_id);
+        if (values.contains(key)) return Status(ErrorCode::kBadRequest, field + " restores " + key + ", which is present");
+        values[key] = r.source == Source::kWall ? wall
+                      : Json(r.source == Source::kShop ? writer.shop_id : writer.device_id);
       }
       c.erase(kMaskKey);
     }

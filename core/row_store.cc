@@ -13,17 +13,21 @@ std::string StoredRow::ClockOf(const std::string& column) const {
   return (it != clocks.end() && it->is_string()) ? it->get<std::string>() : std::string();
 }
 
-uint64_t RowStore::RowHash(const TableSpec& spec, const std::string& id, const Json& values) {
+uint64_t RowStore::HashOfCanonicalText(const TableSpec& spec, const std::string& id, std::string_view text) {
   uint64_t h = Fnv1a64(spec.name);
   h = Fnv1a64(std::string_view("\0", 1), h);
   h = Fnv1a64(id, h);
   h = Fnv1a64(std::string_view("\0", 1), h);
+  return Fnv1a64(text, h);
+}
+
+uint64_t RowStore::RowHash(const TableSpec& spec, const std::string& id, const Json& values) {
   // The hash of the values' canonical JSON text (hub and devices must agree, and stored hashes
   // were made this way), built with AppendJson rather than through DumpJson.
   std::string text;
   text.reserve(384);
   AppendJson(values, &text);
-  return Fnv1a64(text, h);
+  return HashOfCanonicalText(spec, id, text);
 }
 
 std::string RowStore::ScopeOf(const TableSpec& spec, const Json& values) {
@@ -218,11 +222,46 @@ uint64_t RowStore::TypedRowHash(const TableSpec& spec, const std::string& id, co
     }
   }
   text += st->canonical_keys.empty() ? "{}" : "}";
-  uint64_t h = Fnv1a64(spec.name);
-  h = Fnv1a64(std::string_view("\0", 1), h);
-  h = Fnv1a64(id, h);
-  h = Fnv1a64(std::string_view("\0", 1), h);
-  return Fnv1a64(text, h);
+  return HashOfCanonicalText(spec, id, text);
+}
+
+Status RowStore::InsertChange(const TableSpec& spec, const std::string& id, const Json& values, bool* handled) {
+  *handled = false;
+  if (KeepsMeta(spec) || !values.is_object()) return Status::Ok();
+  TableStatements* st = nullptr;
+  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
+  // The values' keys and the table's columns are both sorted by name (a Json object iterates
+  // its keys in order): one walk of the two binds every column and writes the canonical text of
+  // the normalized row (absent columns null), as Normalize + Write + RowHash would, without
+  // building that row; a key that is no column, or a required column absent or null, ends it.
+  Statement& write = st->insert;
+  write.Reset();
+  write.Bind(1, id);
+  std::string& text = values_text_;
+  text.clear();
+  auto it = values.begin();
+  for (size_t k = 0; k < st->by_name.size(); ++k) {
+    const auto& [name, bind] = st->by_name[k];
+    text += st->canonical_keys[k].second;
+    const bool given = it != values.end() && it.key() == name;
+    if (given && !it->is_null()) {
+      BindValue(write, bind, *it);
+      AppendJson(*it, &text);
+    } else {
+      if (spec.columns[size_t(bind - 2)].required) return Status::Ok();
+      write.BindNull(bind);
+      text += "null";
+    }
+    if (given) ++it;
+  }
+  if (it != values.end()) return Status::Ok();  // a key sorting after every column, or between two
+  text += st->by_name.empty() ? "{}" : "}";
+  const uint64_t hash = HashOfCanonicalText(spec, id, text);
+  Status written = write.Run();
+  write.Reset();
+  TS_RETURN_IF_ERROR(written);
+  *handled = true;
+  return MoveChecksum(ScopeOf(spec, values), hash);
 }
 
 Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values,

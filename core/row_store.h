@@ -68,6 +68,16 @@ class RowStore {
   // loading it first. A plain INSERT, not an upsert: should the row exist after all, the write
   // fails (kBadValue, a constraint error) instead of overwriting it.
   Status Insert(const TableSpec& spec, const std::string& id, StoredRow* row);
+  // Stores a new row straight from a change's values (some or all of the table's columns, the
+  // rest null) for a table whose rows carry no _ts_rows entry in this store (!KeepsMeta), under
+  // an id the caller knows is new (a device's freshly minted id): what MergeChange followed by
+  // Insert stores for such a row (the same bound values, the same hash, the same checksum move;
+  // a plain INSERT, refused if the id is taken after all), without building the normalized row
+  // and its column clocks, which nothing keeps for such a table. Every sale row comes this way.
+  // *handled is false, and nothing is written, when the table keeps metadata, the values name
+  // anything but its columns or leave a required column out or null: the caller then merges and
+  // stores as usual (and MergeChange refuses what it refuses, with its own messages).
+  Status InsertChange(const TableSpec& spec, const std::string& id, const Json& values, bool* handled);
   // Inserts a row from typed values (`values` in the order of spec.columns; a pulled row of a
   // columnar page) when the replica does not hold its id yet: bound directly and hashed without
   // building JSON (the same hash RowHash gives for the same values). `clocks_text` is the
@@ -125,6 +135,8 @@ class RowStore {
   Status Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
                StoredRow* row);
   Status StatementsFor(const TableSpec& spec, TableStatements** out);
+  // RowHash's value for a row whose canonical values text is `text`.
+  static uint64_t HashOfCanonicalText(const TableSpec& spec, const std::string& id, std::string_view text);
 
   Status MoveChecksum(const std::string& scope, uint64_t delta);
   // The scope's sum as stored (no pending deltas).

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/env.h"
+#include "core/merge.h"
 #include "core/migrations.h"
 
 namespace tillsync {
@@ -271,6 +272,98 @@ TEST_F(RowStoreTest, TypedRowHashIsRowHashForManyRows) {
     }
   }
   EXPECT_GT(rows, 20000u);
+}
+
+TEST_F(RowStoreTest, InsertChangeStoresWhatMergeAndInsertStore) {
+  // A device's new row under a minted id, two ways on two device-configured databases: straight
+  // from the change's values (InsertChange), and through MergeChange + Insert as before it
+  // existed. Random values (every kind of text the encoder meets, integers of both JSON kinds,
+  // nulls) with random optional columns left out: the same stored rows and types, the same
+  // checksums, hence the same row hashes.
+  std::unique_ptr<Database> a_db = NewDb(), b_db = NewDb();
+  RowStore a(a_db.get(), RowMeta::kMergedRowsOnly, ChecksumHome::kKvTable);
+  RowStore b(b_db.get(), RowMeta::kMergedRowsOnly, ChecksumHome::kKvTable);
+  std::mt19937_64 rng(2026112308);
+  int stored = 0;
+  for (const TableSpec& spec : AllTables()) {
+    if (a.KeepsMeta(spec)) continue;
+    for (int i = 0; i < 300; ++i) {
+      TypedRow row = RandomRow(spec, rng);
+      Json values = Json::object();
+      for (const ColumnSpec& c : spec.columns) {
+        Json v = row.values[c.name];
+        if (c.required && v.is_null()) v = "req";  // the store's NOT NULL holds
+        if (std::string(c.name) == "shop_id") v = i % 3 ? "s1" : "s2";
+        if (!c.required && rng() % 3 == 0) continue;  // left out: stored as null
+        values[c.name] = v;
+      }
+      const std::string id = "dev-" + std::to_string(i);
+      bool handled = false;
+      Status s = a.InsertChange(spec, id, values, &handled);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_TRUE(handled) << spec.name << " " << DumpJson(values);
+      Change change{spec.name, id, values};
+      StoredRow next;
+      MergeOutcome outcome;
+      ASSERT_TRUE(MergeChange(spec, StoredRow(), change, ColumnClock(spec, "0018bcfe568000.0000.dev", false),
+                              MergeOptions(), &outcome, &next).ok());
+      ASSERT_EQ(outcome, MergeOutcome::kApplied);
+      ASSERT_TRUE(b.Insert(spec, id, &next).ok());
+      ++stored;
+    }
+    const std::string dump = "SELECT id, " + [&] {
+      std::string cols;
+      for (const ColumnSpec& c : spec.columns) cols += std::string(cols.empty() ? "" : ", ") + "typeof(" + c.name + "), " + c.name;
+      return cols;
+    }() + " FROM " + spec.name + " ORDER BY id";
+    EXPECT_EQ(DumpQuery(a_db.get(), dump.c_str()), DumpQuery(b_db.get(), dump.c_str())) << spec.name;
+  }
+  EXPECT_GT(stored, 1000);
+  const char* sums = "SELECT key, value FROM _ts_kv WHERE key LIKE 'checksum:%' ORDER BY key";
+  EXPECT_EQ(DumpQuery(a_db.get(), sums), DumpQuery(b_db.get(), sums));
+  EXPECT_NE(DumpQuery(a_db.get(), sums), "");
+  std::string a_dump, b_dump;
+  ASSERT_TRUE(CanonicalDumpOf(a_db.get(), {"", "s1", "s2"}, &a_dump).ok());
+  ASSERT_TRUE(CanonicalDumpOf(b_db.get(), {"", "s1", "s2"}, &b_dump).ok());
+  EXPECT_EQ(a_dump, b_dump);
+
+  // What it leaves to the merge path: nothing written, *handled false.
+  const TableSpec& payments = *FindTable("payments");
+  const Json good = {{"order_id", "o1"}, {"shop_id", "s1"}, {"method", "cash"},
+                     {"amount_minor", 5}, {"tendered_minor", 5}, {"change_minor", 0}};
+  std::vector<Json> refused;
+  Json missing = good;
+  missing.erase("method");  // a required column left out
+  refused.push_back(missing);
+  Json null_required = good;
+  null_required["amount_minor"] = nullptr;
+  refused.push_back(null_required);
+  for (const char* stray : {"aaa", "mz", "zzz"}) {  // a key that is no column: first, between, last
+    Json with_stray = good;
+    with_stray[stray] = 1;
+    refused.push_back(with_stray);
+  }
+  const std::string before = DumpQuery(a_db.get(), "SELECT COUNT(*) FROM payments") + DumpQuery(a_db.get(), sums);
+  for (const Json& values : refused) {
+    bool handled = true;
+    ASSERT_TRUE(a.InsertChange(payments, "new-pay", values, &handled).ok());
+    EXPECT_FALSE(handled) << DumpJson(values);
+  }
+  bool handled = true;
+  ASSERT_TRUE(a.InsertChange(*FindTable("products"), "p-new", Product("Tea", 100), &handled).ok());
+  EXPECT_FALSE(handled) << "products keep metadata on a device: merged, not inserted directly";
+  EXPECT_EQ(DumpQuery(a_db.get(), "SELECT COUNT(*) FROM payments") + DumpQuery(a_db.get(), sums), before);
+  EXPECT_EQ(DumpQuery(a_db.get(), "SELECT COUNT(*) FROM products"), "0|\n");
+
+  // An id that is taken after all: refused, not overwritten, checksum unmoved.
+  ASSERT_TRUE(a.InsertChange(payments, "pay-1", good, &handled).ok());
+  ASSERT_TRUE(handled);
+  const std::string with_one = DumpQuery(a_db.get(), "SELECT * FROM payments WHERE id='pay-1'") + DumpQuery(a_db.get(), sums);
+  Json other = good;
+  other["amount_minor"] = 7;
+  other["tendered_minor"] = 7;
+  EXPECT_FALSE(a.InsertChange(payments, "pay-1", other, &handled).ok());
+  EXPECT_EQ(DumpQuery(a_db.get(), "SELECT * FROM payments WHERE id='pay-1'") + DumpQuery(a_db.get(), sums), with_one);
 }
 
 TEST_F(RowStoreTest, InsertIfAbsentStoresWhatStoreStoresAndNeverOverwrites) {
