@@ -3,9 +3,11 @@
 // headless Chromium with a persistent profile (an off-the-record profile keeps OPFS off disk and
 // is about 8x slower). Prints figures; asserts nothing.
 //   node bench/browser.mjs [--commits 1000] [--products 100000] [--sales 10000]
-//                          [--side-by-side] [--variants build-wasm-a,build-wasm-b]
+//                          [--side-by-side] [--lean] [--variants build-wasm-a,build-wasm-b]
 //   --side-by-side   page 1 only (no hub, no package page): the engine, the official package and
 //                    the raw floor, about a minute; needs only build-wasm/ (scripts/build-wasm.sh).
+//   --lean           page 1 without the coalescing-off and page_size rows (they measure the VFS
+//                    and the file format, not the code): for comparing builds with --variants.
 //   --variants       other wasm build dirs (e.g. configured with another TILLSYNC_WASM_*_OPT),
 //                    measured in the same worker and run as tillsync's own rows, so build options
 //                    are compared side by side instead of across noisy runs.
@@ -34,6 +36,7 @@ const PRODUCTS = opt('products', 100000);
 const SALES = opt('sales', 10000);
 const WARMUP = 50;
 const SIDE_BY_SIDE_ONLY = args.includes('--side-by-side');
+const LEAN = args.includes('--lean');
 const variantArg = args.indexOf('--variants');
 const VARIANTS = variantArg >= 0 ? args[variantArg + 1].split(',').filter(Boolean) : [];
 
@@ -102,7 +105,7 @@ try {
   // Page 1.
   const page1 = await openWorkerPage(context, staticServer.url, '/e2e/worker_page.html?worker=/bench/browser.worker.js');
   const micro = await page1.evaluate((a) => window.call('run', a),
-    { n: COMMITS, warmup: WARMUP, reads: 1000, bulk: 10000, wasmUrl: '/build-wasm/tillsync.wasm',
+    { n: COMMITS, warmup: WARMUP, reads: 1000, bulk: 10000, wasmUrl: '/build-wasm/tillsync.wasm', lean: LEAN,
       variants: variants.map(({ label, glueUrl, wasmUrl }) => ({ label, glueUrl, wasmUrl })) });
   if (!micro.ok) throw new Error(micro.error);
   await page1.close();
@@ -197,8 +200,10 @@ try {
   const row = (name, r, extra = {}) => line(`| ${name} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.mean)} | ${f(extra.writes ?? r.writes, 1)} | ${f(extra.flushes ?? r.flushes, 1)} | ${f(extra.bytes ?? r.bytes, 0)} |`);
   row(`tillsync engine: RecordSale (WAL, EXCLUSIVE, FULL, write coalescing, page_size ${ours.pageSize})`, ours.engineSale);
   row('tillsync VFS: the same rows as one SQL transaction', ours.sqlSale);
-  row('tillsync VFS, coalescing off: the same SQL transaction', micro.oursNoCoalesce.sqlSale);
-  row('tillsync engine, coalescing off: RecordSale', micro.oursNoCoalesce.engineSale);
+  if (micro.oursNoCoalesce) {
+    row('tillsync VFS, coalescing off: the same SQL transaction', micro.oursNoCoalesce.sqlSale);
+    row('tillsync engine, coalescing off: RecordSale', micro.oursNoCoalesce.engineSale);
+  }
   for (const [size, r] of Object.entries(micro.oursPages)) row(`tillsync engine: RecordSale, page_size ${size}`, r.engineSale);
   for (const v of micro.variants) {
     row(`variant ${v.label}: tillsync engine: RecordSale`, v.engineSale);

@@ -16,10 +16,9 @@ import { BROWSER_OPEN_OPTIONS } from '../worker/owner.js';
 import schemaSql from '../schema/migrations/001_initial.sql';
 import { opfsDirectory, removeOpfsEntry, serve } from '../e2e/worker_support.mjs';
 import { mulberry32 } from '../tests/support/seeded_random.mjs';
+import { IDENTITY, PRODUCT_COUNT, SALE, productRows, saleSql } from './sale_workload.mjs';
 
 const BASE = 'tillsync-browser-bench';
-const IDENTITY = { device_id: 'dev-bench', shop_id: 'shop-bench', receipt_prefix: 'B' };
-const PRODUCT_COUNT = 1000;
 const ROUNDS = 7;  // alternating rounds of the reads and of the bulk insert; bench/browser.mjs prints it
 
 function shuffled(list, random) {
@@ -36,46 +35,6 @@ function summarize(times) {
   const pick = (p) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
   return { n: s.length, p50: pick(50), p99: pick(99), mean: s.reduce((x, y) => x + y, 0) / s.length };
 }
-
-function productRows(n) {
-  return Array.from({ length: n }, (_, i) => [`p-${i}`, `Product ${i}`, 100 + (i % 900), i % 3 ? 700 : 1900, 1]);
-}
-
-// The rows a sale writes, as SQL with literal values, mirroring what the engine's RecordSale
-// writes (core/device.cc): the order, 3 lines, a payment, 3 stock movements, each with its
-// _ts_rows sync metadata, the shop checksum, the device's counters in _ts_kv and the outbox
-// entry holding the operation's JSON. One BEGIN IMMEDIATE ... COMMIT.
-function saleSql(i) {
-  const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
-  const t = 1_700_000_000_000 + i;
-  const order = `o-${i}`;
-  const hlc = `0${t.toString(16).padStart(12, '0')}.0000.${IDENTITY.device_id}`;
-  const meta = (tbl, id) => `INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (${q(tbl)}, ${q(id)}, 'shop-bench', 0, 0, ${q(`{"*":"${hlc}"}`)}, ${1234567 + i});`;
-  const lines = [];
-  const changes = [];
-  for (let k = 0; k < 3; k++) {
-    const pid = `p-${(i * 3 + k) % PRODUCT_COUNT}`;
-    lines.push(`INSERT OR REPLACE INTO order_lines (id, order_id, shop_id, product_id, name, qty, unit_price_minor, tax_minor, line_total_minor) VALUES (${q(`l-${i}-${k}`)}, ${q(order)}, 'shop-bench', ${q(pid)}, ${q(`Product ${pid}`)}, 1, 250, 48, 250);`, meta('order_lines', `l-${i}-${k}`));
-    lines.push(`INSERT OR REPLACE INTO stock_movements (id, shop_id, product_id, qty_delta, kind, ref_id, created_at) VALUES (${q(`m-${i}-${k}`)}, 'shop-bench', ${q(pid)}, -1, 'sale', ${q(order)}, ${t});`, meta('stock_movements', `m-${i}-${k}`));
-    changes.push({ table: 'order_lines', id: `l-${i}-${k}`, values: { order_id: order, product_id: pid, qty: 1, unit_price_minor: 250, tax_minor: 48, line_total_minor: 250 } });
-    changes.push({ table: 'stock_movements', id: `m-${i}-${k}`, values: { product_id: pid, qty_delta: -1, kind: 'sale', ref_id: order, created_at: t } });
-  }
-  const op = JSON.stringify({ seq: i + 1, hlc, wall: t, changes });
-  return ['BEGIN IMMEDIATE;',
-    `INSERT OR REPLACE INTO _ts_kv (key, value) VALUES ('row_counter', ${i * 8 + 8}), ('receipt_counter', ${i + 1});`,
-    `INSERT OR REPLACE INTO sales_orders (id, shop_id, device_id, receipt_no, status, subtotal_minor, tax_minor, total_minor, currency, created_at) VALUES (${q(order)}, 'shop-bench', 'dev-bench', ${q(`B-${String(i + 1).padStart(6, '0')}`)}, 'completed', 750, 144, 894, 'EUR', ${t});`,
-    meta('sales_orders', order),
-    ...lines,
-    `INSERT OR REPLACE INTO payments (id, order_id, shop_id, method, amount_minor, tendered_minor, change_minor) VALUES (${q(`pay-${i}`)}, ${q(order)}, 'shop-bench', 'cash', 894, 1000, 106);`,
-    meta('payments', `pay-${i}`),
-    `INSERT OR REPLACE INTO _ts_checksum (scope, sum) VALUES ('shop-bench', ${i * 7});`,
-    `INSERT INTO _ts_outbox (seq, op, created_at) VALUES (${i + 1}, ${q(op)}, ${t});`,
-    `INSERT OR REPLACE INTO _ts_kv (key, value) VALUES ('next_seq', ${i + 2}), ('hlc', ${q(hlc)});`,
-    'COMMIT;'].join('\n');
-}
-
-const SALE = (i) => ({ lines: [0, 1, 2].map((k) => ({ product_id: `p-${(i * 3 + k) % PRODUCT_COUNT}`, qty: 1 })),
-  payments: [{ method: 'cash', tendered_minor: 100000 }] });
 
 async function tillsyncModule(wasmUrl, glueUrl) {
   // A variant build brings its own glue: the glue's import names are minified per link.
@@ -262,14 +221,18 @@ function alternate(contestants, rounds, prepare, work) {
 }
 
 serve({
-  async run({ n, warmup, reads, bulk, wasmUrl, variants = [] }) {
+  async run({ n, warmup, reads, bulk, wasmUrl, variants = [], lean = false }) {
     const engine = await tillsyncContestant({ name: 'engine', wasmUrl, coalesceWrites: true, engine: true });
     const sql = await tillsyncContestant({ name: 'sql', wasmUrl, coalesceWrites: true, engine: false });
-    const contestants = [engine, sql,
-      await tillsyncContestant({ name: 'sql-nocoalesce', wasmUrl, coalesceWrites: false, engine: false }),
-      await tillsyncContestant({ name: 'engine-nocoalesce', wasmUrl, coalesceWrites: false, engine: true })];
-    for (const pageSize of [1024, 2048, 4096]) {
-      contestants.push(await tillsyncContestant({ name: `engine-page-${pageSize}`, wasmUrl, coalesceWrites: true, pageSize, engine: true }));
+    const contestants = [engine, sql];
+    // lean: only the rows a build-option comparison needs (the coalescing and page_size rows are
+    // about the VFS and the file format, not the code's speed).
+    if (!lean) {
+      contestants.push(await tillsyncContestant({ name: 'sql-nocoalesce', wasmUrl, coalesceWrites: false, engine: false }),
+        await tillsyncContestant({ name: 'engine-nocoalesce', wasmUrl, coalesceWrites: false, engine: true }));
+      for (const pageSize of [1024, 2048, 4096]) {
+        contestants.push(await tillsyncContestant({ name: `engine-page-${pageSize}`, wasmUrl, coalesceWrites: true, pageSize, engine: true }));
+      }
     }
     const variantEngines = [];
     const variantSqls = [];
@@ -300,8 +263,8 @@ serve({
       ok: true, crossOriginIsolated: self.crossOriginIsolated, rounds: ROUNDS,
       ours: { pageSize: engine.pageSize, engineSale: sale.engine, sqlSale: sale.sql,
         reads: { n: reads, totalMs: readMs.engine }, bulk: { n: bulk, totalMs: bulkMs.sql } },
-      oursNoCoalesce: { engineSale: sale['engine-nocoalesce'], sqlSale: sale['sql-nocoalesce'] },
-      oursPages: { 1024: pick({ name: 'engine-page-1024' }), 2048: pick({ name: 'engine-page-2048' }), 4096: pick({ name: 'engine-page-4096' }) },
+      oursNoCoalesce: lean ? null : { engineSale: sale['engine-nocoalesce'], sqlSale: sale['sql-nocoalesce'] },
+      oursPages: lean ? {} : { 1024: pick({ name: 'engine-page-1024' }), 2048: pick({ name: 'engine-page-2048' }), 4096: pick({ name: 'engine-page-4096' }) },
       variants: variants.map((v, i) => ({ label: v.label, engineSale: sale[variantEngines[i].name], sqlSale: sale[variantSqls[i].name],
         reads: { totalMs: readMs[variantEngines[i].name] }, bulk: { totalMs: bulkMs[variantSqls[i].name] } })),
       official: { version: official.version,
