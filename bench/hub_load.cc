@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -603,10 +604,14 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  // A temp dir of our own is removed at the end (each level's hub database can reach hundreds of
+  // MB); a --dir the caller named is left as it is, to be looked at.
+  bool own_dir = false;
   if (o.dir.empty()) {
     char tmpl[] = "/tmp/bench_hub.XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return 1;
     o.dir = tmpl;
+    own_dir = true;
   }
   double p50 = 0, p99 = 0, per_s = 0;
   DiskFloor(o.dir, &p50, &p99, &per_s);
@@ -635,5 +640,6 @@ int main(int argc, char** argv) {
     top = std::max(top, n);
   }
   if (o.baseline && top > 0) PrintRow(RunLevel(o, top, "max-group 1", {"--max-group", "1"}));
+  if (own_dir) std::filesystem::remove_all(o.dir);
   return 0;
 }
