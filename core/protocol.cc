@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/hybrid_clock.h"
+#include "core/pull_page_scanner.h"
 #include "core/table_spec.h"
 
 namespace tillsync {
@@ -135,18 +136,19 @@ struct RawRun {
 };
 
 // Checks one value against its column exactly as ValidateValues does for a v1 row (the same
-// codes and messages, with this row's path).
-Status ValidateCell(const ColumnSpec& col, const RawCell& v, const std::string& row_path) {
+// codes and messages, with this row's path). The value as its parts, so the page scanner's typed
+// values are checked by this same code without a copy.
+Status ValidateCellParts(const ColumnSpec& col, RawCell::Kind kind, int64_t number, std::string_view s,
+                         const std::string& row_path) {
   const auto field_path = [&]() { return row_path + "." + col.name; };
-  if (v.kind == RawCell::Kind::kNull) {
+  if (kind == RawCell::Kind::kNull) {
     if (col.required) return Status(ErrorCode::kMissingField, field_path() + " may not be null");
     return Status::Ok();
   }
   switch (col.type) {
     case ColumnType::kText:
     case ColumnType::kEnum: {
-      if (v.kind != RawCell::Kind::kText) return Status(ErrorCode::kBadRequest, field_path() + " must be a string");
-      const std::string& s = v.text;
+      if (kind != RawCell::Kind::kText) return Status(ErrorCode::kBadRequest, field_path() + " must be a string");
       if (col.type == ColumnType::kEnum) {
         bool ok = false;
         for (const char* a : col.allowed) ok = ok || s == a;
@@ -161,16 +163,16 @@ Status ValidateCell(const ColumnSpec& col, const RawCell& v, const std::string& 
       return Status::Ok();
     }
     case ColumnType::kMoney:
-      if (v.kind == RawCell::Kind::kFloat)
+      if (kind == RawCell::Kind::kFloat)
         return Status(ErrorCode::kFloatMoney, field_path() + " is money and must be an integer number of minor units");
       [[fallthrough]];
     case ColumnType::kInteger:
     case ColumnType::kBool: {
-      if (v.kind == RawCell::Kind::kTooBig) return Status(ErrorCode::kBadValue, field_path() + " is out of range");
-      if (v.kind != RawCell::Kind::kInt) return Status(ErrorCode::kBadRequest, field_path() + " must be an integer");
+      if (kind == RawCell::Kind::kTooBig) return Status(ErrorCode::kBadValue, field_path() + " is out of range");
+      if (kind != RawCell::Kind::kInt) return Status(ErrorCode::kBadRequest, field_path() + " must be an integer");
       int64_t lo = col.type == ColumnType::kBool ? 0 : col.min;
       int64_t hi = col.type == ColumnType::kBool ? 1 : col.max;
-      if (v.number < lo || v.number > hi) {
+      if (number < lo || number > hi) {
         ErrorCode code = col.type == ColumnType::kMoney ? ErrorCode::kBadAmount
                          : (std::string(col.name) == "qty" || std::string(col.name) == "qty_delta")
                              ? ErrorCode::kBadQuantity
@@ -181,6 +183,10 @@ Status ValidateCell(const ColumnSpec& col, const RawCell& v, const std::string& 
     }
   }
   return Status::Ok();
+}
+
+Status ValidateCell(const ColumnSpec& col, const RawCell& v, const std::string& row_path) {
+  return ValidateCellParts(col, v.kind, v.number, v.text, row_path);
 }
 
 // An integer field of a row (seq, version), as JsonReader::Int reads one.
@@ -932,7 +938,7 @@ std::string EncodePullResponse(const PullResponse& r) {
   return out;
 }
 
-Status DecodePullResponse(std::string_view body, PullResponse* out) {
+Status DecodePullResponseGeneral(std::string_view body, PullResponse* out) {
   // Streamed (see PullPageHandler): a page of 5,000 rows is never one DOM. The checks and their
   // order are those of decoding the whole DOM first.
   PullPageHandler page;
@@ -967,20 +973,38 @@ Status DecodePullResponse(std::string_view body, PullResponse* out) {
     TS_RETURN_IF_ERROR(page.row_error());
     resp.rows = std::move(page.rows());
   }
-  TS_RETURN_IF_ERROR(r.Int("cursor", &resp.cursor));
-  bool present = false;
-  TS_RETURN_IF_ERROR(r.Bool("more", &resp.more, &present));
-  if (!present) return Status(ErrorCode::kBadRequest, "missing field more");
-  TS_RETURN_IF_ERROR(r.Int("remaining", &resp.remaining));
-  if (r.Has("checksum")) {
-    TS_RETURN_IF_ERROR(r.String("checksum", &resp.checksum, 16));
-    if (resp.checksum.size() != 16) return Status(ErrorCode::kBadValue, "checksum must be 16 hex digits");
-  }
-  TS_RETURN_IF_ERROR(r.String("hub_hlc", &resp.hub_hlc, 100));
-  HlcTimestamp ts;
-  TS_RETURN_IF_ERROR(HlcTimestamp::Parse(resp.hub_hlc, &ts));
+  TS_RETURN_IF_ERROR(ReadPullPageFields(r, &resp));
   *out = std::move(resp);
   return Status::Ok();
+}
+
+Status DecodePullResponse(std::string_view body, PullResponse* out) {
+  // A page as the hub writes it takes the scanner; anything else (and every bad page) the
+  // general decoder, which gives the same page for what both read.
+  if (ScanCanonicalPullPage(body, out)) return Status::Ok();
+  return DecodePullResponseGeneral(body, out);
+}
+
+Status ReadPullPageFields(const JsonReader& r, PullResponse* resp) {
+  TS_RETURN_IF_ERROR(r.Int("cursor", &resp->cursor));
+  bool present = false;
+  TS_RETURN_IF_ERROR(r.Bool("more", &resp->more, &present));
+  if (!present) return Status(ErrorCode::kBadRequest, "missing field more");
+  TS_RETURN_IF_ERROR(r.Int("remaining", &resp->remaining));
+  if (r.Has("checksum")) {
+    TS_RETURN_IF_ERROR(r.String("checksum", &resp->checksum, 16));
+    if (resp->checksum.size() != 16) return Status(ErrorCode::kBadValue, "checksum must be 16 hex digits");
+  }
+  TS_RETURN_IF_ERROR(r.String("hub_hlc", &resp->hub_hlc, 100));
+  HlcTimestamp ts;
+  return HlcTimestamp::Parse(resp->hub_hlc, &ts);
+}
+
+Status ValidatePageValue(const ColumnSpec& col, const ColumnValue& v, const std::string& row_path) {
+  const RawCell::Kind kind = v.kind == ColumnValue::Kind::kInt    ? RawCell::Kind::kInt
+                             : v.kind == ColumnValue::Kind::kText ? RawCell::Kind::kText
+                                                                  : RawCell::Kind::kNull;
+  return ValidateCellParts(col, kind, v.number, v.text, row_path);
 }
 
 std::vector<WireRow> PageRowsOf(PullResponse&& page) {

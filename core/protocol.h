@@ -119,7 +119,18 @@ std::string EncodePullRequest(const PullRequest& r);
 Status DecodePullRequest(std::string_view body, PullRequest* out);
 // Writes `r.rows` in the form r.page_version names (tables is not read).
 std::string EncodePullResponse(const PullResponse& r);
+// Any JSON text: a version 2 page exactly as the hub writes it goes through the scanner
+// (core/pull_page_scanner.h), everything else through DecodePullResponseGeneral; both give the
+// same page, and every refusal comes from the general decoder.
 Status DecodePullResponse(std::string_view body, PullResponse* out);
+// The general decoder (both page forms, any spacing and key order, every check with its code).
+Status DecodePullResponseGeneral(std::string_view body, PullResponse* out);
+// Shared by the two decoders of version 2 pages. The checks a value of a columnar row gets from
+// its column (ValidateValues' codes and messages, under `row_path`):
+Status ValidatePageValue(const ColumnSpec& col, const ColumnValue& v, const std::string& row_path);
+// The answer's own fields besides its rows (cursor, more, remaining, checksum, hub_hlc), from its
+// top-level object:
+Status ReadPullPageFields(const JsonReader& r, PullResponse* resp);
 
 std::string ChecksumHex(uint64_t sum);
 
