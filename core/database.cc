@@ -46,6 +46,10 @@ Statement& Statement::Bind(int index, std::string_view value) {
   sqlite3_bind_text(stmt_, index, value.data(), int(value.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Statement& Statement::BindStatic(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), int(value.size()), SQLITE_STATIC);
+  return *this;
+}
 Statement& Statement::BindNull(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;

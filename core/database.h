@@ -34,6 +34,10 @@ class Statement {
   // Parameters are 1-based, as in SQLite.
   Statement& Bind(int index, int64_t value);
   Statement& Bind(int index, std::string_view value);
+  // Binds the bytes without copying them: the caller keeps them alive and unchanged until the
+  // statement is reset or rebound (a row bound, run and reset in one call). Saves SQLite a copy
+  // per text value, which a 5,000-row pull page binds about 20,000 times.
+  Statement& BindStatic(int index, std::string_view value);
   Statement& BindNull(int index);
 
   // Runs one step. Returns true in *has_row when a row is ready to read.

@@ -203,26 +203,41 @@ Status RowStore::Write(const TableSpec& spec, const std::string& id, const Store
 uint64_t RowStore::TypedRowHash(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values) {
   TableStatements* st = nullptr;
   if (!StatementsFor(spec, &st).ok()) return 0;  // only on a broken database; Insert fails there too
-  // The canonical JSON of the values (keys sorted, as RowHash's AppendJson writes them), built
-  // from the typed values without a Json object in between.
-  std::string& text = values_text_;
-  text.clear();
+  // The hash of the canonical JSON of the values (keys sorted, as RowHash's AppendJson writes
+  // them), fed to FNV-1a piece by piece (the hash of a text is the hash of its pieces in order),
+  // so neither a Json object nor the whole text is built.
+  uint64_t h = Fnv1a64(spec.name);
+  h = Fnv1a64(std::string_view("\0", 1), h);
+  h = Fnv1a64(id, h);
+  h = Fnv1a64(std::string_view("\0", 1), h);
   for (const auto& [index, key] : st->canonical_keys) {
-    text += key;
+    h = Fnv1a64(key, h);
     const ColumnValue& v = values[index];
     switch (v.kind) {
-      case ColumnValue::Kind::kNull: text += "null"; break;
+      case ColumnValue::Kind::kNull: h = Fnv1a64("null", h); break;
       case ColumnValue::Kind::kInt: {
         char buf[24];
         auto r = std::to_chars(buf, buf + sizeof buf, v.number);
-        text.append(buf, r.ptr);
+        h = Fnv1a64(std::string_view(buf, size_t(r.ptr - buf)), h);
         break;
       }
-      case ColumnValue::Kind::kText: AppendJsonString(v.text, &text); break;
+      case ColumnValue::Kind::kText: {
+        bool plain = true;  // nothing AppendJsonString would escape or hand to the JSON library
+        for (unsigned char c : v.text) plain = plain && c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+        if (plain) {
+          h = Fnv1a64("\"", h);
+          h = Fnv1a64(v.text, h);
+          h = Fnv1a64("\"", h);
+        } else {
+          values_text_.clear();
+          AppendJsonString(v.text, &values_text_);
+          h = Fnv1a64(values_text_, h);
+        }
+        break;
+      }
     }
   }
-  text += st->canonical_keys.empty() ? "{}" : "}";
-  return HashOfCanonicalText(spec, id, text);
+  return Fnv1a64(st->canonical_keys.empty() ? "{}" : "}", h);
 }
 
 Status RowStore::InsertChange(const TableSpec& spec, const std::string& id, const Json& values, bool* handled) {
@@ -271,11 +286,12 @@ Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, co
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
   Statement& write = st->insert_if_absent;
   write.Reset();
-  write.Bind(1, id);
+  // id and values outlive the statement's run; it is reset before this returns.
+  write.BindStatic(1, id);
   for (size_t i = 0; i < spec.columns.size(); ++i) {
     const ColumnValue& v = values[i];
     if (v.kind == ColumnValue::Kind::kInt) write.Bind(int(i) + 2, v.number);
-    else if (v.kind == ColumnValue::Kind::kText) write.Bind(int(i) + 2, std::string_view(v.text));
+    else if (v.kind == ColumnValue::Kind::kText) write.BindStatic(int(i) + 2, std::string_view(v.text));
     else write.BindNull(int(i) + 2);
   }
   Status written = write.Run();
@@ -318,9 +334,12 @@ Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, con
   Statement* meta = nullptr;
   TS_RETURN_IF_ERROR(db_->Cached(
       "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
-  meta->Bind(1, std::string_view(spec.name)).Bind(2, id).Bind(3, scope).Bind(4, seq).Bind(5, version);
-  meta->Bind(6, clocks_text).Bind(7, int64_t(hash));
-  return meta->Run();
+  // The texts outlive the run, and the statement is reset before this returns.
+  meta->BindStatic(1, std::string_view(spec.name)).BindStatic(2, id).BindStatic(3, scope).Bind(4, seq).Bind(5, version);
+  meta->BindStatic(6, clocks_text).Bind(7, int64_t(hash));
+  Status s = meta->Run();
+  meta->Reset();
+  return s;
 }
 
 Status RowStore::StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row) {
