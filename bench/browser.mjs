@@ -4,10 +4,17 @@
 // is about 8x slower). Prints figures; asserts nothing.
 //   node bench/browser.mjs [--commits 1000] [--products 100000] [--sales 10000]
 //                          [--side-by-side] [--lean] [--variants build-wasm-a,build-wasm-b]
+//                          [--only pull [--rounds 3] [--package DIR] [--against DIR]]
 //   --side-by-side   page 1 only (no hub, no package page): the engine, the official package and
 //                    the raw floor, about a minute; needs only build-wasm/ (scripts/build-wasm.sh).
 //   --lean           page 1 without the coalescing-off and page_size rows (they measure the VFS
 //                    and the file format, not the code): for comparing builds with --variants.
+//   --only pull      only the initial pull of --products products through the package, --rounds N
+//                    times (default 3), each by a new device into a new store; with
+//                    --against DIR, each round also pulls with the package in DIR (index.js,
+//                    worker.js, tillsync.wasm: e.g. a copy of dist/ built before a change), the two
+//                    alternated on the same hub and page origin. --package DIR uses DIR instead of
+//                    building dist/.
 //   --variants       other wasm build dirs (e.g. configured with another TILLSYNC_WASM_*_OPT),
 //                    measured in the same worker and run as tillsync's own rows, so build options
 //                    are compared side by side instead of across noisy runs.
@@ -39,10 +46,15 @@ const SIDE_BY_SIDE_ONLY = args.includes('--side-by-side');
 const LEAN = args.includes('--lean');
 const variantArg = args.indexOf('--variants');
 const VARIANTS = variantArg >= 0 ? args[variantArg + 1].split(',').filter(Boolean) : [];
+const strOpt = (name) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : null; };
+const PULL_ONLY = strOpt('only') === 'pull';
+const ROUNDS = opt('rounds', 3);
+const PACKAGE = strOpt('package');
+const AGAINST = strOpt('against');
 
 const sh = (cmd, a) => execFileSync(cmd, a, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-sh('bash', [SIDE_BY_SIDE_ONLY ? 'scripts/build-wasm.sh' : 'scripts/build-package.sh']);
-const dist = path.join(repoRoot, 'dist');
+if (!(PULL_ONLY && PACKAGE)) sh('bash', [SIDE_BY_SIDE_ONLY ? 'scripts/build-wasm.sh' : 'scripts/build-package.sh']);
+const dist = PACKAGE ? path.resolve(repoRoot, PACKAGE) : path.join(repoRoot, 'dist');
 
 // --- Page 1: the side-by-side worker, cross-origin isolated -----------------------------------
 const site1 = tempDir('bench-site');
@@ -81,6 +93,17 @@ if (!SIDE_BY_SIDE_ONLY) {
   for (const f of ['index.js', 'worker.js', 'tillsync.wasm']) fs.copyFileSync(path.join(dist, f), path.join(site2, 'tillsync', f));
   fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.html'), path.join(site2, 'index.html'));
   fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.mjs'), path.join(site2, 'store_page.mjs'));
+  if (AGAINST) {
+    // The other package under /tillsync-b/, with its own copy of the page under /b/.
+    fs.mkdirSync(path.join(site2, 'tillsync-b'));
+    fs.mkdirSync(path.join(site2, 'b'));
+    for (const f of ['index.js', 'worker.js', 'tillsync.wasm']) {
+      fs.copyFileSync(path.join(path.resolve(repoRoot, AGAINST), f), path.join(site2, 'tillsync-b', f));
+    }
+    fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.html'), path.join(site2, 'b', 'index.html'));
+    fs.writeFileSync(path.join(site2, 'b', 'store_page.mjs'),
+      fs.readFileSync(path.join(repoRoot, 'e2e/store_page.mjs'), 'utf8').replaceAll('/tillsync/', '/tillsync-b/'));
+  }
   server = await startServer({ dir: tempDir('bench-hub'), args: ['--static', site2] });
   hub = new HubClient(server);
   shop = await hub.createShop('Bench shop');
@@ -102,6 +125,36 @@ const f = (x, d = 3) => (x === undefined || x === null ? '-' : Number(x).toFixed
 const out = [];
 const line = (s = '') => { out.push(s); console.log(s); };
 try {
+  if (PULL_ONLY) {
+    // Initial pulls only: a new device and a new store each time, the packages alternated.
+    const packages = [{ label: PACKAGE ?? 'dist', at: '/' }, ...(AGAINST ? [{ label: AGAINST, at: '/b/' }] : [])];
+    line(`initial pull of ${PRODUCTS.toLocaleString('en')} products, ${ROUNDS} round(s)`);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const pkg of (round % 2 ? [...packages].reverse() : packages)) {
+        const page = await context.newPage();
+        page.on('pageerror', (e) => console.error('page error:', e));
+        await page.goto(origin + pkg.at);
+        await page.waitForFunction(() => window.ready === true);
+        const device = await hub.registerDevice(shop.shop_token, `Bench till ${round} ${pkg.at}`);
+        const creds = { url: origin, shopId: device.reg.shop_id, deviceId: device.reg.device_id,
+          deviceToken: device.reg.device_token, receiptPrefix: device.reg.receipt_prefix };
+        const r = await page.evaluate(async ([c, name]) => {
+          await window.openTill({ name, hub: c, syncOnOpen: false, writeDebounceMs: 1e9, syncIntervalMs: 0 });
+          const t0 = performance.now();
+          await window.store.sync();
+          const ms = performance.now() - t0;
+          const n = (await window.store.query('SELECT count(*) AS n FROM products'))[0].n;
+          const d = await window.store._c.call('diagnostics');
+          await window.store.close();
+          return { ms, n, cycle: d.lastCycle };
+        }, [creds, `bench-pull-${round}-${pkg.at.length}`]);
+        line(`${pkg.label}: ${f(r.ms / 1000, 2)} s (${r.n} rows; network ${f(r.cycle.networkMs / 1000, 2)} s, engine ${f(r.cycle.engineMs / 1000, 2)} s, ${r.cycle.requests} requests) load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+        await page.close();
+      }
+    }
+    line(`(hub seeded with ${PRODUCTS} products in ${seedSeconds.toFixed(1)} s, not part of any figure)`);
+    process.exitCode = 0;
+  } else {
   // Page 1.
   const page1 = await openWorkerPage(context, staticServer.url, '/e2e/worker_page.html?worker=/bench/browser.worker.js');
   const micro = await page1.evaluate((a) => window.call('run', a),
@@ -253,6 +306,7 @@ try {
     line(`| tillsync.wasm (SQLite + engine + bindings) | ${wasm.length.toLocaleString('en')} bytes raw, ${gzOf(wasm).toLocaleString('en')} gzip -9 | <= 1,000,000 raw, <= 450 KB gzip |`);
     line('');
     line(`(hub seeded with ${PRODUCTS} products in ${seedSeconds.toFixed(1)} s, not part of any figure)`);
+  }
   }
 } finally {
   await context.close();
