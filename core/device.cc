@@ -162,14 +162,53 @@ Status Device::MoveOldChecksums() {
   return txn.Commit();
 }
 
-Status Device::LoadWriteCounters() {
+Status Device::LoadWriteState() {
   if (counters_loaded_ && counters_rollbacks_ == db_->rollbacks()) return Status::Ok();
   counters_rollbacks_ = db_->rollbacks();
-  TS_RETURN_IF_ERROR(KvInt("next_seq", &next_seq_));
-  if (next_seq_ < 1) next_seq_ = 1;
+  int64_t stored_next = 0;
+  TS_RETURN_IF_ERROR(KvInt("next_seq", &stored_next));
+  next_seq_ = std::max<int64_t>(stored_next, 1);
   TS_RETURN_IF_ERROR(KvInt("receipt_counter", &receipt_counter_));
+  rows_->DropHeldChecksums();
+  carried_row_counter_ = 0;
+  carried_hlc_.clear();
+  Statement* tail = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT seq, op FROM _ts_outbox ORDER BY seq DESC LIMIT 1", &tail));
+  bool row = false;
+  TS_RETURN_IF_ERROR(tail->Step(&row));
+  if (row && tail->Int(0) >= stored_next) {
+    // Written after _ts_kv's state: the row's is the newer. (A row written before this form
+    // carries none; its write stored next_seq past it, so it never gets here.)
+    next_seq_ = tail->Int(0) + 1;
+    OutboxState carried;
+    bool found = false;
+    Status read = ReadOutboxState(tail->Text(1), OutboxWriter{identity_.shop_id, identity_.device_id}, &carried,
+                                  &carried_hlc_, &found);
+    tail->Reset();
+    if (!read.ok()) return Status(ErrorCode::kCorrupt, "newest outbox entry unreadable: " + read.message());
+    if (found) {
+      rows_->SetHeldChecksums(std::move(carried.sums));
+      receipt_counter_ = std::max(receipt_counter_, carried.receipt_counter);
+      carried_row_counter_ = carried.row_counter;
+    } else {
+      carried_hlc_.clear();
+    }
+  }
+  tail->Reset();
   counters_loaded_ = true;
   return Status::Ok();
+}
+
+Status Device::SaveWriteState() {
+  TS_RETURN_IF_ERROR(LoadWriteState());
+  TS_RETURN_IF_ERROR(rows_->SaveHeldChecksums());
+  // Same keys and text as KvPut writes them.
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES ('next_seq', ?1), ('hlc', ?2),"
+                                 " ('row_counter', ?3), ('receipt_counter', ?4)", &st));
+  st->Bind(1, std::to_string(next_seq_)).Bind(2, clock_->last().ToString()).Bind(3, std::to_string(id_counter_))
+      .Bind(4, std::to_string(receipt_counter_));
+  return st->Run();
 }
 
 Status Device::LoadState() {
@@ -184,6 +223,21 @@ Status Device::LoadState() {
   backoff_->set_failures(int(n));
   TS_RETURN_IF_ERROR(KvInt("min_schema_version", &n));
   state_ = (n > LatestSchemaVersion()) ? SyncState::kUpdateRequired : SyncState::kIdle;
+  // Local writes keep their state in the newest outbox row (WriteInTxn): when that row is newer
+  // than _ts_kv, its counters and clock win (all of them only ever grow), and _ts_kv is brought
+  // up to date once, here, so every later reader finds it there. Idempotent: a crash before the
+  // commit leaves the row as the newer state, and the next open does the same again.
+  rows_->HoldChecksums();
+  TS_RETURN_IF_ERROR(LoadWriteState());
+  if (!carried_hlc_.empty() || carried_row_counter_ > 0 || !rows_->held_checksums().empty()) {
+    id_counter_ = std::max(id_counter_, carried_row_counter_);
+    HlcTimestamp carried;
+    if (HlcTimestamp::Parse(carried_hlc_, &carried).ok() && clock_->last() < carried) clock_->Restore(carried);
+    Transaction txn(db_.get());
+    TS_RETURN_IF_ERROR(txn.Begin());
+    TS_RETURN_IF_ERROR(SaveWriteState());
+    TS_RETURN_IF_ERROR(txn.Commit());
+  }
   return Status::Ok();
 }
 
@@ -221,7 +275,7 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
   if (changes.empty()) return Status(ErrorCode::kBadRequest, "a write needs at least one change");
   if (changes.size() > kMaxChangesPerOperation)
     return Status(ErrorCode::kTooLarge, "a write may hold at most " + std::to_string(kMaxChangesPerOperation) + " changes");
-  TS_RETURN_IF_ERROR(LoadWriteCounters());
+  TS_RETURN_IF_ERROR(LoadWriteState());
   const int64_t seq = next_seq_;
   Operation op;
   op.seq = seq;
@@ -289,29 +343,30 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
     if (fresh[i]) TS_RETURN_IF_ERROR(rows_->Insert(spec, c.id, &next));
     else TS_RETURN_IF_ERROR(rows_->Store(spec, c.id, current, &next));
   }
+  // The checksums this write moved stay held in memory (RowStore::HoldChecksums), and the
+  // write's state (those sums, the id and receipt counters; next_seq and the clock are the row's
+  // own seq and hlc) rides in its outbox row: a write dirties no _ts_kv page (a sale wrote one
+  // 4 KiB page there for about 100 bytes of counters). LoadWriteState reads it back.
+  TS_RETURN_IF_ERROR(checksums.Flush());
+  const OutboxWriter writer{identity_.shop_id, identity_.device_id};
+  OutboxState state;
+  state.sums = rows_->held_checksums();
+  state.row_counter = id_counter_;
+  state.receipt_counter = receipt_counter > 0 ? receipt_counter : receipt_counter_;
+  std::string text = OutboxText(op, writer);
+  const bool carried = AppendOutboxState(state, writer, &text);
   // The outbox row commits with the rows it describes: a write is never shown without being
   // queued, and never queued without being written.
   Statement* ins = nullptr;
   TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _ts_outbox (seq, op, created_at) VALUES (?1, ?2, ?3)", &ins));
-  ins->Bind(1, op.seq).Bind(2, OutboxText(op, OutboxWriter{identity_.shop_id, identity_.device_id})).Bind(3, op.wall_ms);
+  ins->Bind(1, op.seq).Bind(2, text).Bind(3, op.wall_ms);
   TS_RETURN_IF_ERROR(ins->Run());
-  TS_RETURN_IF_ERROR(checksums.Flush());
-  // The write path's counters, in one statement (same keys and text as KvPut writes them), with
-  // the receipt counter when a sale handed out a receipt number.
-  Statement* counters = nullptr;
-  if (receipt_counter > 0) {
-    TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES ('next_seq', ?1),"
-                                   " ('hlc', ?2), ('row_counter', ?3), ('receipt_counter', ?4)", &counters));
-    counters->Bind(4, std::to_string(receipt_counter));
-  } else {
-    TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES"
-                                   " ('next_seq', ?1), ('hlc', ?2), ('row_counter', ?3)", &counters));
-  }
-  counters->Bind(1, std::to_string(seq + 1)).Bind(2, op.hlc).Bind(3, std::to_string(id_counter_));
-  TS_RETURN_IF_ERROR(counters->Run());
-  // As written; should the transaction roll back, LoadWriteCounters reads them again.
+  // As written; should the transaction roll back, LoadWriteState reads them again.
   next_seq_ = seq + 1;
   if (receipt_counter > 0) receipt_counter_ = receipt_counter;
+  // A state the row cannot carry (a sum of a scope that is neither the catalog nor this shop,
+  // which validation never lets through) goes to _ts_kv, as before the row carried it.
+  if (!carried) TS_RETURN_IF_ERROR(SaveWriteState());
   if (out != nullptr) {
     out->seq = op.seq;
     out->hlc = op.hlc;
@@ -371,7 +426,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   } else {
     TS_RETURN_IF_ERROR(NewRowId(&result.order_id));
   }
-  TS_RETURN_IF_ERROR(LoadWriteCounters());
+  TS_RETURN_IF_ERROR(LoadWriteState());
   const int64_t receipt = receipt_counter_ + 1;  // stored by WriteInTxn, in its counters statement
   char num[32];
   std::snprintf(num, sizeof num, "%06lld", static_cast<long long>(receipt));
@@ -691,6 +746,7 @@ Status Device::HandlePushResponse(std::string_view body) {
   TS_RETURN_IF_ERROR(HlcTimestamp::Parse(resp.hub_hlc, &hub_ts));
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
+  TS_RETURN_IF_ERROR(LoadWriteState());
   HlcTimestamp clock_before = clock_->last();
   auto body_status = [&]() -> Status {
     for (const OpResult& r : resp.results) {
@@ -728,7 +784,9 @@ Status Device::HandlePushResponse(std::string_view body) {
       TS_RETURN_IF_ERROR(KvAdd("stat_acked", 1));
     }
     clock_->Observe(hub_ts);
-    return KvPut("hlc", clock_->last().ToString());
+    // Acknowledged rows left the outbox (perhaps the newest, which carried the write state) and
+    // conflicts moved checksums: the state goes to _ts_kv (with the clock just observed).
+    return SaveWriteState();
   }();
   if (body_status.ok()) body_status = txn.Commit();
   if (!body_status.ok()) clock_->Restore(clock_before);
@@ -742,10 +800,12 @@ Status Device::BuildPull(std::string* body) {
     // A discarded operation left local effects the hub never had: download everything again.
     Transaction txn(db_.get());
     TS_RETURN_IF_ERROR(txn.Begin());
+    TS_RETURN_IF_ERROR(LoadWriteState());
     TS_RETURN_IF_ERROR(rows_->RemoveAll());
     TS_RETURN_IF_ERROR(KvPut("pull_cursor", "0"));
     TS_RETURN_IF_ERROR(KvPut("repair_pending", "0"));
     TS_RETURN_IF_ERROR(Log("repair", "replica dropped after a discard; downloading again"));
+    TS_RETURN_IF_ERROR(SaveWriteState());  // the sums are gone: none held, none stored
     TS_RETURN_IF_ERROR(txn.Commit());
   }
   PullRequest req;
@@ -759,6 +819,7 @@ Status Device::BuildPull(std::string* body) {
 }
 
 Status Device::LocalChecksum(uint64_t* out) {
+  TS_RETURN_IF_ERROR(LoadWriteState());  // the sums held since the last rollback, if any
   uint64_t catalog = 0, shop = 0;
   TS_RETURN_IF_ERROR(rows_->ScopeChecksum("", &catalog));
   TS_RETURN_IF_ERROR(rows_->ScopeChecksum(identity_.shop_id, &shop));
@@ -777,6 +838,7 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
   if (resp.cursor < cursor) return Status(ErrorCode::kBadValue, "pull answer moves the cursor backwards");
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
+  TS_RETURN_IF_ERROR(LoadWriteState());
   HlcTimestamp clock_before = clock_->last();
   rows_->BeginBatch();  // a page may hold thousands of rows: one checksum write, not two per row
   // One pulled row as a v1 page carries it: merged with the replica's copy, if any.
@@ -877,7 +939,8 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
         }
       }
     }
-    return Status::Ok();
+    // The page moved checksums (held in memory since LoadWriteState): to _ts_kv with the rest.
+    return SaveWriteState();
   }();
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) {

@@ -181,8 +181,16 @@ class Device {
   // Moves the scope checksums of a database written before they lived in _ts_kv (RowStore,
   // ChecksumHome::kKvTable); nothing to do, one read, for any other database.
   Status MoveOldChecksums();
-  // Reads next_seq and receipt_counter unless held in memory since the last rollback.
-  Status LoadWriteCounters();
+  // The write path's state (next_seq, receipt counter, the held scope checksums) as committed,
+  // unless known in memory since the last rollback. A local write keeps it in its outbox row,
+  // not in _ts_kv (see WriteInTxn), so the committed state is whichever of the two is newer:
+  // the newest outbox row's when its seq is at or past _ts_kv's next_seq, else _ts_kv's.
+  Status LoadWriteState();
+  // Writes the whole write-path state to _ts_kv (next_seq, hlc, row and receipt counters, held
+  // checksums), inside the caller's transaction. Every transaction other than a local write
+  // that moves a checksum or removes outbox rows does this before it commits: _ts_kv's next_seq
+  // then passes every outbox row, so _ts_kv is the newer state again.
+  Status SaveWriteState();
   Status KvGet(const char* key, std::string* out, bool* found);
   Status KvPut(const char* key, const std::string& value);
   Status KvInt(const char* key, int64_t* out);
@@ -208,11 +216,16 @@ class Device {
   int64_t id_counter_ = 0;
   // The write path's counters as committed or as the open transaction wrote them: read once and
   // kept, so a sale spends no statement reading them. A rollback may undo what a transaction
-  // wrote, so they are read again once Database::rollbacks() has moved (LoadWriteCounters).
+  // wrote, so they are read again once Database::rollbacks() has moved (LoadWriteState), with
+  // the checksums RowStore holds.
   int64_t next_seq_ = 1;
   int64_t receipt_counter_ = 0;
   bool counters_loaded_ = false;
   uint64_t counters_rollbacks_ = 0;
+  // What LoadWriteState found in the newest outbox row when that row is the newer state (row
+  // counter and complete hlc; 0 and empty otherwise): Open restores the id counter and clock.
+  int64_t carried_row_counter_ = 0;
+  std::string carried_hlc_;
   // Row ids known not to be stored yet: ids NewRowId has handed out since the last local write
   // (device id + a counter that only grows and is persisted with the rows that use it), plus a
   // caller-chosen order id RecordSale has just seen absent in its own write transaction.

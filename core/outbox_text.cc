@@ -1,5 +1,7 @@
 #include "core/outbox_text.h"
 
+#include <charconv>
+
 #include "core/json_reader.h"
 
 namespace tillsync {
@@ -104,10 +106,79 @@ std::string OutboxText(const Operation& op, const OutboxWriter& writer) {
   });
 }
 
+namespace {
+
+constexpr const char* kStateKey = "kv";
+
+void AppendHex(char tag, uint64_t v, std::string* out) {
+  if (out->back() != '"') out->push_back(',');
+  out->push_back(tag);
+  char buf[20];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
+  out->append(buf, r.ptr);
+}
+
+}  // namespace
+
+bool AppendOutboxState(const OutboxState& state, const OutboxWriter& writer, std::string* text) {
+  for (const auto& [scope, sum] : state.sums)
+    if (!scope.empty() && scope != writer.shop_id) return false;
+  if (text->empty() || text->back() != '}') return false;
+  text->pop_back();
+  *text += ",\"";
+  *text += kStateKey;
+  *text += "\":\"";
+  for (const auto& [scope, sum] : state.sums) AppendHex(scope.empty() ? 'c' : 's', sum, text);
+  if (state.row_counter > 0) AppendHex('r', uint64_t(state.row_counter), text);
+  if (state.receipt_counter > 0) AppendHex('n', uint64_t(state.receipt_counter), text);
+  *text += "\"}";
+  return true;
+}
+
+Status ReadOutboxState(std::string_view text, const OutboxWriter& writer, OutboxState* state, std::string* hlc,
+                       bool* found) {
+  *state = OutboxState();
+  *found = false;
+  Json j;
+  TS_RETURN_IF_ERROR(ParseJson(text, &j));
+  if (!j.is_object()) return Status(ErrorCode::kCorrupt, "outbox entry is not an object");
+  auto h = j.find("hlc");
+  if (h == j.end() || !h->is_string()) return Status(ErrorCode::kCorrupt, "outbox entry has no hlc");
+  *hlc = h->get<std::string>();
+  if (!hlc->empty() && hlc->back() == kNodeLeftOut) *hlc += writer.device_id;
+  auto kv = j.find(kStateKey);
+  if (kv == j.end()) return Status::Ok();
+  const Status bad(ErrorCode::kCorrupt, "outbox entry carries an unreadable state");
+  if (!kv->is_string()) return bad;
+  std::string_view parts = kv->get_ref<const std::string&>();
+  while (!parts.empty()) {
+    const size_t comma = parts.find(',');
+    const std::string_view part = parts.substr(0, comma);
+    parts = comma == std::string_view::npos ? std::string_view() : parts.substr(comma + 1);
+    if (part.size() < 2 || part.size() > 17) return bad;
+    uint64_t v = 0;
+    auto r = std::from_chars(part.data() + 1, part.data() + part.size(), v, 16);
+    if (r.ec != std::errc() || r.ptr != part.data() + part.size()) return bad;
+    switch (part[0]) {
+      case 'c': state->sums[""] = v; break;
+      case 's': state->sums[writer.shop_id] = v; break;
+      case 'r':
+      case 'n':
+        if (v > uint64_t(INT64_MAX)) return bad;
+        (part[0] == 'r' ? state->row_counter : state->receipt_counter) = int64_t(v);
+        break;
+      default: return bad;
+    }
+  }
+  *found = true;
+  return Status::Ok();
+}
+
 Status OperationFromOutboxText(std::string_view text, const OutboxWriter& writer, const std::string& path,
                                Operation* out) {
   Json j;
   TS_RETURN_IF_ERROR(ParseJson(text, &j));
+  if (j.is_object()) j.erase(kStateKey);  // the device's state, not part of the operation
   if (j.is_object()) {
     auto hlc = j.find("hlc");
     if (hlc != j.end() && hlc->is_string()) {

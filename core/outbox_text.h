@@ -16,6 +16,8 @@
 // this form existed (no mask: nothing to restore), in the first short form (bits 1 to 16), or now.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -32,6 +34,28 @@ struct OutboxWriter {
 
 // The stored text of `op`, written by `writer`.
 std::string OutboxText(const Operation& op, const OutboxWriter& writer);
+
+// The device's write-path state carried by its newest outbox row, so that a local write writes
+// no _ts_kv page: the scope checksums as the write left them (RowStore's held sums; a device
+// has two scopes, the catalog "" and its own shop) and its id and receipt counters. next_seq and
+// the clock need no room: they follow from the row's own seq and hlc. Stored as a "kv" member of
+// the stored text, `"kv":"c<hex>,s<hex>,r<hex>,n<hex>"` (catalog sum, shop sum, row counter,
+// receipt counter; a part absent when not carried), about 40 bytes, which
+// OperationFromOutboxText drops: the operation pushed is the same. Which of _ts_kv and the newest
+// outbox row holds the newer state is Device's business (Device::LoadWriteState).
+struct OutboxState {
+  std::map<std::string, uint64_t> sums;  // scope -> sum
+  int64_t row_counter = 0;               // 0: not carried
+  int64_t receipt_counter = 0;           // 0: not carried
+};
+// Appends `state` to the stored text of an operation. False, `text` unchanged, when a sum's
+// scope is neither the catalog's nor the writer's shop (the caller then keeps it elsewhere).
+bool AppendOutboxState(const OutboxState& state, const OutboxWriter& writer, std::string* text);
+// The state carried by stored text, and the operation's complete hlc. *found is false (and
+// *state empty) for text that carries none: stored before this form, or by a write whose
+// state went to _ts_kv.
+Status ReadOutboxState(std::string_view text, const OutboxWriter& writer, OutboxState* state, std::string* hlc,
+                       bool* found);
 
 // Decodes stored text (either form) into the full operation. `path` prefixes error fields.
 Status OperationFromOutboxText(std::string_view text, const OutboxWriter& writer, const std::string& path,

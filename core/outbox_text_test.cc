@@ -170,5 +170,47 @@ TEST(OutboxTextTest, ADamagedMaskIsRefusedWithAClearError) {
   EXPECT_EQ(s.code(), ErrorCode::kBadRequest);
 }
 
+TEST(OutboxTextTest, TheWriteStateRidesAlongReadsBackExactlyAndIsNeverPartOfTheOperation) {
+  const Operation op = SaleLikeOperation();
+  const std::string plain = OutboxText(op, kWriter);
+  OutboxState state;
+  state.sums[""] = 0;
+  state.sums["shop-a"] = UINT64_MAX;  // the full range of a wrapping sum
+  state.row_counter = 0x1a3;
+  state.receipt_counter = 42;
+  std::string text = plain;
+  ASSERT_TRUE(AppendOutboxState(state, kWriter, &text));
+  EXPECT_EQ(text.substr(plain.size() - 1), ",\"kv\":\"c0,sffffffffffffffff,r1a3,n2a\"}");
+  // Read back exactly, with the operation's complete hlc (its node left out in the stored form).
+  OutboxState read;
+  std::string hlc;
+  bool found = false;
+  ASSERT_TRUE(ReadOutboxState(text, kWriter, &read, &hlc, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ(read.sums, state.sums);
+  EXPECT_EQ(read.row_counter, 0x1a3);
+  EXPECT_EQ(read.receipt_counter, 42);
+  EXPECT_EQ(hlc, op.hlc);
+  // The operation read from either text is the same, to the byte.
+  EXPECT_EQ(OperationText(Decode(text)), OperationText(op));
+  EXPECT_EQ(OperationText(Decode(text)), OperationText(Decode(plain)));
+  // Text without a state (stored before, or whose state went to _ts_kv): none found.
+  ASSERT_TRUE(ReadOutboxState(plain, kWriter, &read, &hlc, &found).ok());
+  EXPECT_FALSE(found);
+  EXPECT_TRUE(read.sums.empty());
+  // Only the two scopes a device has can ride along; anything else is the caller's to store.
+  OutboxState other;
+  other.sums["shop-b"] = 1;
+  std::string unchanged = plain;
+  EXPECT_FALSE(AppendOutboxState(other, kWriter, &unchanged));
+  EXPECT_EQ(unchanged, plain);
+  // A damaged state is an error, not a silently wrong counter.
+  for (const char* bad : {"\"x1\"", "\"s\"", "\"r-1\"", "\"rz\"", "\"r8000000000000000\"", "7", "\"s1,,r2\""}) {
+    std::string damaged = plain.substr(0, plain.size() - 1) + ",\"kv\":" + bad + "}";
+    Status s = ReadOutboxState(damaged, kWriter, &read, &hlc, &found);
+    EXPECT_EQ(s.code(), ErrorCode::kCorrupt) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace tillsync

@@ -362,6 +362,21 @@ std::string ChecksumKey(const std::string& scope) { return kChecksumKeyPrefix + 
 
 }  // namespace
 
+std::string RowStore::ChecksumKvKey(const std::string& scope) { return ChecksumKey(scope); }
+
+Status RowStore::SaveHeldChecksums() {
+  std::map<std::string, uint64_t> held;
+  held.swap(held_);
+  const bool was_holding = holding_;
+  holding_ = false;  // PutStoredChecksum writes through
+  Status s = Status::Ok();
+  for (const auto& [scope, sum] : held)
+    if (s.ok()) s = PutStoredChecksum(scope, sum);
+  holding_ = was_holding;
+  if (!s.ok()) held_ = std::move(held);
+  return s;
+}
+
 Status RowStore::MoveChecksum(const std::string& scope, uint64_t delta) {
   if (batching_) {
     pending_[scope] += delta;
@@ -373,6 +388,11 @@ Status RowStore::MoveChecksum(const std::string& scope, uint64_t delta) {
 }
 
 Status RowStore::StoredChecksum(const std::string& scope, uint64_t* sum) {
+  auto held = held_.find(scope);
+  if (held != held_.end()) {
+    *sum = held->second;
+    return Status::Ok();
+  }
   Statement* st = nullptr;
   if (checksum_home_ == ChecksumHome::kChecksumTable) {
     TS_RETURN_IF_ERROR(db_->Cached("SELECT sum FROM _ts_checksum WHERE scope=?1", &st));
@@ -389,6 +409,10 @@ Status RowStore::StoredChecksum(const std::string& scope, uint64_t* sum) {
 }
 
 Status RowStore::PutStoredChecksum(const std::string& scope, uint64_t sum) {
+  if (holding_) {
+    held_[scope] = sum;
+    return Status::Ok();
+  }
   Statement* put = nullptr;
   if (checksum_home_ == ChecksumHome::kChecksumTable) {
     TS_RETURN_IF_ERROR(db_->Cached("INSERT OR REPLACE INTO _ts_checksum (scope, sum) VALUES (?1, ?2)", &put));
@@ -438,6 +462,7 @@ Status RowStore::MoveTableChecksumsToKv(int64_t* moved) {
 
 Status RowStore::RemoveAll() {
   pending_.clear();
+  held_.clear();  // every sum is zero again: none held, none stored
   for (const TableSpec& t : AllTables()) TS_RETURN_IF_ERROR(db_->Exec(std::string("DELETE FROM ") + t.name));
   TS_RETURN_IF_ERROR(db_->Exec("DELETE FROM _ts_rows; DELETE FROM _ts_checksum;"));
   if (checksum_home_ == ChecksumHome::kChecksumTable) return Status::Ok();

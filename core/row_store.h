@@ -102,6 +102,21 @@ class RowStore {
   // transaction. Idempotent: with _ts_checksum empty it changes nothing. *moved: scopes moved.
   Status MoveTableChecksumsToKv(int64_t* moved);
 
+  // Held sums (a device's write path): while holding, a scope's sum once read lives in memory
+  // and every move of it stays there instead of being written to _ts_kv; the caller persists
+  // the held sums itself (a device in its newest outbox row, see Device::WriteInTxn) or writes
+  // them with SaveHeldChecksums. So every reader and writer of this store sees the current sum,
+  // however it is persisted. The caller also owns rollback: a transaction that rolls back
+  // leaves held sums it moved, to be replaced (SetHeldChecksums) or dropped (DropHeldChecksums).
+  void HoldChecksums() { holding_ = true; }
+  const std::map<std::string, uint64_t>& held_checksums() const { return held_; }
+  void SetHeldChecksums(std::map<std::string, uint64_t> sums) { held_ = std::move(sums); }
+  void DropHeldChecksums() { held_.clear(); }
+  // Writes the held sums to _ts_kv (inside the caller's transaction) and holds none.
+  Status SaveHeldChecksums();
+  // The _ts_kv key of a scope's sum (kKvTable mode).
+  static std::string ChecksumKvKey(const std::string& scope);
+
   // Bulk mode for applying a large page: checksum deltas collect in memory and are written by
   // FlushChecksums() (call it before committing) instead of two statements per row. Discard
   // them with CancelBatch() when the transaction rolls back.
@@ -154,6 +169,8 @@ class RowStore {
   std::string values_text_;  // reused buffer for a typed row's canonical JSON (its hash)
   bool batching_ = false;
   std::map<std::string, uint64_t> pending_;  // scope -> delta not yet written (bulk mode)
+  bool holding_ = false;
+  std::map<std::string, uint64_t> held_;  // scope -> current sum, not in _ts_kv (held sums)
   friend class ChecksumBatch;                // saves and restores pending_ around savepoints
 };
 
