@@ -15,20 +15,11 @@ import { Engine, withUtf8 } from '../worker/engine.js';
 import { BROWSER_OPEN_OPTIONS } from '../worker/owner.js';
 import schemaSql from '../schema/migrations/001_initial.sql';
 import { opfsDirectory, removeOpfsEntry, serve } from '../e2e/worker_support.mjs';
-import { mulberry32 } from '../tests/support/seeded_random.mjs';
+import { mulberry32, shuffled } from '../tests/support/seeded_random.mjs';
 import { IDENTITY, PRODUCT_COUNT, SALE, productRows, saleSql } from './sale_workload.mjs';
 
 const BASE = 'tillsync-browser-bench';
 const ROUNDS = 7;  // alternating rounds of the reads and of the bulk insert; bench/browser.mjs prints it
-
-function shuffled(list, random) {
-  const out = [...list];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 function summarize(times) {
   const s = [...times].sort((a, b) => a - b);

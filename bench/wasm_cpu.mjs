@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { MemoryDirectory } from '../wasm/memory_access_handle.js';
 import { Engine, withUtf8 } from '../worker/engine.js';
 import { BROWSER_OPEN_OPTIONS } from '../worker/owner.js';
-import { mulberry32 } from '../tests/support/seeded_random.mjs';
+import { mulberry32, shuffled } from '../tests/support/seeded_random.mjs';
 import { IDENTITY, PRODUCT_COUNT, SALE, productRows, saleSql } from './sale_workload.mjs';
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -94,15 +94,6 @@ async function sqlSide(build) {
   };
   batch(productRows(PRODUCT_COUNT));
   return { sale: (i, sql) => exec(sql), bulk: batch };
-}
-
-function shuffled(list, random) {
-  const out = [...list];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };

@@ -18,25 +18,13 @@ namespace tillsync {
 namespace {
 
 using test_support::CallerOf;
+using test_support::QueryRowsText;
 using test_support::PushAll;
 using test_support::QueryInt;
 using test_support::Sale;
 using test_support::SyncOnce;
 
 constexpr int64_t kT0 = 1'700'000'000'000;
-
-// Every row of a query as text, one line per row.
-std::string RowsText(Database* db, const char* sql) {
-  Statement st;
-  EXPECT_TRUE(db->Prepare(sql, &st).ok());
-  std::string out;
-  bool row = false;
-  while (st.Step(&row).ok() && row) {
-    for (int c = 0; c < st.ColumnCount(); ++c) out += (st.IsNull(c) ? std::string("NULL") : st.Text(c)) + "|";
-    out += "\n";
-  }
-  return out;
-}
 
 class DeviceTest : public ::testing::Test {
  protected:
@@ -338,12 +326,12 @@ TEST_F(DeviceTest, ASaleWritesNoKvRowItsOutboxRowCarriesTheStateAndAnOpenRestore
   auto d = Ready(rec1_);
   Reopen(&d, rec1_);
   const char* kv = "SELECT key, value FROM _ts_kv ORDER BY key";
-  const std::string kv_before = RowsText(d->db(), kv);
+  const std::string kv_before = QueryRowsText(d->db(), kv);
   std::vector<SaleResult> sales(3);
   for (SaleResult& sale : sales) ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}, {"p105", 2}}), &sale).ok());
   // Not one _ts_kv row written by three sales: next_seq, counters and the shop's checksum ride
   // in the newest outbox row.
-  EXPECT_EQ(RowsText(d->db(), kv), kv_before);
+  EXPECT_EQ(QueryRowsText(d->db(), kv), kv_before);
   Statement tail;
   ASSERT_TRUE(d->db()->Prepare("SELECT op FROM _ts_outbox ORDER BY seq DESC LIMIT 1", &tail).ok());
   bool row = false;
@@ -367,9 +355,9 @@ TEST_F(DeviceTest, ASaleWritesNoKvRowItsOutboxRowCarriesTheStateAndAnOpenRestore
   EXPECT_EQ(next.receipt_no.substr(next.receipt_no.size() - 6), "000004");
   // A second open in a row changes nothing more (the state is in _ts_kv already).
   Reopen(&d, rec1_);
-  const std::string kv_open = RowsText(d->db(), kv);
+  const std::string kv_open = QueryRowsText(d->db(), kv);
   Reopen(&d, rec1_);
-  EXPECT_EQ(RowsText(d->db(), kv), kv_open);
+  EXPECT_EQ(QueryRowsText(d->db(), kv), kv_open);
   // And the hub agrees: the pull's checksum check passes (no repair), the replicas are equal.
   ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
   SyncStatus st;

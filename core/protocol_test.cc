@@ -12,6 +12,7 @@
 #include "core/env.h"
 #include "core/hybrid_clock.h"
 #include "core/row_store.h"
+#include "tests/support/wire_row_samples.h"
 
 namespace tillsync {
 namespace {
@@ -71,13 +72,7 @@ PushResponse SamplePushResponse() {
   OpResult conflict;
   conflict.seq = 9;
   conflict.status = OpStatus::kConflict;
-  WireRow customer;
-  customer.table = "customers";
-  customer.id = "c1";
-  customer.values = Json{{"shop_id", "s1"}, {"name", "Ann"}, {"phone", "111"}, {"email", nullptr}, {"notes", nullptr}};
-  customer.clocks = Json{{"*", "0" + HlcTimestamp{100, 0, "dev-2"}.ToString()}};
-  customer.version = 4;
-  customer.seq = 77;
+  const WireRow customer = test_support::SampleCustomerRow("0" + HlcTimestamp{100, 0, "dev-2"}.ToString(), 77);
   conflict.current = {customer};
   r.results = {applied, rejected, conflict};
   return r;
@@ -115,13 +110,7 @@ PullResponse SampleColumnarPage() {
   p4.values["name"] = "Th\u00e9 \"vert\"\n\\";
   p4.values["last_modified_at"] = 0;
   p5.clocks = Json{{"*", "0" + HlcTimestamp{160, 0, "dev-1"}.ToString()}};
-  WireRow customer;
-  customer.table = "customers";
-  customer.id = "c1";
-  customer.values = Json{{"shop_id", "s1"}, {"name", "Ann"}, {"phone", "111"}, {"email", nullptr}, {"notes", nullptr}};
-  customer.clocks = Json{{"*", shared}};
-  customer.version = 4;
-  customer.seq = 14;
+  const WireRow customer = test_support::SampleCustomerRow(shared);
   r.rows = {ProductRow("p1", 10), ProductRow("p2", 11), p3, p4, customer, p5};
   r.cursor = 15;
   return r;

@@ -6,6 +6,7 @@
 
 #include "core/hybrid_clock.h"
 #include "core/table_spec.h"
+#include "tests/support/wire_row_samples.h"
 
 namespace tillsync {
 namespace {
@@ -41,13 +42,7 @@ PullResponse Page(bool with_checksum, bool more) {
   movement.clocks = Json::object();
   movement.version = 1;
   movement.seq = 16;
-  WireRow customer;
-  customer.table = "customers";
-  customer.id = "c1";
-  customer.values = Json{{"shop_id", "s1"}, {"name", "Ann"}, {"phone", "111"}, {"email", nullptr}, {"notes", nullptr}};
-  customer.clocks = Json{{"*", shared}};
-  customer.version = 4;
-  customer.seq = 14;
+  const WireRow customer = test_support::SampleCustomerRow(shared);
   r.rows = {Product("p1", 10, "Coffee"), Product("p2", 11, "Tea"), p3, p4, customer, Product("p5", 15, "Bun"), movement};
   r.cursor = 16;
   r.more = more;

@@ -11,22 +11,12 @@
 #include "core/env.h"
 #include "core/merge.h"
 #include "core/migrations.h"
+#include "tests/support/sync_helpers.h"
 
 namespace tillsync {
 namespace {
 
-// Every row of a query as text, one line per row.
-std::string DumpQuery(Database* db, const char* sql) {
-  Statement st;
-  EXPECT_TRUE(db->Prepare(sql, &st).ok());
-  std::string out;
-  bool row = false;
-  while (st.Step(&row).ok() && row) {
-    for (int c = 0; c < st.ColumnCount(); ++c) out += (st.IsNull(c) ? std::string("NULL") : st.Text(c)) + "|";
-    out += "\n";
-  }
-  return out;
-}
+using test_support::QueryRowsText;
 
 class RowStoreTest : public ::testing::Test {
  protected:
@@ -316,12 +306,12 @@ TEST_F(RowStoreTest, InsertChangeStoresWhatMergeAndInsertStore) {
       for (const ColumnSpec& c : spec.columns) cols += std::string(cols.empty() ? "" : ", ") + "typeof(" + c.name + "), " + c.name;
       return cols;
     }() + " FROM " + spec.name + " ORDER BY id";
-    EXPECT_EQ(DumpQuery(a_db.get(), dump.c_str()), DumpQuery(b_db.get(), dump.c_str())) << spec.name;
+    EXPECT_EQ(QueryRowsText(a_db.get(), dump.c_str()), QueryRowsText(b_db.get(), dump.c_str())) << spec.name;
   }
   EXPECT_GT(stored, 1000);
   const char* sums = "SELECT key, value FROM _ts_kv WHERE key LIKE 'checksum:%' ORDER BY key";
-  EXPECT_EQ(DumpQuery(a_db.get(), sums), DumpQuery(b_db.get(), sums));
-  EXPECT_NE(DumpQuery(a_db.get(), sums), "");
+  EXPECT_EQ(QueryRowsText(a_db.get(), sums), QueryRowsText(b_db.get(), sums));
+  EXPECT_NE(QueryRowsText(a_db.get(), sums), "");
   std::string a_dump, b_dump;
   ASSERT_TRUE(CanonicalDumpOf(a_db.get(), {"", "s1", "s2"}, &a_dump).ok());
   ASSERT_TRUE(CanonicalDumpOf(b_db.get(), {"", "s1", "s2"}, &b_dump).ok());
@@ -343,7 +333,7 @@ TEST_F(RowStoreTest, InsertChangeStoresWhatMergeAndInsertStore) {
     with_stray[stray] = 1;
     refused.push_back(with_stray);
   }
-  const std::string before = DumpQuery(a_db.get(), "SELECT COUNT(*) FROM payments") + DumpQuery(a_db.get(), sums);
+  const std::string before = QueryRowsText(a_db.get(), "SELECT COUNT(*) FROM payments") + QueryRowsText(a_db.get(), sums);
   for (const Json& values : refused) {
     bool handled = true;
     ASSERT_TRUE(a.InsertChange(payments, "new-pay", values, &handled).ok());
@@ -352,18 +342,18 @@ TEST_F(RowStoreTest, InsertChangeStoresWhatMergeAndInsertStore) {
   bool handled = true;
   ASSERT_TRUE(a.InsertChange(*FindTable("products"), "p-new", Product("Tea", 100), &handled).ok());
   EXPECT_FALSE(handled) << "products keep metadata on a device: merged, not inserted directly";
-  EXPECT_EQ(DumpQuery(a_db.get(), "SELECT COUNT(*) FROM payments") + DumpQuery(a_db.get(), sums), before);
-  EXPECT_EQ(DumpQuery(a_db.get(), "SELECT COUNT(*) FROM products"), "0|\n");
+  EXPECT_EQ(QueryRowsText(a_db.get(), "SELECT COUNT(*) FROM payments") + QueryRowsText(a_db.get(), sums), before);
+  EXPECT_EQ(QueryRowsText(a_db.get(), "SELECT COUNT(*) FROM products"), "0|\n");
 
   // An id that is taken after all: refused, not overwritten, checksum unmoved.
   ASSERT_TRUE(a.InsertChange(payments, "pay-1", good, &handled).ok());
   ASSERT_TRUE(handled);
-  const std::string with_one = DumpQuery(a_db.get(), "SELECT * FROM payments WHERE id='pay-1'") + DumpQuery(a_db.get(), sums);
+  const std::string with_one = QueryRowsText(a_db.get(), "SELECT * FROM payments WHERE id='pay-1'") + QueryRowsText(a_db.get(), sums);
   Json other = good;
   other["amount_minor"] = 7;
   other["tendered_minor"] = 7;
   EXPECT_FALSE(a.InsertChange(payments, "pay-1", other, &handled).ok());
-  EXPECT_EQ(DumpQuery(a_db.get(), "SELECT * FROM payments WHERE id='pay-1'") + DumpQuery(a_db.get(), sums), with_one);
+  EXPECT_EQ(QueryRowsText(a_db.get(), "SELECT * FROM payments WHERE id='pay-1'") + QueryRowsText(a_db.get(), sums), with_one);
 }
 
 TEST_F(RowStoreTest, InsertIfAbsentStoresWhatStoreStoresAndNeverOverwrites) {
@@ -408,9 +398,9 @@ TEST_F(RowStoreTest, InsertIfAbsentStoresWhatStoreStoresAndNeverOverwrites) {
   }
   ASSERT_TRUE(rows_->FlushChecksums().ok());
   const char* meta = "SELECT tbl, id, scope, seq, version, clocks, hash FROM _ts_rows ORDER BY tbl, id";
-  EXPECT_EQ(DumpQuery(db_.get(), meta), DumpQuery(other_db.get(), meta));
-  EXPECT_EQ(DumpQuery(db_.get(), "SELECT scope, sum FROM _ts_checksum ORDER BY scope"),
-            DumpQuery(other_db.get(), "SELECT scope, sum FROM _ts_checksum ORDER BY scope"));
+  EXPECT_EQ(QueryRowsText(db_.get(), meta), QueryRowsText(other_db.get(), meta));
+  EXPECT_EQ(QueryRowsText(db_.get(), "SELECT scope, sum FROM _ts_checksum ORDER BY scope"),
+            QueryRowsText(other_db.get(), "SELECT scope, sum FROM _ts_checksum ORDER BY scope"));
   std::string a, b;
   ASSERT_TRUE(CanonicalDumpOf(db_.get(), {"", "s1", "s2"}, &a).ok());
   ASSERT_TRUE(CanonicalDumpOf(other_db.get(), {"", "s1", "s2"}, &b).ok());
@@ -428,7 +418,7 @@ TEST_F(RowStoreTest, InsertIfAbsentStoresWhatStoreStoresAndNeverOverwrites) {
   bool inserted = true;
   ASSERT_TRUE(rows_->InsertIfAbsent(products, "id-1", changed, 999, 9, "{}", &inserted).ok());
   EXPECT_FALSE(inserted);
-  EXPECT_EQ(DumpQuery(db_.get(), meta), DumpQuery(other_db.get(), meta));
+  EXPECT_EQ(QueryRowsText(db_.get(), meta), QueryRowsText(other_db.get(), meta));
   ASSERT_TRUE(CanonicalDumpOf(db_.get(), {"", "s1", "s2"}, &a).ok());
   EXPECT_EQ(a, b);
   ExpectChecksumsMatchScratch();

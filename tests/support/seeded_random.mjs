@@ -10,3 +10,14 @@ export function mulberry32(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+// A copy of `list` in an order drawn from `random` (Fisher-Yates): benchmarks run their
+// contestants in a fresh shuffled order each round, so none always runs first or last.
+export function shuffled(list, random) {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -79,6 +79,24 @@ inline int64_t QueryInt(Database* db, const std::string& sql) {
   return st.Int(0);
 }
 
+// Every row of a query as text, one line per row, each value followed by "|" (NULL for null). A
+// query that fails gives "error: " and the error, which no expected text matches.
+inline std::string QueryRowsText(Database* db, const char* sql) {
+  Statement st;
+  Status s = db->Prepare(sql, &st);
+  if (!s.ok()) return "error: " + s.ToString();
+  std::string out;
+  bool row = false;
+  while (true) {
+    s = st.Step(&row);
+    if (!s.ok()) return out + "error: " + s.ToString();
+    if (!row) break;
+    for (int c = 0; c < st.ColumnCount(); ++c) out += (st.IsNull(c) ? std::string("NULL") : st.Text(c)) + "|";
+    out += "\n";
+  }
+  return out;
+}
+
 // "ok" for a sound database, else SQLite's list of problems (or the error that stopped it).
 inline std::string IntegrityCheck(Database* db) {
   Statement st;
