@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "core/deferred_indexes.h"
 #include "core/kv_table.h"
 #include "core/migrations.h"
 #include "core/outbox_text.h"
@@ -98,6 +99,7 @@ Status Device::Open(const std::string& path, const DeviceIdentity& identity, con
   d->options_ = options;
   d->env_ = options.env ? options.env : SystemEnv();
   TS_RETURN_IF_ERROR(Database::Open(path, options.open, &d->db_));
+  TS_RETURN_IF_ERROR(d->RestoreIndexesAtOpen());
   TS_RETURN_IF_ERROR(Migrate(d->db_.get()));
   // The migrations are the hub's schema too, and _ts_rows_by_scope_seq serves only the hub (its
   // pull pages read _ts_rows by scope and sequence). A device reads _ts_rows by primary key
@@ -143,6 +145,23 @@ Status Device::Open(const std::string& path, const DeviceIdentity& identity, con
   TS_RETURN_IF_ERROR(d->LoadState());
   *out = std::move(d);
   return Status::Ok();
+}
+
+Status Device::RestoreIndexesAtOpen() {
+  // Before the migrations, so a later one finds every index its predecessors made; only on a
+  // database of a version this build knows (Migrate refuses a newer one untouched).
+  int version = 0;
+  TS_RETURN_IF_ERROR(SchemaVersion(db_.get(), &version));
+  if (version < 1 || version > LatestSchemaVersion()) return Status::Ok();
+  std::vector<std::string> deferred;
+  TS_RETURN_IF_ERROR(DeferredIndexNames(db_.get(), &deferred));
+  if (deferred.empty()) return Status::Ok();
+  // A download that set them aside did not finish in this database's last session.
+  Transaction txn(db_.get());
+  TS_RETURN_IF_ERROR(txn.Begin());
+  int64_t restored = 0;
+  TS_RETURN_IF_ERROR(RestoreDeferredIndexes(db_.get(), &restored));
+  return txn.Commit();
 }
 
 Status Device::MoveOldChecksums() {
@@ -868,6 +887,19 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
     return rows_->Store(spec, w.id, local, &merged);
   };
   Status s = [&]() -> Status {
+    int64_t page_rows = int64_t(resp.rows.size());
+    for (const PageTable& t : resp.tables) page_rows += int64_t(t.rows.size());
+    if (resp.more && options_.defer_indexes_min_rows > 0 && page_rows + resp.remaining >= options_.defer_indexes_min_rows) {
+      // A bulk download (an initial one, or a repair's): tables it fills from empty get their
+      // secondary indexes built once at its end instead of an entry per row.
+      static const std::vector<std::string> kTables = [] {
+        std::vector<std::string> names;
+        for (const TableSpec& t : AllTables()) names.push_back(t.name);
+        return names;
+      }();
+      int64_t deferred = 0;
+      TS_RETURN_IF_ERROR(DeferIndexesOfEmptyTables(db_.get(), kTables, &deferred));
+    }
     for (WireRow& w : resp.rows) {
       const TableSpec& spec = *FindTable(w.table);  // decoder checked the table exists
       // Defence in depth: the hub scopes pulls, and a device still refuses another shop's rows.
@@ -907,6 +939,11 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
       }
     }
     TS_RETURN_IF_ERROR(rows_->FlushChecksums());
+    if (!resp.more) {
+      // The download is complete: the indexes it set aside are built in its last transaction.
+      int64_t restored = 0;
+      TS_RETURN_IF_ERROR(RestoreDeferredIndexes(db_.get(), &restored));
+    }
     // Rows and cursor commit together: a crash re-pulls this page, never skips it.
     TS_RETURN_IF_ERROR(KvPut("pull_cursor", std::to_string(resp.cursor)));
     clock_->Observe(hub_ts);

@@ -50,6 +50,10 @@ struct DeviceOptions {
   int64_t pull_limit = kDefaultPullLimit;
   // The pull page form this device asks for (protocol.h); 1 only to act as an older device.
   int pull_page_version = kPullPageVersion2;
+  // A pull page that arrives with at least this many rows still to apply (its own and the
+  // remaining count) sets aside the secondary indexes of every replicated table that is empty,
+  // and the last page of the download builds them (core/deferred_indexes.h). 0: never.
+  int64_t defer_indexes_min_rows = 10000;
   BackoffPolicy backoff;
 };
 
@@ -178,6 +182,9 @@ class Device {
  private:
   Device() = default;
   Status LoadState();
+  // Builds the indexes a bulk download set aside and did not get to build (a crash or a close
+  // mid-download; core/deferred_indexes.h). One read of _ts_kv when there are none.
+  Status RestoreIndexesAtOpen();
   // Moves the scope checksums of a database written before they lived in _ts_kv (RowStore,
   // ChecksumHome::kKvTable); nothing to do, one read, for any other database.
   Status MoveOldChecksums();

@@ -1,0 +1,123 @@
+#include "core/deferred_indexes.h"
+
+#include <utility>
+
+namespace tillsync {
+
+namespace {
+
+constexpr char kKeyPrefix[] = "deferred_index:";
+// The key range of the records: ';' is the byte after ':'.
+constexpr char kKeyEnd[] = "deferred_index;";
+
+struct IndexDefinition {
+  std::string name;
+  std::string sql;
+};
+
+// The statements are read to the end and reset before any DROP or CREATE runs: SQLite refuses
+// to change the schema while a statement of the connection is still reading it.
+Status IndexesOf(Database* db, const std::string& table, std::vector<IndexDefinition>* out) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db->Cached(
+      "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=?1 AND sql IS NOT NULL ORDER BY name", &st));
+  st->Bind(1, table);
+  bool row = false;
+  while (true) {
+    Status s = st->Step(&row);
+    if (!s.ok() || !row) {
+      st->Reset();
+      return s;
+    }
+    out->push_back(IndexDefinition{st->Text(0), st->Text(1)});
+  }
+}
+
+Status IndexExists(Database* db, const std::string& name, bool* exists) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db->Cached("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type='index' AND name=?1)", &st));
+  st->Bind(1, name);
+  bool row = false;
+  Status s = st->Step(&row);
+  *exists = s.ok() && row && st->Int(0) == 1;
+  st->Reset();
+  return s;
+}
+
+Status Records(Database* db, std::vector<IndexDefinition>* out) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db->Cached("SELECT key, value FROM _ts_kv WHERE key >= ?1 AND key < ?2 ORDER BY key", &st));
+  st->BindStatic(1, kKeyPrefix).BindStatic(2, kKeyEnd);
+  bool row = false;
+  while (true) {
+    Status s = st->Step(&row);
+    if (!s.ok() || !row) {
+      st->Reset();
+      return s;
+    }
+    out->push_back(IndexDefinition{st->Text(0).substr(sizeof kKeyPrefix - 1), st->Text(1)});
+  }
+}
+
+}  // namespace
+
+Status DeferIndexesOfEmptyTables(Database* db, const std::vector<std::string>& tables, int64_t* deferred) {
+  *deferred = 0;
+  std::vector<IndexDefinition> drop;
+  for (const std::string& table : tables) {
+    std::vector<IndexDefinition> indexes;
+    TS_RETURN_IF_ERROR(IndexesOf(db, table, &indexes));
+    if (indexes.empty()) continue;  // none left to set aside (or deferred already)
+    // Table names come from TableSpec, never from input; one prepare per table with indexes.
+    Statement any;
+    TS_RETURN_IF_ERROR(db->Prepare("SELECT EXISTS (SELECT 1 FROM " + table + ")", &any));
+    bool row = false;
+    TS_RETURN_IF_ERROR(any.Step(&row));
+    if (row && any.Int(0) == 1) continue;
+    for (IndexDefinition& d : indexes) drop.push_back(std::move(d));
+  }
+  for (const IndexDefinition& d : drop) {
+    // The record first, in the same transaction as the drop: whatever commits, commits both.
+    Statement* put = nullptr;
+    TS_RETURN_IF_ERROR(db->Cached("INSERT OR REPLACE INTO _ts_kv (key, value) VALUES (?1, ?2)", &put));
+    put->Bind(1, kKeyPrefix + d.name).Bind(2, d.sql);
+    TS_RETURN_IF_ERROR(put->Run());
+    put->Reset();
+    // The name is SQLite's own (from sqlite_master), quoted as an identifier all the same.
+    std::string quoted = "\"";
+    for (char c : d.name) quoted += (c == '"') ? std::string("\"\"") : std::string(1, c);
+    quoted += "\"";
+    TS_RETURN_IF_ERROR(db->Exec("DROP INDEX " + quoted));
+    ++*deferred;
+  }
+  return Status::Ok();
+}
+
+Status RestoreDeferredIndexes(Database* db, int64_t* restored) {
+  *restored = 0;
+  std::vector<IndexDefinition> records;
+  TS_RETURN_IF_ERROR(Records(db, &records));
+  for (const IndexDefinition& r : records) {
+    bool exists = false;
+    TS_RETURN_IF_ERROR(IndexExists(db, r.name, &exists));
+    // Present already only if something else built it meanwhile: then it stays as it is.
+    if (!exists) TS_RETURN_IF_ERROR(db->Exec(r.sql));
+    Statement* del = nullptr;
+    TS_RETURN_IF_ERROR(db->Cached("DELETE FROM _ts_kv WHERE key=?1", &del));
+    del->Bind(1, kKeyPrefix + r.name);
+    TS_RETURN_IF_ERROR(del->Run());
+    del->Reset();
+    ++*restored;
+  }
+  return Status::Ok();
+}
+
+Status DeferredIndexNames(Database* db, std::vector<std::string>* names) {
+  names->clear();
+  std::vector<IndexDefinition> records;
+  TS_RETURN_IF_ERROR(Records(db, &records));
+  for (IndexDefinition& r : records) names->push_back(std::move(r.name));
+  return Status::Ok();
+}
+
+}  // namespace tillsync
