@@ -9,7 +9,7 @@
 // Both databases at synchronous=OFF: this measures CPU, not the disk (the browser's OPFS commit
 // per page is a few ms out of seconds).
 //
-// Usage: bench_pull [--products N] [--limit N] [--dir DIR]
+// Usage: bench_pull [--products N] [--limit N] [--dir DIR] [--keep] [--barcodes]
 //        bench_pull --profile      (the same, meant to run under perf record -g)
 #include <unistd.h>
 
@@ -50,6 +50,11 @@ void Die(const Status& s, const char* what) {
 int Run(int argc, char** argv) {
   int64_t products = 100000, limit = kMaxPullLimit;
   bool show_page = false;  // print the start of the first answer (what the wire carries)
+  bool keep = false;       // leave the databases in --dir (to inspect the device's file)
+  // Give each product a barcode (13 digits, in no relation to the id's order) and one of 200
+  // categories, as a real catalog has: products_by_barcode and products_by_category then get
+  // entries all over their key range, not (NULL, rowid) appended at the end.
+  bool barcodes = false;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -59,8 +64,10 @@ int Run(int argc, char** argv) {
     else if (a == "--dir") dir = next();
     else if (a == "--profile") {}
     else if (a == "--show-page") show_page = true;
+    else if (a == "--keep") keep = true;
+    else if (a == "--barcodes") barcodes = true;
     else {
-      std::fprintf(stderr, "usage: bench_pull [--products N] [--limit N] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: bench_pull [--products N] [--limit N] [--dir DIR] [--keep] [--barcodes]\n");
       return 2;
     }
   }
@@ -82,6 +89,13 @@ int Run(int argc, char** argv) {
       c.id = "p-" + std::to_string(k);
       c.values = Json{{"name", "Product " + std::to_string(k)}, {"price_minor", 100 + k % 5000},
                       {"tax_rate_bp", k % 3 ? 700 : 1900}, {"active", 1}};
+      if (barcodes) {
+        // A multiplicative scramble of k: distinct for distinct k, spread over 10^12.
+        const uint64_t scrambled = (uint64_t(k) * 2654435761u) % 1000000000000u;
+        std::string digits = std::to_string(scrambled);
+        c.values["barcode"] = "4" + std::string(12 - digits.size(), '0') + digits;
+        c.values["category_id"] = "cat-" + std::to_string((k * 7919) % 200);
+      }
       changes.push_back(std::move(c));
     }
     Die(hub->AdminWrite(changes), "seed");
@@ -141,7 +155,8 @@ int Run(int argc, char** argv) {
   std::printf("(hub seeded in %.0f ms, not part of any figure)\n", seed_ms);
   d.reset();
   hub.reset();
-  std::filesystem::remove_all(dir);
+  if (keep) std::printf("databases kept in %s\n", dir.c_str());
+  else std::filesystem::remove_all(dir);
   return 0;
 }
 

@@ -4,7 +4,7 @@
 // is about 8x slower). Prints figures; asserts nothing.
 //   node bench/browser.mjs [--commits 1000] [--products 100000] [--sales 10000]
 //                          [--side-by-side] [--lean] [--variants build-wasm-a,build-wasm-b]
-//                          [--only pull [--rounds 3] [--package DIR] [--against DIR]]
+//                          [--only pull [--rounds 3] [--package DIR] [--against DIR] [--barcodes]]
 //   --side-by-side   page 1 only (no hub, no package page): the engine, the official package and
 //                    the raw floor, about a minute; needs only build-wasm/ (scripts/build-wasm.sh).
 //   --lean           page 1 without the coalescing-off and page_size rows (they measure the VFS
@@ -14,7 +14,7 @@
 //                    --against DIR, each round also pulls with the package in DIR (index.js,
 //                    worker.js, tillsync.wasm: e.g. a copy of dist/ built before a change), the two
 //                    alternated on the same hub and page origin. --package DIR uses DIR instead of
-//                    building dist/.
+//                    building dist/. --barcodes gives every product a barcode and a category.
 //   --variants       other wasm build dirs (e.g. configured with another TILLSYNC_WASM_*_OPT),
 //                    measured in the same worker and run as tillsync's own rows, so build options
 //                    are compared side by side instead of across noisy runs.
@@ -51,6 +51,9 @@ const PULL_ONLY = strOpt('only') === 'pull';
 const ROUNDS = opt('rounds', 3);
 const PACKAGE = strOpt('package');
 const AGAINST = strOpt('against');
+// Products with a barcode and a category (bench_pull --barcodes makes the same ones), so the
+// products' two secondary indexes hold real keys instead of NULLs.
+const BARCODES = args.includes('--barcodes');
 
 const sh = (cmd, a) => execFileSync(cmd, a, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 if (!(PULL_ONLY && PACKAGE)) sh('bash', [SIDE_BY_SIDE_ONLY ? 'scripts/build-wasm.sh' : 'scripts/build-package.sh']);
@@ -110,7 +113,9 @@ if (!SIDE_BY_SIDE_ONLY) {
   const t = Date.now();
   for (let i = 0; i < PRODUCTS; i += 1000) {
     await hub.addProducts(Array.from({ length: Math.min(1000, PRODUCTS - i) }, (_, k) => ({
-      id: `p-${i + k}`, name: `Product ${i + k}`, price: 100 + ((i + k) % 5000), tax_bp: (i + k) % 3 ? 700 : 1900 })));
+      id: `p-${i + k}`, name: `Product ${i + k}`, price: 100 + ((i + k) % 5000), tax_bp: (i + k) % 3 ? 700 : 1900,
+      ...(BARCODES ? { barcode: `4${String((BigInt(i + k) * 2654435761n) % 1000000000000n).padStart(12, '0')}`,
+        category_id: `cat-${((i + k) * 7919) % 200}` } : {}) })));
   }
   seedSeconds = (Date.now() - t) / 1000;
 
@@ -146,9 +151,9 @@ try {
           const n = (await window.store.query('SELECT count(*) AS n FROM products'))[0].n;
           const d = await window.store._c.call('diagnostics');
           await window.store.close();
-          return { ms, n, cycle: d.lastCycle };
+          return { ms, n, cycle: d.lastCycle, opfs: d.opfs };
         }, [creds, `bench-pull-${round}-${pkg.at.length}`]);
-        line(`${pkg.label}: ${f(r.ms / 1000, 2)} s (${r.n} rows; network ${f(r.cycle.networkMs / 1000, 2)} s, engine ${f(r.cycle.engineMs / 1000, 2)} s, ${r.cycle.requests} requests) load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+        line(`${pkg.label}: ${f(r.ms / 1000, 2)} s (${r.n} rows; network ${f(r.cycle.networkMs / 1000, 2)} s, engine ${f(r.cycle.engineMs / 1000, 2)} s, ${r.cycle.requests} requests; OPFS since open: ${r.opfs?.write} writes, ${f((r.opfs?.bytesWritten ?? 0) / 1e6, 1)} MB, ${r.opfs?.flush} flushes, ${r.opfs?.read} reads) load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
         await page.close();
       }
     }

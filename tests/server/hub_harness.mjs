@@ -132,7 +132,9 @@ export class HubClient {
   }
   async addProducts(products) {
     const changes = products.map((p) => ({ table: 'products', id: p.id,
-      values: { name: p.name, price_minor: p.price, tax_rate_bp: p.tax_bp, active: 1 } }));
+      values: { name: p.name, price_minor: p.price, tax_rate_bp: p.tax_bp, active: 1,
+        ...(p.barcode !== undefined ? { barcode: p.barcode } : {}),
+        ...(p.category_id !== undefined ? { category_id: p.category_id } : {}) } }));
     const r = await this.post('/v1/admin/catalog', this.server.operatorToken, { changes });
     if (r.status !== 200) throw new Error(`catalog: ${r.status} ${r.text}`);
   }
