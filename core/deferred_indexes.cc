@@ -61,19 +61,23 @@ Status Records(Database* db, std::vector<IndexDefinition>* out) {
 
 }  // namespace
 
-Status DeferIndexesOfEmptyTables(Database* db, const std::vector<std::string>& tables, int64_t* deferred) {
+Status DeferIndexesForBulkRows(Database* db, const std::vector<std::string>& tables, int64_t rows_to_come,
+                               int64_t* deferred) {
   *deferred = 0;
   std::vector<IndexDefinition> drop;
   for (const std::string& table : tables) {
     std::vector<IndexDefinition> indexes;
     TS_RETURN_IF_ERROR(IndexesOf(db, table, &indexes));
     if (indexes.empty()) continue;  // none left to set aside (or deferred already)
-    // Table names come from TableSpec, never from input; one prepare per table with indexes.
-    Statement any;
-    TS_RETURN_IF_ERROR(db->Prepare("SELECT EXISTS (SELECT 1 FROM " + table + ")", &any));
+    // Counts no further than it needs to: a table of a million rows is not scanned to learn
+    // that it holds more than the download brings. Table names come from TableSpec, never from
+    // input; one prepare per table that still has indexes.
+    Statement held;
+    TS_RETURN_IF_ERROR(db->Prepare("SELECT COUNT(*) FROM (SELECT 1 FROM " + table + " LIMIT ?1)", &held));
+    held.Bind(1, rows_to_come + 1);
     bool row = false;
-    TS_RETURN_IF_ERROR(any.Step(&row));
-    if (row && any.Int(0) == 1) continue;
+    TS_RETURN_IF_ERROR(held.Step(&row));
+    if (!row || held.Int(0) > rows_to_come) continue;
     for (IndexDefinition& d : indexes) drop.push_back(std::move(d));
   }
   for (const IndexDefinition& d : drop) {

@@ -1,5 +1,6 @@
-// A device's secondary indexes set aside during a bulk download: dropped when the download starts
-// filling an empty table, built by the download's last page with the migration's definitions,
+// A device's secondary indexes set aside during a bulk download: dropped when a download brings
+// more rows than the table holds (every table of an initial download, a download resumed after
+// an open), built by the download's last page with the migration's definitions,
 // built at open when a crash or a close interrupted the download, and reads stay correct
 // meanwhile. The hub and the device run in one process on the in-memory fault VFS.
 #include "core/deferred_indexes.h"
@@ -164,7 +165,12 @@ TEST_F(DeferredIndexesTest, DownloadInterruptedAfterAPageGetsItsIndexesBackAtOpe
   EXPECT_TRUE(Deferred(d.get()).empty());
   EXPECT_EQ(IntegrityCheck(d->db()), "ok");
   EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM products"), held);
-  // The download goes on from its cursor; products holds rows now, so its indexes stay.
+  // The download goes on from its cursor. Most of it is still to come (22 rows against the 9
+  // products held), so the indexes are set aside again, and built at its end.
+  ASSERT_TRUE(PullPage(d.get(), &out).ok());
+  ASSERT_TRUE(out.more);
+  EXPECT_EQ(Deferred(d.get()).size(), 6u);
+  EXPECT_EQ(IndexDefinitions(d->db()), "");
   ASSERT_TRUE(PullAll(hub_.get(), d.get(), &out).ok());
   EXPECT_EQ(IndexDefinitions(d->db()), migration_indexes_);
   EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p7\",\"name\":\"Product 7\"}] [{\"n\":7}]");
@@ -218,7 +224,7 @@ TEST_F(DeferredIndexesTest, CrashAtAnySyncOfTheFirstOrLastPageLeavesEveryIndexAf
   }
 }
 
-TEST_F(DeferredIndexesTest, SmallDownloadsAndTablesHoldingRowsKeepTheirIndexes) {
+TEST_F(DeferredIndexesTest, SmallDownloadsAndTablesHoldingMoreRowsThanComeKeepTheirIndexes) {
   {
     // Fewer rows to come than the threshold: no index is touched.
     auto d = Open("small.db", /*defer_min_rows=*/100);
@@ -228,13 +234,14 @@ TEST_F(DeferredIndexesTest, SmallDownloadsAndTablesHoldingRowsKeepTheirIndexes) 
     EXPECT_TRUE(Deferred(d.get()).empty());
     EXPECT_EQ(IndexDefinitions(d->db()), migration_indexes_);
   }
-  // A device holding the catalog, then 30 more products: the products table keeps its indexes
-  // (the empty shop tables' are set aside and built again at the end).
+  // A device holding the catalog (30 products), then 25 more: over the threshold (20), but the
+  // products table holds more rows than are coming and keeps its indexes (the empty shop
+  // tables' are set aside and built again at the end).
   auto d = Open("held.db");
   PullOutcome out;
   ASSERT_TRUE(PullAll(hub_.get(), d.get(), &out).ok());
   std::vector<Change> more;
-  for (int i = kProducts; i < 2 * kProducts; ++i)
+  for (int i = kProducts; i < kProducts + 25; ++i)
     more.push_back(Change{"products", "p" + std::to_string(i),
                           Json{{"name", "More " + std::to_string(i)}, {"price_minor", 5}, {"tax_rate_bp", 0},
                                {"active", 1}, {"barcode", "500" + std::to_string(i)}}});

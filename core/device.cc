@@ -889,16 +889,18 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
   Status s = [&]() -> Status {
     int64_t page_rows = int64_t(resp.rows.size());
     for (const PageTable& t : resp.tables) page_rows += int64_t(t.rows.size());
-    if (resp.more && options_.defer_indexes_min_rows > 0 && page_rows + resp.remaining >= options_.defer_indexes_min_rows) {
-      // A bulk download (an initial one, or a repair's): tables it fills from empty get their
-      // secondary indexes built once at its end instead of an entry per row.
+    const int64_t rows_to_come = page_rows + resp.remaining;
+    if (resp.more && options_.defer_indexes_min_rows > 0 && rows_to_come >= options_.defer_indexes_min_rows) {
+      // A bulk download (an initial one, a repair's, or one resumed after an open): the tables it
+      // fills from empty, or from fewer rows than it still brings, get their secondary indexes
+      // built once at its end instead of an entry per row.
       static const std::vector<std::string> kTables = [] {
         std::vector<std::string> names;
         for (const TableSpec& t : AllTables()) names.push_back(t.name);
         return names;
       }();
       int64_t deferred = 0;
-      TS_RETURN_IF_ERROR(DeferIndexesOfEmptyTables(db_.get(), kTables, &deferred));
+      TS_RETURN_IF_ERROR(DeferIndexesForBulkRows(db_.get(), kTables, rows_to_come, &deferred));
     }
     for (WireRow& w : resp.rows) {
       const TableSpec& spec = *FindTable(w.table);  // decoder checked the table exists

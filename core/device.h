@@ -51,8 +51,9 @@ struct DeviceOptions {
   // The pull page form this device asks for (protocol.h); 1 only to act as an older device.
   int pull_page_version = kPullPageVersion2;
   // A pull page that arrives with at least this many rows still to apply (its own and the
-  // remaining count) sets aside the secondary indexes of every replicated table that is empty,
-  // and the last page of the download builds them (core/deferred_indexes.h). 0: never.
+  // remaining count) sets aside the secondary indexes of every replicated table that holds no
+  // more rows than that, and the last page of the download builds them
+  // (core/deferred_indexes.h). 0: never.
   int64_t defer_indexes_min_rows = 10000;
   BackoffPolicy backoff;
 };
