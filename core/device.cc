@@ -886,11 +886,16 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
     if (rows_->Unchanged(spec, local, merged)) return Status::Ok();
     return rows_->Store(spec, w.id, local, &merged);
   };
+  bool examined = false;  // this page looked for indexes to set aside
   Status s = [&]() -> Status {
     int64_t page_rows = int64_t(resp.rows.size());
     for (const PageTable& t : resp.tables) page_rows += int64_t(t.rows.size());
     const int64_t rows_to_come = page_rows + resp.remaining;
-    if (resp.more && options_.defer_indexes_min_rows > 0 && rows_to_come >= options_.defer_indexes_min_rows) {
+    // Once per download (and Device): the first page decides, and later pages, with fewer rows
+    // to come, would only count again the rows of the tables that kept their indexes.
+    if (!bulk_examined_ && resp.more && options_.defer_indexes_min_rows > 0 &&
+        rows_to_come >= options_.defer_indexes_min_rows) {
+      examined = true;
       // A bulk download (an initial one, a repair's, or one resumed after an open): the tables it
       // fills from empty, or from fewer rows than it still brings, get their secondary indexes
       // built once at its end instead of an entry per row.
@@ -985,7 +990,10 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
   if (!s.ok()) {
     rows_->CancelBatch();
     clock_->Restore(clock_before);
+    return s;
   }
+  // The download's end (a repair starting included: its first page looks again).
+  bulk_examined_ = resp.more && (bulk_examined_ || examined);
   return s;
 }
 

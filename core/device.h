@@ -239,6 +239,9 @@ class Device {
   // caller-chosen order id RecordSale has just seen absent in its own write transaction.
   // WriteInTxn inserts such rows without loading them first, and forgets the list when it ends.
   std::vector<std::string> new_ids_;
+  // The current download's first committed page of at least defer_indexes_min_rows rows to come
+  // has set aside what it would (core/deferred_indexes.h); false again once a page ends it.
+  bool bulk_examined_ = false;
 };
 
 }  // namespace tillsync
