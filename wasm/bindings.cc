@@ -470,15 +470,31 @@ struct RowScanner {
       text += char(0x80 | ((cp >> 6) & 0x3F)); text += char(0x80 | (cp & 0x3F));
     }
   }
-  // After the opening quote; fills `text`.
-  bool String() {
-    text.clear();
+  // After the opening quote. A string without escapes (nearly every one) is left in place: *out
+  // points into the caller's bytes, which outlive the statement's use of the binding (the whole
+  // call), so it can bind as SQLITE_STATIC, with no copy. Only an escaped string is unescaped
+  // into `text` (*copied), which the next string overwrites, so SQLite must copy that one.
+  bool String(std::string_view* out, bool* copied) {
+    *copied = false;
+    const char* start = p;
+    while (p < end && *p != '"' && *p != '\\') p++;
+    if (p >= end) return false;
+    if (*p == '"') {
+      *out = std::string_view(start, size_t(p - start));
+      p++;
+      return true;
+    }
+    text.assign(start, size_t(p - start));
     while (p < end) {
       const char* run = p;
       while (p < end && *p != '"' && *p != '\\') p++;
       text.append(run, size_t(p - run));
       if (p >= end) return false;
-      if (*p++ == '"') return true;
+      if (*p++ == '"') {
+        *out = text;
+        *copied = true;
+        return true;
+      }
       if (p >= end) return false;
       char c = *p++;
       switch (c) {
@@ -512,8 +528,10 @@ struct RowScanner {
     if (p >= end) return false;
     if (*p == '"') {
       p++;
-      if (!String()) return false;
-      sqlite3_bind_text(stmt, index, text.data(), int(text.size()), SQLITE_TRANSIENT);
+      std::string_view s;
+      bool copied = false;
+      if (!String(&s, &copied)) return false;
+      sqlite3_bind_text(stmt, index, s.data(), int(s.size()), copied ? SQLITE_TRANSIENT : SQLITE_STATIC);
       return true;
     }
     if (Word("null")) { sqlite3_bind_null(stmt, index); return true; }
@@ -521,13 +539,24 @@ struct RowScanner {
     if (Word("false")) { sqlite3_bind_int64(stmt, index, 0); return true; }
     const char* start = p;
     bool integer = true;
+    bool plain = true;  // only digits after an optional leading '-'
     if (p < end && *p == '-') p++;
+    const char* digits = p;
     while (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-')) {
       if (*p == '.' || *p == 'e' || *p == 'E') integer = false;
+      if (*p < '0' || *p > '9') plain = false;
       p++;
     }
     if (p == start) return false;
-    std::string number(start, size_t(p - start));
+    size_t size = size_t(p - start);
+    // The common case, read without a copy: at most 18 characters always fit in int64.
+    if (plain && p > digits && size < 19) {
+      int64_t v = 0;
+      for (const char* d = digits; d < p; d++) v = v * 10 + (*d - '0');
+      sqlite3_bind_int64(stmt, index, *start == '-' ? -v : v);
+      return true;
+    }
+    std::string number(start, size);
     char* stop = nullptr;
     if (integer && number.size() < 19) {
       sqlite3_bind_int64(stmt, index, strtoll(number.c_str(), &stop, 10));
@@ -547,6 +576,7 @@ val sqlBatch(int id, std::string sql, uintptr_t rows_at, size_t rows_size) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(d->db, sql.c_str(), -1, &stmt, nullptr);
+  const int parameters = stmt ? sqlite3_bind_parameter_count(stmt) : 0;
   double count = 0;
   bool syntax = false;
   if (rc == SQLITE_OK && !in.Eat(']')) {
@@ -559,10 +589,12 @@ val sqlBatch(int id, std::string sql, uintptr_t rows_at, size_t rows_size) {
         } while (in.Eat(','));
         if (syntax || !in.Eat(']')) { syntax = true; break; }
       }
+      // A row that binds every parameter replaces all of the last row's values, so no
+      // sqlite3_clear_bindings per row: a shorter row gets NULL for the rest, as after a clear.
+      for (int rest = index + 1; rest <= parameters; rest++) sqlite3_bind_null(stmt, rest);
       rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
       sqlite3_reset(stmt);
-      sqlite3_clear_bindings(stmt);
       count++;
     } while (rc == SQLITE_OK && in.Eat(','));
     if (!syntax && rc == SQLITE_OK && !in.Eat(']')) syntax = true;

@@ -245,6 +245,37 @@ test('SqlBatchRunsEveryRowInOneTransactionOrNone', async () => {
   M.releaseOpfsPool();
 });
 
+// sqlBatch binds unescaped strings in place (no copy) and copies only unescaped-on-the-fly ones,
+// reads plain integers without strtoll, and clears the bindings only after a short row: each
+// shortcut must give what the plain path gave.
+test('SqlBatchBindsInPlaceStringsCopiedEscapesAndShortRowsExactly', async () => {
+  const M = await newModule();
+  await M.installOpfsPool({ directory: new MemoryDirectory(), capacity: 4 });
+  const db = M.sqlOpen('c.db', 'opfs').db;
+  assert.equal(M.sqlExec(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, a, b, c)').code, 0);
+  const rows = [
+    [1, 'tab\there', 'plain', 'nl\nthere'],  // two escaped strings around an in-place one
+    [2, 'x'],  // shorter: b and c must be NULL, not row 1's values
+    [3, 'plain', 'esc "q"', 'plain again'],
+    [4, 123456789012345678, -123456789012345678, -0],  // 18 digits: the fast integer path
+    [5, 9007199254740991, 1e21, -2.5e-3],  // 2^53 - 1; exponents and fractions go to strtod
+    [6],
+  ];
+  assert.equal(sqlBatch(M, db, 'INSERT INTO t VALUES (?, ?, ?, ?)', JSON.stringify(rows)).code, 0);
+  const back = M.sqlQuery(db, 'SELECT id, a, b, c, typeof(a), typeof(c) FROM t ORDER BY id').rows;
+  assert.deepEqual(back.map((r) => r.slice(0, 4)), [
+    [1, 'tab\there', 'plain', 'nl\nthere'], [2, 'x', null, null], [3, 'plain', 'esc "q"', 'plain again'],
+    [4, 123456789012345678, -123456789012345678, 0], [5, 9007199254740991, 1e21, -2.5e-3], [6, null, null, null]]);
+  assert.deepEqual(back.map((r) => r.slice(4)), [['text', 'text'], ['text', 'null'], ['text', 'text'],
+    ['integer', 'integer'], ['integer', 'real'], ['null', 'null']]);
+  // Numbers JSON does not allow stay errors (or stay what strtoll/strtod made of them before).
+  for (const badText of ['[[7777, 1-2]]', '[[7777, -]]', '[[7777, 1e]]']) {
+    assert.equal(sqlBatch(M, db, 'INSERT INTO t VALUES (?, ?, ?, ?)', badText).code, M.sqliteConstants().SQLITE_MISUSE, badText);
+  }
+  M.sqlClose(db);
+  M.releaseOpfsPool();
+});
+
 test('QueriesKeepTheContractOfDeviceQueryWithCachedStatements', async () => {
   const { M, engine } = await openEngine();
   engine.write([{ table: 'products', id: 'p-q', values: { name: 'Quote " back \\ slash \n é 😀', price_minor: 5, tax_rate_bp: 0, active: 1 } }]);
