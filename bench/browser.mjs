@@ -290,6 +290,8 @@ try {
     line(`| variant ${v.label}: 10,000 rows in one transaction | ${f(v.bulk.totalMs, 1)} ms | ${f(official.bulk.totalMs, 1)} ms | ${ratio(official.bulk.totalMs, v.bulk.totalMs)}x |`);
   }
   line('');
+  if (ours.bulk.settings) line(`10,000 rows, settings: tillsync ${ours.bulk.settings}; official ${official.bulk.settings}`);
+  line('');
   if (SIDE_BY_SIDE_ONLY) {
     line(`build-wasm/tillsync.wasm: ${wasm.length.toLocaleString('en')} bytes raw, ${gzOf(wasm).toLocaleString('en')} gzip -9`);
     for (const v of variants) line(`${v.label}/tillsync.wasm: ${v.raw.toLocaleString('en')} bytes raw, ${v.gzip.toLocaleString('en')} gzip -9`);

@@ -19,6 +19,9 @@ import { mulberry32, shuffled } from '../tests/support/seeded_random.mjs';
 import { IDENTITY, PRODUCT_COUNT, SALE, productRows, saleSql } from './sale_workload.mjs';
 
 const BASE = 'tillsync-browser-bench';
+// What the 10,000-row insert's two sides run with, printed beside the row so a reader can check
+// that the comparison is like for like (durability, page size, journal, cache).
+const BULK_PRAGMAS = ['journal_mode', 'locking_mode', 'synchronous', 'page_size', 'cache_size'];
 const ROUNDS = 7;  // alternating rounds of the reads and of the bulk insert; bench/browser.mjs prints it
 
 function summarize(times) {
@@ -82,6 +85,7 @@ async function tillsyncContestant({ name, wasmUrl, glueUrl, coalesceWrites, page
       if (r.code !== 0) throw new Error(`sqlBatch: ${r.message}`);
     };
     c.close = () => M.sqlClose(db);
+    c.bulkSettings = () => BULK_PRAGMAS.map((k) => `${k} ${M.sqlQuery(db, `PRAGMA ${k}`).rows[0][0]}`).join(', ');
   }
   c.resetStats = () => M.resetOpfsPoolStats();
   c.stats = () => M.opfsPoolStats();
@@ -120,6 +124,7 @@ async function officialContestants() {
       for (const r of rows) st.bind(r).stepReset();
       st.finalize();
     });
+    c.bulkSettings = () => BULK_PRAGMAS.map((k) => `${k} ${db.selectValue(`PRAGMA ${k}`)}`).join(', ');
     c.release = async () => db.close();
     list.push(c);
   }
@@ -253,7 +258,7 @@ serve({
     const result = {
       ok: true, crossOriginIsolated: self.crossOriginIsolated, rounds: ROUNDS,
       ours: { pageSize: engine.pageSize, engineSale: sale.engine, sqlSale: sale.sql,
-        reads: { n: reads, totalMs: readMs.engine }, bulk: { n: bulk, totalMs: bulkMs.sql } },
+        reads: { n: reads, totalMs: readMs.engine }, bulk: { n: bulk, totalMs: bulkMs.sql, settings: sql.bulkSettings() } },
       oursNoCoalesce: lean ? null : { engineSale: sale['engine-nocoalesce'], sqlSale: sale['sql-nocoalesce'] },
       oursPages: lean ? {} : { 1024: pick({ name: 'engine-page-1024' }), 2048: pick({ name: 'engine-page-2048' }), 4096: pick({ name: 'engine-page-4096' }) },
       variants: variants.map((v, i) => ({ label: v.label, engineSale: sale[variantEngines[i].name], sqlSale: sale[variantSqls[i].name],
@@ -261,7 +266,7 @@ serve({
       official: { version: official.version,
         default: { journalMode: officialDefault.journalMode, synchronous: officialDefault.synchronous, sale: sale[officialDefault.name] },
         'exclusive-wal': { journalMode: officialWal.journalMode, synchronous: officialWal.synchronous, sale: sale[officialWal.name] },
-        reads: { n: reads, totalMs: readMs[officialWal.name] }, bulk: { n: bulk, totalMs: bulkMs[officialWal.name] } },
+        reads: { n: reads, totalMs: readMs[officialWal.name] }, bulk: { n: bulk, totalMs: bulkMs[officialWal.name], settings: officialWal.bulkSettings() } },
       raw: sale.raw, rawSql: sale['raw-sql'],
     };
     result.raw.bytes = contestants.find((c) => c.name === 'raw').bytesPerCommit();
