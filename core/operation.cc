@@ -93,8 +93,8 @@ Status ValidateValues(const TableSpec& spec, const Json& values, const std::stri
                                                   std::to_string(col->max) + " bytes long");
         }
         // Ids that point at other rows follow the id rules too.
-        if (s.size() > 0 && it.key().size() > 3 && it.key().compare(it.key().size() - 3, 3, "_id") == 0 &&
-            !IsValidId(s))
+        const std::string_view key = it.key();
+        if (s.size() > 0 && key.size() > 3 && key.substr(key.size() - 3) == std::string_view("_id") && !IsValidId(s))
           return Status(ErrorCode::kBadId, field_path() + " is not a valid id");
         break;
       }

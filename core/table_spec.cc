@@ -89,9 +89,22 @@ const char* MergeRuleName(MergeRule rule) {
   return "lww";
 }
 
+namespace {
+
+// `name` equals the C string `c`. Compared in one pass, stopping at the first difference:
+// `name == c` measured `c`'s length first (a strlen per candidate; a sale looks up about 240
+// columns and tables, nearly all of them misses on the first byte).
+bool SameName(std::string_view name, const char* c) {
+  size_t i = 0;
+  while (i < name.size() && c[i] != '\0' && c[i] == name[i]) ++i;
+  return i == name.size() && c[i] == '\0';
+}
+
+}  // namespace
+
 const ColumnSpec* TableSpec::FindColumn(std::string_view name) const {
   for (const ColumnSpec& c : columns)
-    if (name == c.name) return &c;
+    if (SameName(name, c.name)) return &c;
   return nullptr;
 }
 
@@ -110,17 +123,31 @@ const std::vector<TableSpec>& AllTables() {
 
 const TableSpec* FindTable(std::string_view name) {
   for (const TableSpec& t : AllTables())
-    if (name == t.name) return &t;
+    if (SameName(name, t.name)) return &t;
   return nullptr;
 }
 
+namespace {
+
+// The bytes an id may hold (A-Z a-z 0-9 _ - . :), one table lookup per byte: a sale checks about
+// 40 ids of 10 to 40 bytes each, on the device and again at the hub.
+struct IdBytes {
+  bool ok[256] = {};
+  constexpr IdBytes() {
+    for (int c = 'a'; c <= 'z'; ++c) ok[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) ok[c] = true;
+    for (int c = '0'; c <= '9'; ++c) ok[c] = true;
+    ok[int('_')] = ok[int('-')] = ok[int('.')] = ok[int(':')] = true;
+  }
+};
+constexpr IdBytes kIdBytes;
+
+}  // namespace
+
 bool IsValidId(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdLength) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.' || c == ':';
-    if (!ok) return false;
-  }
+  for (char c : id)
+    if (!kIdBytes.ok[static_cast<unsigned char>(c)]) return false;
   return true;
 }
 

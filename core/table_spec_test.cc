@@ -184,5 +184,32 @@ TEST_F(TableSpecTest, IdsAreShortPrintableAndSafe) {
   EXPECT_FALSE(IsValidId(std::string_view("a\0b", 3)));
 }
 
+// Every byte value against the id alphabet, as the rule reads (the check is a lookup table).
+TEST_F(TableSpecTest, IdBytesAreExactlyTheAlphabet) {
+  for (int b = 0; b < 256; ++b) {
+    const char c = char(b);
+    const bool expected = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                          c == '-' || c == '.' || c == ':';
+    EXPECT_EQ(IsValidId(std::string("a") + c + "b"), expected) << b;
+  }
+}
+
+// Names are found only when equal: not a prefix, not a longer name, not one with a NUL inside.
+TEST_F(TableSpecTest, NamesMatchWhole) {
+  const TableSpec* orders = FindTable("sales_orders");
+  ASSERT_NE(orders, nullptr);
+  EXPECT_EQ(FindTable("sales_order"), nullptr);
+  EXPECT_EQ(FindTable("sales_orders_"), nullptr);
+  EXPECT_EQ(FindTable(std::string_view("sales_orders\0", 13)), nullptr);
+  EXPECT_EQ(FindTable(""), nullptr);
+  const ColumnSpec* total = orders->FindColumn("total_minor");
+  ASSERT_NE(total, nullptr);
+  EXPECT_STREQ(total->name, "total_minor");
+  EXPECT_EQ(orders->FindColumn("total_mino"), nullptr);
+  EXPECT_EQ(orders->FindColumn("total_minorr"), nullptr);
+  EXPECT_EQ(orders->FindColumn(std::string_view("total_minor\0", 12)), nullptr);
+  EXPECT_EQ(orders->FindColumn(""), nullptr);
+}
+
 }  // namespace
 }  // namespace tillsync
