@@ -454,9 +454,13 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   std::snprintf(num, sizeof num, "%06lld", static_cast<long long>(receipt));
   result.receipt_no = identity_.receipt_prefix + "-" + num;
 
+  // Sized once: the order, a line and a movement per line, a payment or more (no regrowth
+  // moving the changes already built).
   std::vector<Change> changes;
+  changes.reserve(1 + 2 * sale.lines.size() + std::max<size_t>(1, sale.payments.size()));
   changes.push_back(Change{"sales_orders", result.order_id, Json::object()});
   std::vector<Change> movements;
+  movements.reserve(sale.lines.size());
   for (const SaleLineInput& line : sale.lines) {
     if (line.qty < 1 || line.qty > kMaxQuantity)
       return fail(Status(ErrorCode::kBadQuantity, "quantity must be 1 to " + std::to_string(kMaxQuantity)));
@@ -468,7 +472,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     bool found = false;
     TS_RETURN_IF_ERROR(product->Step(&found));
     if (!found) return fail(Status(ErrorCode::kNotFound, "no product " + line.product_id));
-    const std::string name = product->Text(0);
+    std::string name = product->Text(0);
     const int64_t unit = product->Int(1), tax_rate_bp = product->Int(2), active = product->Int(3);
     product->Reset();
     if (active != 1) return fail(Status(ErrorCode::kBadValue, "product " + line.product_id + " is not for sale"));
@@ -484,21 +488,22 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     TS_RETURN_IF_ERROR(NewRowId(&line_id));
     TS_RETURN_IF_ERROR(NewRowId(&move_id));
     // Values set key by key: half the cost of Json{{k, v}, ...}, which builds a pair array
-    // per key and copies it (eight rows per sale, and the wasm build feels it twice).
-    Change& l = changes.emplace_back(Change{"order_lines", line_id});
-    l.values["order_id"] = result.order_id;
-    l.values["product_id"] = line.product_id;
-    l.values["name"] = name;
-    l.values["qty"] = line.qty;
-    l.values["unit_price_minor"] = unit;
-    l.values["tax_minor"] = tax;
-    l.values["line_total_minor"] = line_total;
-    Change& m = movements.emplace_back(Change{"stock_movements", move_id});
-    m.values["product_id"] = line.product_id;
-    m.values["qty_delta"] = -line.qty;
-    m.values["kind"] = "sale";
-    m.values["ref_id"] = result.order_id;
-    m.values["created_at"] = result.created_at;
+    // per key and copies it (eight rows per sale, and the wasm build feels it twice). emplace
+    // builds each member in place; values["k"] = v built a null member, a temporary and a swap.
+    Change& l = changes.emplace_back(Change{"order_lines", std::move(line_id)});
+    l.values.emplace("order_id", result.order_id);
+    l.values.emplace("product_id", line.product_id);
+    l.values.emplace("name", std::move(name));
+    l.values.emplace("qty", line.qty);
+    l.values.emplace("unit_price_minor", unit);
+    l.values.emplace("tax_minor", tax);
+    l.values.emplace("line_total_minor", line_total);
+    Change& m = movements.emplace_back(Change{"stock_movements", std::move(move_id)});
+    m.values.emplace("product_id", line.product_id);
+    m.values.emplace("qty_delta", -line.qty);
+    m.values.emplace("kind", "sale");
+    m.values.emplace("ref_id", result.order_id);
+    m.values.emplace("created_at", result.created_at);
   }
   result.total_minor = result.subtotal_minor + result.tax_minor;
   std::vector<PaymentInput> payments = sale.payments;
@@ -520,24 +525,24 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     result.change_minor += change;
     std::string pay_id;
     TS_RETURN_IF_ERROR(NewRowId(&pay_id));
-    Change& p = changes.emplace_back(Change{"payments", pay_id});
-    p.values["order_id"] = result.order_id;
-    p.values["method"] = pay.method;
-    p.values["amount_minor"] = amount;
-    p.values["tendered_minor"] = tendered;
-    p.values["change_minor"] = change;
+    Change& p = changes.emplace_back(Change{"payments", std::move(pay_id)});
+    p.values.emplace("order_id", result.order_id);
+    p.values.emplace("method", pay.method);
+    p.values.emplace("amount_minor", amount);
+    p.values.emplace("tendered_minor", tendered);
+    p.values.emplace("change_minor", change);
   }
   if (left != 0) return fail(Status(ErrorCode::kTotalsMismatch, "payments do not cover the total"));
   Json& order = changes[0].values;
-  order["device_id"] = identity_.device_id;
-  order["receipt_no"] = result.receipt_no;
-  order["status"] = "completed";
-  order["subtotal_minor"] = result.subtotal_minor;
-  order["tax_minor"] = result.tax_minor;
-  order["total_minor"] = result.total_minor;
-  order["currency"] = identity_.currency;
-  order["created_at"] = result.created_at;
-  if (!sale.customer_id.empty()) order["customer_id"] = sale.customer_id;
+  order.emplace("device_id", identity_.device_id);
+  order.emplace("receipt_no", result.receipt_no);
+  order.emplace("status", "completed");
+  order.emplace("subtotal_minor", result.subtotal_minor);
+  order.emplace("tax_minor", result.tax_minor);
+  order.emplace("total_minor", result.total_minor);
+  order.emplace("currency", identity_.currency);
+  order.emplace("created_at", result.created_at);
+  if (!sale.customer_id.empty()) order.emplace("customer_id", sale.customer_id);
   for (Change& m : movements) changes.push_back(std::move(m));
   // Seen absent above, inside this write transaction: no need to load it again.
   if (!sale.order_id.empty()) new_ids_.push_back(result.order_id);
