@@ -15,13 +15,10 @@ struct IndexDefinition {
   std::string sql;
 };
 
-// The statements are read to the end and reset before any DROP or CREATE runs: SQLite refuses
-// to change the schema while a statement of the connection is still reading it.
-Status IndexesOf(Database* db, const std::string& table, std::vector<IndexDefinition>* out) {
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db->Cached(
-      "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=?1 AND sql IS NOT NULL ORDER BY name", &st));
-  st->Bind(1, table);
+// Reads every (name, sql) row of `st`, the name without its first `name_skip` bytes. The
+// statement is read to the end and reset before any DROP or CREATE runs: SQLite refuses to change
+// the schema while a statement of the connection is still reading it.
+Status ReadDefinitions(Statement* st, size_t name_skip, std::vector<IndexDefinition>* out) {
   bool row = false;
   while (true) {
     Status s = st->Step(&row);
@@ -29,8 +26,16 @@ Status IndexesOf(Database* db, const std::string& table, std::vector<IndexDefini
       st->Reset();
       return s;
     }
-    out->push_back(IndexDefinition{st->Text(0), st->Text(1)});
+    out->push_back(IndexDefinition{st->Text(0).substr(name_skip), st->Text(1)});
   }
+}
+
+Status IndexesOf(Database* db, const std::string& table, std::vector<IndexDefinition>* out) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db->Cached(
+      "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=?1 AND sql IS NOT NULL ORDER BY name", &st));
+  st->Bind(1, table);
+  return ReadDefinitions(st, 0, out);
 }
 
 Status IndexExists(Database* db, const std::string& name, bool* exists) {
@@ -48,15 +53,7 @@ Status Records(Database* db, std::vector<IndexDefinition>* out) {
   Statement* st = nullptr;
   TS_RETURN_IF_ERROR(db->Cached("SELECT key, value FROM _ts_kv WHERE key >= ?1 AND key < ?2 ORDER BY key", &st));
   st->BindStatic(1, kKeyPrefix).BindStatic(2, kKeyEnd);
-  bool row = false;
-  while (true) {
-    Status s = st->Step(&row);
-    if (!s.ok() || !row) {
-      st->Reset();
-      return s;
-    }
-    out->push_back(IndexDefinition{st->Text(0).substr(sizeof kKeyPrefix - 1), st->Text(1)});
-  }
+  return ReadDefinitions(st, sizeof kKeyPrefix - 1, out);
 }
 
 }  // namespace
