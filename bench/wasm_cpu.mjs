@@ -18,11 +18,11 @@ import path from 'node:path';
 import os from 'node:os';
 import zlib from 'node:zlib';
 import { pathToFileURL } from 'node:url';
-import { MemoryDirectory } from '../wasm/memory_access_handle.js';
 import { Engine, withUtf8 } from '../worker/engine.js';
 import { BROWSER_OPEN_OPTIONS } from '../worker/owner.js';
 import { mulberry32, shuffled } from '../tests/support/seeded_random.mjs';
 import { IDENTITY, PRODUCT_COUNT, SALE, productRows, saleSql } from './sale_workload.mjs';
+import { CpuDirectory } from './cpu_workload.mjs';
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const args = process.argv.slice(2);
@@ -50,17 +50,8 @@ async function loadBuild(dir) {
   return { dir, raw: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length, instance };
 }
 
-// The in-memory OPFS fake keeps a durable copy of each file and copies the whole file at every
-// flush (for its crash tests): with a WAL of a few MB that copy alone took half of a sale's time
-// in Node. Here durability is not under test, so a flush only forgets the pending writes.
-class CpuDirectory extends MemoryDirectory {
-  async getFileHandle(name, options) {
-    const handle = await super.getFileHandle(name, options);
-    const file = this._files.get(name);
-    file.makeDurable = function makeDurable() { this.pending = []; };
-    return handle;
-  }
-}
+// CpuDirectory (bench/cpu_workload.mjs): the in-memory OPFS fake whose flush only forgets the
+// pending writes; its durable copy of the whole file at every flush took half of a sale's time.
 
 async function engineSide(build) {
   const M = await build.instance();
