@@ -7,15 +7,17 @@
 // the configurations alternate over --rounds rounds, in a rotated order, and each figure is the
 // median over the rounds. Prints figures; asserts nothing.
 //   node bench/chromium_cpu.mjs [--sales 2000] [--rounds 3] [--no-build] [--configs a,b,...]
-// Configurations (default: all but chromium-streaming and chromium-no-tiering):
+// Configurations (default: node, chromium, chromium-opfs, chromium-floor, node-crowd,
+// chromium-crowd, chromium-crowd-opfs; about 3 minutes with --sales 1000 --rounds 5):
 //   node                        node, V8's defaults (the wasm trap handler is on: no explicit
 //                               bounds checks on memory accesses)
 //   node-bounds-checks          node --wasm-enforce-bounds-checks (explicit bounds checks)
 //   chromium                    Chromium's defaults
 //   chromium-opfs               the same plus an engine on real OPFS in the same loop
 //   chromium-no-bounds-checks   --js-flags=--no-wasm-bounds-checks (unsafe; a diagnostic only)
-//   chromium-crash-reporter     --enable-crash-reporter (Chromium on Linux installs the wasm trap
-//                               handler only with its crash reporter)
+//   chromium-crash-reporter     --enable-crash-reporter (the hypothesis: Chromium on Linux may
+//                               install V8's wasm trap handler only beside its crash reporter,
+//                               leaving explicit bounds checks without it)
 //   chromium-streaming          the module compiled with compileStreaming instead of compile
 //   chromium-no-tiering         --js-flags=--no-wasm-dynamic-tiering (TurboFan from the start)
 //   node-crowd, chromium-crowd  8 more engines on the fake in the loop, each its own instance (as
@@ -24,6 +26,8 @@
 //   chromium-crowd-opfs         the same, the 8 more engines on real OPFS (a flush each per sale,
 //                               as browser.mjs's contestants do): what other flushes cost the
 //                               fake's engine, which does no I/O itself
+//   chromium-floor              chromium-opfs plus the raw floor of bench/browser.mjs (the engine's
+//                               bytes per sale in one write + one flush) in the same loop
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -76,9 +80,10 @@ const CONFIGS = {
   'chromium-no-tiering': { chromium: ['--js-flags=--no-wasm-dynamic-tiering'] },
   'node-crowd': { node: [], crowd: 8 },
   'chromium-crowd': { chromium: [], crowd: 8, realOpfs: true },
+  'chromium-floor': { chromium: [], realOpfs: true, floor: true },
   'chromium-crowd-opfs': { chromium: [], crowd: 8, crowdOpfs: true, realOpfs: true },
 };
-const chosen = opt('configs', 'node,node-bounds-checks,chromium,chromium-opfs,chromium-no-bounds-checks,chromium-crash-reporter').split(',');
+const chosen = opt('configs', 'node,chromium,chromium-opfs,chromium-floor,node-crowd,chromium-crowd,chromium-crowd-opfs').split(',');
 for (const c of chosen) if (!CONFIGS[c]) throw new Error(`unknown configuration ${c}`);
 
 if (!args.includes('--no-build')) execFileSync('bash', ['scripts/build-wasm.sh'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -101,7 +106,7 @@ async function runNode(flags, { crowd = 0 }) {
 }
 
 let chromiumVersion = '';
-async function runChromium(extraArgs, { realOpfs = false, streaming = false, crowd = 0, crowdOpfs = false }) {
+async function runChromium(extraArgs, { realOpfs = false, streaming = false, crowd = 0, crowdOpfs = false, floor = false }) {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'tillsync-chromium-cpu-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
@@ -113,7 +118,7 @@ async function runChromium(extraArgs, { realOpfs = false, streaming = false, cro
     const initError = await page.evaluate(() => window.initError || null);
     if (initError) throw new Error(`worker failed to start: ${initError}`);
     const r = await page.evaluate((a) => window.call('run', a),
-      { sales: SALES, glueUrl: '/build-wasm/tillsync.mjs', wasmUrl: '/build-wasm/tillsync.wasm', realOpfs, streaming, crowd, crowdOpfs });
+      { sales: SALES, glueUrl: '/build-wasm/tillsync.mjs', wasmUrl: '/build-wasm/tillsync.wasm', realOpfs, streaming, crowd, crowdOpfs, floor });
     if (!r.ok) throw new Error(r.error);
     if (!r.crossOriginIsolated) throw new Error('the page is not cross-origin isolated: performance.now() would be coarse');
     chromiumVersion = chromiumVersion || r.userAgent;
@@ -138,7 +143,7 @@ try {
       const e = r.figures.engine;
       const o = r.figures['engine-opfs'];
       console.log(`round ${round + 1} ${name}: engine p50 ${f(e.p50)} (cpu ${f(e.cpuP50)}, io ${f(e.ioP50)}) mean ${f(e.mean)}; ` +
-        `sql p50 ${f(r.figures.sql.p50)}; performance.now() ${r.figures.nowNs.toFixed(0)} ns${o ? `; engine on real OPFS p50 ${f(o.p50)} (cpu ${f(o.cpuP50)}, io ${f(o.ioP50)})` : ''}; load ${l0}->${l1}`);
+        `sql p50 ${f(r.figures.sql.p50)}; performance.now() ${r.figures.nowNs.toFixed(0)} ns${o ? `; engine on real OPFS p50 ${f(o.p50)} (cpu ${f(o.cpuP50)}, io ${f(o.ioP50)})` : ''}${r.figures.raw ? `; raw floor p50 ${f(r.figures.raw.p50)}` : ''}; load ${l0}->${l1}`);
     }
   }
 } finally {
@@ -154,13 +159,13 @@ console.log(`Sale loop of bench/wasm_cpu.mjs (${SALES} sales after ${WARMUP} war
   `Node ${process.version} (V8 ${process.versions.v8}), Chromium ${chromiumVersion || '-'} headless; median over ${ROUNDS} rounds, ms; ` +
   `${new Date().toISOString().slice(0, 16)}Z, ${os.cpus()[0]?.model ?? ''} (${os.cpus().length} cores)`);
 console.log('');
-console.log('| configuration | RecordSale p50 | outside OPFS calls p50 | inside p50 | mean | SQL txn p50 | engine on real OPFS p50 (outside / inside) | RecordSale p50 / node | performance.now() ns | load (per round) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| configuration | RecordSale p50 | outside OPFS calls p50 | inside p50 | mean | SQL txn p50 | engine on real OPFS p50 (outside / inside) | raw floor p50 | RecordSale p50 / node | performance.now() ns | load (per round) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const name of chosen) {
   const rs = runs.get(name);
   const m = (get) => med(rs.map(get));
   const o = rs[0]['engine-opfs'] ? `${f(m((r) => r['engine-opfs'].p50))} (${f(m((r) => r['engine-opfs'].cpuP50))} / ${f(m((r) => r['engine-opfs'].ioP50))})` : '-';
   const p50 = m((r) => r.engine.p50);
   console.log(`| ${name} | ${f(p50)} | ${f(m((r) => r.engine.cpuP50))} | ${f(m((r) => r.engine.ioP50))} | ${f(m((r) => r.engine.mean))} | ` +
-    `${f(m((r) => r.sql.p50))} | ${o} | ${nodeBase ? (p50 / nodeBase).toFixed(2) + 'x' : '-'} | ${m((r) => r.nowNs).toFixed(0)} | ${rs.map((r) => r.load).join(', ')} |`);
+    `${f(m((r) => r.sql.p50))} | ${o} | ${rs[0].raw ? f(m((r) => r.raw.p50)) : '-'} | ${nodeBase ? (p50 / nodeBase).toFixed(2) + 'x' : '-'} | ${m((r) => r.nowNs).toFixed(0)} | ${rs.map((r) => r.load).join(', ')} |`);
 }

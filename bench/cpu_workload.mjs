@@ -61,7 +61,7 @@ export async function makeSide(name, kind, M, directory, schemaSql) {
       e.write(productRows(PRODUCT_COUNT).slice(i, i + 250).map(([id, n, price, tax, active]) =>
         ({ table: 'products', id, values: { name: n, price_minor: price, tax_rate_bp: tax, active } })));
     }
-    return { name, clock, sale: (i) => e.recordSale(SALE(i)), close: () => { e.close(); M.releaseOpfsPool(); } };
+    return { name, M, clock, sale: (i) => e.recordSale(SALE(i)), close: () => { e.close(); M.releaseOpfsPool(); } };
   }
   const db = M.sqlOpen('sql.db', 'opfs').db;
   const exec = (sql) => { const r = M.sqlExec(db, sql); if (r.code !== 0) throw new Error(`${r.message} ${r.detail}`); };
