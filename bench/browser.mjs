@@ -279,6 +279,16 @@ try {
     `engine sale: official EXCLUSIVE+WAL / engine = ${ratio(official['exclusive-wal'].sale.p50, ours.engineSale.p50)}x, ` +
     `official default / engine = ${ratio(official.default.sale.p50, ours.engineSale.p50)}x, engine / raw floor = ${ratio(ours.engineSale.p50, micro.raw.p50)}x`);
   line('');
+  line(`The same ratios, each pair alone: the engine and one other side interleaved commit by commit, ${COMMITS} commits after ${WARMUP} warm-up ` +
+    'per pair (no other contestant\'s flush in the loop, as on a till with one store):');
+  line('');
+  line('| pair | engine p50 / p99 ms | other p50 / p99 ms | ratio (p50) |');
+  line('|---|---|---|---|');
+  const pair = (name, r, key) => line(`| ${name} | ${f(r.engine.p50)} / ${f(r.engine.p99)} | ${f(r.other.p50)} / ${f(r.other.p99)} | ${key === 'floor' ? `engine / floor = ${ratio(r.engine.p50, r.other.p50)}` : `official / engine = ${ratio(r.other.p50, r.engine.p50)}`}x |`);
+  pair(`engine and the raw floor (its bytes, ${f(micro.pairs.floor.bytes, 0)} per commit, one write + one flush)`, micro.pairs.floor, 'floor');
+  pair('engine and official EXCLUSIVE + WAL', micro.pairs.officialWal, 'wal');
+  pair('engine and official default', micro.pairs.officialDefault, 'default');
+  line('');
   line(`Reads and bulk inserts: median of ${micro.rounds} alternating rounds per side.`);
   line('');
   line('| workload | tillsync | official (EXCLUSIVE + WAL) | speed-up |');

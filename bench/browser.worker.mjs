@@ -162,7 +162,7 @@ async function rawContestant(name, model, warmup) {
   let rounds = 0;
   let written = 0;
   const c = { name, counted: false };
-  c.prepare = (i) => {
+  c.prepare = (_sale, i) => {
     const st = model.stats();
     const mean = i <= warmup ? st.bytesWritten / Math.max(1, i) : st.bytesWritten / Math.max(1, i - warmup);
     const size = Math.max(1, Math.round(mean));
@@ -183,7 +183,9 @@ async function rawContestant(name, model, warmup) {
 }
 
 // Runs warmup + n interleaved rounds; returns {name: {p50, p99, mean, writes, flushes, bytes}}.
-function interleave(contestants, n, warmup) {
+// Round i commits sale `offset + i` (a later pass over the same databases starts its sales after
+// the earlier passes' ids); prepare also gets i itself, the round within this pass.
+function interleave(contestants, n, warmup, offset = 0) {
   const times = new Map(contestants.map((c) => [c, []]));
   for (const c of contestants) if (c.counted) c.resetStats();  // not the setup's writes
   const random = mulberry32(20261123);  // the same shuffles in every run
@@ -198,9 +200,9 @@ function interleave(contestants, n, warmup) {
     // (bench/README "Caveat"). Shuffled, each one follows every other about equally often.
     const order = shuffled(contestants, random);
     for (const c of order) {
-      const arg = c.prepare(i);
+      const arg = c.prepare(offset + i, i);
       const t0 = performance.now();
-      c.commit(i, arg);
+      c.commit(offset + i, arg);
       const ms = performance.now() - t0;
       if (i >= warmup) times.get(c).push(ms);
     }
@@ -262,6 +264,18 @@ serve({
 
     const sale = interleave(contestants, n, warmup);
     const [officialDefault, officialWal] = official.list;
+    // Each ratio the targets state, measured once more with only its two sides in the loop. In
+    // the pass above every commit follows other contestants' real flushes, and CPU work right
+    // after a flush runs slower (bench/chromium_cpu.mjs; bench/README, section Session 5
+    // "chromecpu": an engine on the in-memory fake, which does no I/O, went from about 0.15 to
+    // 0.32 ms per sale with nine flushing neighbours). A till runs one store, with no crowd.
+    const raw = contestants.find((c) => c.name === 'raw');
+    const crowdRawBytes = raw.bytesPerCommit();  // the pass above's; the pairs restart the count
+    const pairs = {
+      floor: interleave([engine, raw], n, warmup, 1 * (n + warmup)),
+      officialWal: interleave([engine, officialWal], n, warmup, 2 * (n + warmup)),
+      officialDefault: interleave([engine, officialDefault], n, warmup, 3 * (n + warmup)),
+    };
 
     // Reads and the bulk insert: tillsync (and each variant) against the official EXCLUSIVE + WAL,
     // alternated over 3 rounds; the median of each.
@@ -294,8 +308,11 @@ serve({
         reads: { n: reads, totalMs: readMs[officialWal.name] }, bulk: { n: bulk, totalMs: bulkMs[officialWal.name], settings: officialWal.bulkSettings() },
         bulkJson: { totalMs: bulkMs[official.bulkJson.name], settings: official.bulkJson.bulkSettings() } },
       raw: sale.raw, rawSql: sale['raw-sql'],
+      pairs: { floor: { engine: pairs.floor.engine, other: pairs.floor.raw, bytes: raw.bytesPerCommit() },
+        officialWal: { engine: pairs.officialWal.engine, other: pairs.officialWal[officialWal.name] },
+        officialDefault: { engine: pairs.officialDefault.engine, other: pairs.officialDefault[officialDefault.name] } },
     };
-    result.raw.bytes = contestants.find((c) => c.name === 'raw').bytesPerCommit();
+    result.raw.bytes = crowdRawBytes;
     result.rawSql.bytes = contestants.find((c) => c.name === 'raw-sql').bytesPerCommit();
     for (const c of contestants) await c.release();
     await official.bulkJson.release();
