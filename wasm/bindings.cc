@@ -12,7 +12,9 @@
 //   3. sql: a tiny SQL runner (open a database by VFS name, exec, query rows as plain arrays)
 //      for durability tests and bench/opfs_commit.mjs. Test-facing, not product API.
 //   4. sqlBatch: one prepared statement run over many parameter rows inside one transaction,
-//      the row loop kept in wasm (bench/browser.mjs compares it with a per-row JS loop).
+//      the row loop kept in wasm (bench/browser.mjs compares it with a per-row JS loop); a
+//      plain INSERT runs as one INSERT ... SELECT over the rows (table function
+//      tillsync_batch_rows), so its cursors stay open from row to row.
 //   5. engine: the Device side of core/ (open, writes, reads, sync bytes, status, conflicts,
 //      quarantine) for worker/. Product API; its JS face is worker/engine.js.
 //
@@ -22,6 +24,7 @@
 #include <emscripten/val.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -298,6 +301,7 @@ val sqliteConstants() {
 struct SqlDb {
   sqlite3* db = nullptr;
   std::string vfsName;
+  bool batchRowsModule = false;  // tillsync_batch_rows registered on db (sqlBatch's fast path)
 };
 std::vector<SqlDb> g_dbs;
 
@@ -422,6 +426,17 @@ val sqlClose(int id) {
 // are read by the small scanner below, straight into sqlite3_bind_*: building an nlohmann DOM
 // first took 60 % of the whole batch (measured: 60 of 98 ms for 10,000 rows of 5 values).
 
+// One JSON value as the scanner read it. Unescaped text points into the caller's bytes, which
+// outlive the call; escaped text (copied) into the scanner's own buffer, which the next string
+// overwrites.
+struct ScannedValue {
+  enum Kind { kNull, kInteger, kReal, kText } kind = kNull;
+  int64_t integer = 0;
+  double real = 0;
+  std::string_view text;
+  bool copied = false;
+};
+
 // A cursor over JSON text that reads exactly the grammar sqlBatch accepts.
 struct RowScanner {
   const char* p;
@@ -522,21 +537,19 @@ struct RowScanner {
     }
     return false;
   }
-  // One value, bound to parameter `index` of `stmt`.
-  bool Value(sqlite3_stmt* stmt, int index) {
+  // One value, read into *v (see ScannedValue for where its text lives).
+  bool Scan(ScannedValue* v) {
     Skip();
     if (p >= end) return false;
     if (*p == '"') {
       p++;
-      std::string_view s;
-      bool copied = false;
-      if (!String(&s, &copied)) return false;
-      sqlite3_bind_text(stmt, index, s.data(), int(s.size()), copied ? SQLITE_TRANSIENT : SQLITE_STATIC);
-      return true;
+      v->kind = ScannedValue::kText;
+      return String(&v->text, &v->copied);
     }
-    if (Word("null")) { sqlite3_bind_null(stmt, index); return true; }
-    if (Word("true")) { sqlite3_bind_int64(stmt, index, 1); return true; }
-    if (Word("false")) { sqlite3_bind_int64(stmt, index, 0); return true; }
+    v->copied = false;
+    if (Word("null")) { v->kind = ScannedValue::kNull; return true; }
+    if (Word("true")) { v->kind = ScannedValue::kInteger; v->integer = 1; return true; }
+    if (Word("false")) { v->kind = ScannedValue::kInteger; v->integer = 0; return true; }
     const char* start = p;
     bool integer = true;
     bool plain = true;  // only digits after an optional leading '-'
@@ -551,21 +564,306 @@ struct RowScanner {
     size_t size = size_t(p - start);
     // The common case, read without a copy: at most 18 characters always fit in int64.
     if (plain && p > digits && size < 19) {
-      int64_t v = 0;
-      for (const char* d = digits; d < p; d++) v = v * 10 + (*d - '0');
-      sqlite3_bind_int64(stmt, index, *start == '-' ? -v : v);
+      int64_t n = 0;
+      for (const char* d = digits; d < p; d++) n = n * 10 + (*d - '0');
+      v->kind = ScannedValue::kInteger;
+      v->integer = *start == '-' ? -n : n;
       return true;
     }
     std::string number(start, size);
     char* stop = nullptr;
     if (integer && number.size() < 19) {
-      sqlite3_bind_int64(stmt, index, strtoll(number.c_str(), &stop, 10));
+      v->kind = ScannedValue::kInteger;
+      v->integer = strtoll(number.c_str(), &stop, 10);
     } else {
-      sqlite3_bind_double(stmt, index, strtod(number.c_str(), &stop));
+      v->kind = ScannedValue::kReal;
+      v->real = strtod(number.c_str(), &stop);
     }
     return stop == number.c_str() + number.size();
   }
+  // One value, bound to parameter `index` of `stmt` (index 0 or past the last: read, not bound).
+  bool Value(sqlite3_stmt* stmt, int index) {
+    ScannedValue v;
+    if (!Scan(&v)) return false;
+    switch (v.kind) {
+      case ScannedValue::kNull: sqlite3_bind_null(stmt, index); break;
+      case ScannedValue::kInteger: sqlite3_bind_int64(stmt, index, v.integer); break;
+      case ScannedValue::kReal: sqlite3_bind_double(stmt, index, v.real); break;
+      case ScannedValue::kText:
+        sqlite3_bind_text(stmt, index, v.text.data(), int(v.text.size()), v.copied ? SQLITE_TRANSIENT : SQLITE_STATIC);
+        break;
+    }
+    return true;
+  }
 };
+
+// The rows as a table: sqlBatch's fast path for a plain INSERT.
+// Run once per row, an INSERT opens its table's and indexes' cursors, seeks each from the root
+// and closes them again at sqlite3_reset: for `products` (a rowid table, its text primary key's
+// index and two more indexes) that is four cursors and four descents a row. Run as ONE statement,
+// `INSERT INTO t (a, b) SELECT c0, c1 FROM tillsync_batch_rows(?)`, the cursors stay open and
+// positioned from row to row, so SQLite's own shortcuts apply (the rowid append, and an index
+// key that goes after the cursor's last entry needs no descent). The module below is an
+// eponymous table-valued function over the JSON rows: `?` is a pointer to a BatchRows
+// (sqlite3_bind_pointer), each row is scanned when the statement steps to it, and its values
+// are the columns c0, c1, ... (a short row's missing values are NULL, a long row's extra values
+// are read and ignored: what the per-row binds did). Only `INSERT|REPLACE [OR x] INTO name
+// [(columns)] VALUES (?, ..., ?)` is rewritten (RowsInsertAsSelect); anything else (UPDATE,
+// ON CONFLICT, RETURNING, numbered parameters, expressions) runs per row as before.
+constexpr int kBatchRowsColumns = 64;  // widest VALUES list the fast path takes
+constexpr const char* kBatchRowsPointerType = "tillsync-batch-rows";
+
+// What one sqlBatch call hands the table: the scanner (after the opening '['), and what the
+// scan found (the syntax flag and the row count) for sqlBatch to report.
+struct BatchRows {
+  RowScanner* in;
+  bool syntax = false;
+  double count = 0;
+};
+
+struct BatchRowsCursor {
+  sqlite3_vtab_cursor base;  // first: SQLite casts between the two
+  BatchRows* rows = nullptr;
+  sqlite3_int64 rowid = 0;
+  bool eof = true;
+  ScannedValue values[kBatchRowsColumns];
+  std::string escaped[kBatchRowsColumns];  // an escaped string's bytes, per column (the scanner's buffer is shared)
+};
+
+int BatchRowsConnect(sqlite3* db, void*, int, const char* const*, sqlite3_vtab** out, char**) {
+  std::string schema = "CREATE TABLE x(";
+  for (int i = 0; i < kBatchRowsColumns; i++) schema += "c" + std::to_string(i) + ", ";
+  schema += "rows HIDDEN)";
+  int rc = sqlite3_declare_vtab(db, schema.c_str());
+  if (rc != SQLITE_OK) return rc;
+  *out = static_cast<sqlite3_vtab*>(sqlite3_malloc(sizeof(sqlite3_vtab)));
+  if (!*out) return SQLITE_NOMEM;
+  memset(*out, 0, sizeof(sqlite3_vtab));
+  return SQLITE_OK;
+}
+
+int BatchRowsDisconnect(sqlite3_vtab* vtab) {
+  sqlite3_free(vtab);
+  return SQLITE_OK;
+}
+
+// The one usable plan: the hidden `rows` column given (as the function's argument).
+int BatchRowsBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  for (int i = 0; i < info->nConstraint; i++) {
+    const auto& c = info->aConstraint[i];
+    if (c.iColumn == kBatchRowsColumns && c.op == SQLITE_INDEX_CONSTRAINT_EQ && c.usable) {
+      info->aConstraintUsage[i].argvIndex = 1;
+      info->aConstraintUsage[i].omit = 1;
+      info->estimatedCost = 1;
+      info->estimatedRows = 10000;
+      return SQLITE_OK;
+    }
+  }
+  return SQLITE_CONSTRAINT;
+}
+
+int BatchRowsOpen(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  auto* cursor = new BatchRowsCursor();
+  *out = &cursor->base;
+  return SQLITE_OK;
+}
+
+int BatchRowsClose(sqlite3_vtab_cursor* base) {
+  delete reinterpret_cast<BatchRowsCursor*>(base);
+  return SQLITE_OK;
+}
+
+// Scans the row at the scanner (its '[' to its ']') into the cursor's values.
+bool ScanBatchRow(BatchRowsCursor* cursor) {
+  RowScanner& in = *cursor->rows->in;
+  if (!in.Eat('[')) return false;
+  int index = 0;
+  if (!in.Eat(']')) {
+    do {
+      ScannedValue v;
+      if (!in.Scan(&v)) return false;
+      if (index < kBatchRowsColumns) {
+        if (v.kind == ScannedValue::kText && v.copied) {
+          cursor->escaped[index].assign(v.text.data(), v.text.size());
+          v.text = cursor->escaped[index];
+        }
+        cursor->values[index] = v;
+      }
+      index++;
+    } while (in.Eat(','));
+    if (!in.Eat(']')) return false;
+  }
+  for (int rest = index; rest < kBatchRowsColumns; rest++) cursor->values[rest].kind = ScannedValue::kNull;
+  cursor->rows->count++;
+  return true;
+}
+
+// A malformed row ends the statement with an error; sqlBatch reports it as the syntax error.
+int BatchRowsSyntaxError(BatchRowsCursor* cursor) {
+  cursor->rows->syntax = true;
+  cursor->eof = true;
+  return SQLITE_ERROR;
+}
+
+int BatchRowsFilter(sqlite3_vtab_cursor* base, int, const char*, int argc, sqlite3_value** argv) {
+  auto* cursor = reinterpret_cast<BatchRowsCursor*>(base);
+  cursor->rows = argc == 1 ? static_cast<BatchRows*>(sqlite3_value_pointer(argv[0], kBatchRowsPointerType)) : nullptr;
+  cursor->rowid = 0;
+  cursor->eof = true;
+  if (!cursor->rows) return SQLITE_MISUSE;  // called other than by sqlBatch
+  if (cursor->rows->in->Eat(']')) return SQLITE_OK;
+  cursor->eof = false;
+  return ScanBatchRow(cursor) ? SQLITE_OK : BatchRowsSyntaxError(cursor);
+}
+
+int BatchRowsNext(sqlite3_vtab_cursor* base) {
+  auto* cursor = reinterpret_cast<BatchRowsCursor*>(base);
+  RowScanner& in = *cursor->rows->in;
+  cursor->rowid++;
+  if (in.Eat(',')) return ScanBatchRow(cursor) ? SQLITE_OK : BatchRowsSyntaxError(cursor);
+  if (!in.Eat(']')) return BatchRowsSyntaxError(cursor);
+  cursor->eof = true;
+  return SQLITE_OK;
+}
+
+int BatchRowsEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<BatchRowsCursor*>(base)->eof; }
+
+int BatchRowsColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
+  auto* cursor = reinterpret_cast<BatchRowsCursor*>(base);
+  if (column < 0 || column >= kBatchRowsColumns) { sqlite3_result_null(ctx); return SQLITE_OK; }
+  const ScannedValue& v = cursor->values[column];
+  switch (v.kind) {
+    case ScannedValue::kNull: sqlite3_result_null(ctx); break;
+    case ScannedValue::kInteger: sqlite3_result_int64(ctx, v.integer); break;
+    case ScannedValue::kReal: sqlite3_result_double(ctx, v.real); break;
+    // In place: the caller's bytes (or the cursor's escaped copy) stay put while the row is used.
+    case ScannedValue::kText: sqlite3_result_text(ctx, v.text.data(), int(v.text.size()), SQLITE_STATIC); break;
+  }
+  return SQLITE_OK;
+}
+
+int BatchRowsRowid(sqlite3_vtab_cursor* base, sqlite3_int64* out) {
+  *out = reinterpret_cast<BatchRowsCursor*>(base)->rowid;
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeBatchRowsModule() {
+  sqlite3_module m{};
+  m.iVersion = 1;
+  m.xCreate = nullptr;  // eponymous only: there is no CREATE VIRTUAL TABLE of it
+  m.xConnect = BatchRowsConnect;
+  m.xBestIndex = BatchRowsBestIndex;
+  m.xDisconnect = BatchRowsDisconnect;
+  m.xOpen = BatchRowsOpen;
+  m.xClose = BatchRowsClose;
+  m.xFilter = BatchRowsFilter;
+  m.xNext = BatchRowsNext;
+  m.xEof = BatchRowsEof;
+  m.xColumn = BatchRowsColumn;
+  m.xRowid = BatchRowsRowid;
+  return m;
+}
+const sqlite3_module kBatchRowsModule = MakeBatchRowsModule();
+
+bool IsSqlSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
+bool EqualsWord(std::string_view token, const char* word) {
+  size_t n = strlen(word);
+  if (token.size() != n) return false;
+  for (size_t i = 0; i < n; i++) {
+    if (toupper(static_cast<unsigned char>(token[i])) != word[i]) return false;
+  }
+  return true;
+}
+
+// `INSERT|REPLACE [OR x] INTO name [(columns)] VALUES (?, ..., ?)` (nothing after but spaces and
+// one ';') as `... SELECT c0, ..., cN-1 FROM tillsync_batch_rows(?)`; false for anything else.
+// Deliberately narrow: the part before VALUES may hold no parenthesis but the column list, no
+// quote but identifiers' double quotes, no comment, and none of the words that would make it
+// more than a target (SELECT, VALUES, WITH, DEFAULT, ...). A rewrite SQLite refuses to prepare
+// falls back to the statement as given, so its error is the caller's own.
+bool RowsInsertAsSelect(std::string_view sql, std::string* out) {
+  size_t tail = sql.size();
+  while (tail > 0 && IsSqlSpace(sql[tail - 1])) tail--;
+  if (tail > 0 && sql[tail - 1] == ';') tail--;
+  while (tail > 0 && IsSqlSpace(sql[tail - 1])) tail--;
+  if (tail == 0 || sql[tail - 1] != ')') return false;
+  // Back over "(?, ?, ..., ?)".
+  size_t at = tail - 1;
+  int parameters = 0;
+  bool wantParameter = true;
+  while (at > 0) {
+    char c = sql[--at];
+    if (IsSqlSpace(c)) continue;
+    if (c == '?' && wantParameter) { parameters++; wantParameter = false; continue; }
+    if (c == ',' && !wantParameter) { wantParameter = true; continue; }
+    if (c == '(' && !wantParameter) break;
+    return false;
+  }
+  if (sql[at] != '(' || parameters == 0 || parameters > kBatchRowsColumns) return false;
+  size_t valuesEnd = at;
+  while (valuesEnd > 0 && IsSqlSpace(sql[valuesEnd - 1])) valuesEnd--;
+  if (valuesEnd < 6 || !EqualsWord(sql.substr(valuesEnd - 6, 6), "VALUES")) return false;
+  std::string_view head = sql.substr(0, valuesEnd - 6);
+  if (head.empty() || !(IsSqlSpace(head.back()) || head.back() == ')')) return false;
+  // The head: words, identifiers, dots, commas and one column list.
+  static const char* const kRefused[] = {"SELECT", "VALUES", "WITH", "DEFAULT", "UNION", "FROM", "RETURNING", "ON", "WHERE"};
+  int opened = 0;
+  bool columnListDone = false;
+  size_t i = 0;
+  std::vector<std::string_view> words;
+  while (i < head.size()) {
+    char c = head[i];
+    if (IsSqlSpace(c) || c == '.' || c == ',') { i++; continue; }
+    if (c == '(') {
+      if (opened || columnListDone) return false;
+      opened = 1;
+      i++;
+      continue;
+    }
+    if (c == ')') {
+      if (!opened) return false;
+      opened = 0;
+      columnListDone = true;
+      i++;
+      continue;
+    }
+    if (columnListDone) return false;  // nothing after the column list but VALUES
+    if (c == '"') {  // a quoted identifier ("" inside is a quote)
+      size_t j = i + 1;
+      for (;;) {
+        if (j >= head.size()) return false;
+        if (head[j] == '"') {
+          if (j + 1 < head.size() && head[j + 1] == '"') { j += 2; continue; }
+          break;
+        }
+        j++;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || (c & 0x80))) return false;
+    size_t j = i;
+    while (j < head.size() && (isalnum(static_cast<unsigned char>(head[j])) || head[j] == '_' || (head[j] & 0x80))) j++;
+    words.push_back(head.substr(i, j - i));
+    i = j;
+  }
+  if (opened || words.empty() || !(EqualsWord(words[0], "INSERT") || EqualsWord(words[0], "REPLACE"))) return false;
+  for (std::string_view w : words) {
+    for (const char* refused : kRefused) {
+      if (EqualsWord(w, refused)) return false;
+    }
+  }
+  out->assign(head);
+  if (!IsSqlSpace(out->back())) *out += ' ';
+  *out += "SELECT ";
+  for (int k = 0; k < parameters; k++) {
+    if (k) *out += ", ";
+    *out += "c" + std::to_string(k);
+  }
+  *out += " FROM tillsync_batch_rows(?)";
+  return true;
+}
 
 val sqlBatch(int id, std::string sql, uintptr_t rows_at, size_t rows_size) {
   SqlDb* d = DbById(id);
@@ -575,11 +873,32 @@ val sqlBatch(int id, std::string sql, uintptr_t rows_at, size_t rows_size) {
   if (!in.Eat('[')) return Result(SQLITE_MISUSE, "sqlBatch: rows must be a JSON array of arrays");
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(d->db, sql.c_str(), -1, &stmt, nullptr);
+  // A plain INSERT runs as one INSERT ... SELECT over the rows (see tillsync_batch_rows above).
+  BatchRows batchRows{&in};
+  bool asOneStatement = false;
+  std::string asSelect;
+  if (rc == SQLITE_OK && RowsInsertAsSelect(sql, &asSelect)) {
+    if (!d->batchRowsModule) {
+      d->batchRowsModule = sqlite3_create_module(d->db, "tillsync_batch_rows", &kBatchRowsModule, nullptr) == SQLITE_OK;
+    }
+    if (d->batchRowsModule && sqlite3_prepare_v2(d->db, asSelect.c_str(), -1, &stmt, nullptr) == SQLITE_OK && stmt) {
+      asOneStatement = sqlite3_bind_pointer(stmt, 1, &batchRows, kBatchRowsPointerType, nullptr) == SQLITE_OK;
+    }
+    if (!asOneStatement) {
+      sqlite3_finalize(stmt);
+      stmt = nullptr;
+    }
+  }
+  if (rc == SQLITE_OK && !asOneStatement) rc = sqlite3_prepare_v2(d->db, sql.c_str(), -1, &stmt, nullptr);
   const int parameters = stmt ? sqlite3_bind_parameter_count(stmt) : 0;
   double count = 0;
   bool syntax = false;
-  if (rc == SQLITE_OK && !in.Eat(']')) {
+  if (asOneStatement) {
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
+    syntax = batchRows.syntax;
+    count = batchRows.count;
+  } else if (rc == SQLITE_OK && !in.Eat(']')) {
     do {
       if (!in.Eat('[')) { syntax = true; break; }
       int index = 0;

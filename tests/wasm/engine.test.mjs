@@ -276,6 +276,79 @@ test('SqlBatchBindsInPlaceStringsCopiedEscapesAndShortRowsExactly', async () => 
   M.releaseOpfsPool();
 });
 
+// A plain INSERT ... VALUES (?, ..., ?) runs as ONE statement over the rows (the
+// tillsync_batch_rows table in wasm/bindings.cc); every other shape runs once per row. The same
+// rows through both must leave the same tables (values and types, triggers, REPLACE within the
+// batch), fail with the same codes and write nothing when they fail.
+test('SqlBatchAsOneStatementGivesWhatThePerRowPathGives', async () => {
+  const M = await newModule();
+  await M.installOpfsPool({ directory: new MemoryDirectory(), capacity: 4 });
+  const db = M.sqlOpen('d.db', 'opfs').db;
+  const exec = (sql) => assert.equal(M.sqlExec(db, sql).code, 0, sql);
+  for (const t of ['fast', 'slow']) {
+    exec(`CREATE TABLE ${t}(id TEXT PRIMARY KEY NOT NULL, a, b INTEGER, c TEXT, n INTEGER NOT NULL DEFAULT 0)`);
+    exec(`CREATE INDEX ${t}_by_b ON ${t}(b)`);
+    exec(`CREATE TABLE ${t}_log(id TEXT, a)`);
+    exec(`CREATE TRIGGER ${t}_ins AFTER INSERT ON ${t} BEGIN INSERT INTO ${t}_log VALUES (new.id, new.a); END`);
+  }
+  const rows = [
+    ['k1', 'tab\there', '12', 'nl\nthere', 1],  // two escaped strings; '12' takes b's INTEGER affinity
+    ['k2', 'x'],  // short: b and c NULL (n is not in the statement: its default)
+    ['k3', 'plain', 3, 'esc "q" \u00e9 \ud83d\ude00', 2, 'extra', 'ignored'],  // longer than the statement: the rest is read and ignored
+    ['k1', 2.5, -7, null, 3],  // the same key again: REPLACE within the batch
+    ['k4', true, false, 123456789012345678, 4],
+  ];
+  const text = JSON.stringify(rows);
+  // Fast: bare ? in one VALUES list. Slow: numbered parameters keep it per row.
+  assert.equal(sqlBatch(M, db, 'INSERT OR REPLACE INTO fast (id, a, b, c) VALUES (?, ?, ?, ?)', text).code, 0);
+  assert.equal(sqlBatch(M, db, 'INSERT OR REPLACE INTO slow (id, a, b, c) VALUES (?1, ?2, ?3, ?4)', text).code, 0);
+  const dump = (t) => M.sqlQuery(db, `SELECT id, a, typeof(a), b, typeof(b), c, typeof(c), n FROM ${t} ORDER BY rowid`).rows;
+  const log = (t) => M.sqlQuery(db, `SELECT id, a FROM ${t}_log ORDER BY rowid`).rows;
+  assert.deepEqual(dump('fast'), dump('slow'));
+  assert.deepEqual(log('fast'), log('slow'));
+  assert.equal(dump('fast').length, 4);
+  assert.equal(log('fast').length, 5, 'the trigger ran once per row, the replaced row too');
+  // The fast path was taken: its table function exists on this connection now.
+  assert.match(M.sqlQuery(db, 'SELECT * FROM tillsync_batch_rows(NULL)').message, /misuse/i);
+  assert.doesNotMatch(M.sqlQuery(db, 'SELECT * FROM tillsync_batch_rows(NULL)').message, /no such table/);
+  // Failures: a constraint in the middle, malformed rows in the middle and at the end; each
+  // rolls everything back and gives the per-row path's code.
+  const failing = [
+    JSON.stringify([['e1', 1, 1, 'x'], ['e2', 1, 1, 'x'], [null, 1, 1, 'x']]),  // NOT NULL on id
+    '[["e1", 1, 1, "x"], ["e2", 1 1]]',
+    '[["e1", 1, 1, "x"], ["e2", 1, 1, "x"]',
+    '[["e1", 1, 1, "x"], ["e2", nope]]',
+    '[["e1", 1, 1, "x"],]',
+  ];
+  for (const bad of failing) {
+    const f = sqlBatch(M, db, 'INSERT INTO fast (id, a, b, c) VALUES (?, ?, ?, ?)', bad);
+    const s = sqlBatch(M, db, 'INSERT INTO slow (id, a, b, c) VALUES (?1, ?2, ?3, ?4)', bad);
+    assert.equal(f.code, s.code, bad);
+    assert.notEqual(f.code, 0, bad);
+  }
+  assert.deepEqual(dump('fast'), dump('slow'), 'nothing of the failed batches stayed');
+  assert.deepEqual(M.sqlQuery(db, "SELECT count(*) FROM fast WHERE id LIKE 'e%'").rows, [[0]]);
+  // Empty batches, a plain INSERT without a column list, REPLACE INTO, a schema-qualified quoted
+  // name, and shapes that must stay per row (expressions, upsert, RETURNING-free UPDATE).
+  assert.equal(sqlBatch(M, db, 'INSERT INTO fast (id, a, b, c) VALUES (?, ?, ?, ?)', '[]').rows, 0);
+  const more = JSON.stringify([['m1', 'a', 1, 'c', 9], ['m2', 'b', 2, 'd', 8]]);
+  assert.equal(sqlBatch(M, db, 'INSERT INTO fast VALUES (?, ?, ?, ?, ?);', more).rows, 2);
+  assert.equal(sqlBatch(M, db, 'INSERT INTO slow VALUES (?1, ?2, ?3, ?4, ?5);', more).rows, 2);
+  const again = JSON.stringify([['r1', 'x', 1, 'y'], ['m1', 'z', 2, 'w']]);
+  assert.equal(sqlBatch(M, db, 'REPLACE INTO main."fast"(id, a, b, c)VALUES(?,?,?,?)', again).rows, 2);
+  assert.equal(sqlBatch(M, db, 'REPLACE INTO main."slow"(id, a, b, c)VALUES(?1,?2,?3,?4)', again).rows, 2);
+  for (const t of ['fast', 'slow']) {
+    const up = JSON.stringify([['m2', 'up'], ['u9', 'new']]);
+    assert.equal(sqlBatch(M, db, `INSERT INTO ${t} (id, a) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET a = excluded.a`, up).code, 0);
+    assert.equal(sqlBatch(M, db, `INSERT INTO ${t} (id, a, n) VALUES (?, upper(?), ? + 1)`, JSON.stringify([['x1', 'low', 1]])).code, 0);
+    assert.equal(sqlBatch(M, db, `UPDATE ${t} SET n = n + ? WHERE id = ?`, JSON.stringify([[10, 'x1'], [20, 'm1']])).code, 0);
+  }
+  assert.deepEqual(dump('fast'), dump('slow'));
+  assert.deepEqual(log('fast'), log('slow'));
+  M.sqlClose(db);
+  M.releaseOpfsPool();
+});
+
 test('QueriesKeepTheContractOfDeviceQueryWithCachedStatements', async () => {
   const { M, engine } = await openEngine();
   engine.write([{ table: 'products', id: 'p-q', values: { name: 'Quote " back \\ slash \n é 😀', price_minor: 5, tax_rate_bp: 0, active: 1 } }]);
