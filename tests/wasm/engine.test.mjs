@@ -345,6 +345,13 @@ test('SqlBatchAsOneStatementGivesWhatThePerRowPathGives', async () => {
   }
   assert.deepEqual(dump('fast'), dump('slow'));
   assert.deepEqual(log('fast'), log('slow'));
+  // Inside a transaction the caller opened, both shapes fail as sqlBatch always did (its BEGIN).
+  for (const sql of ['INSERT INTO fast (id) VALUES (?)', 'INSERT INTO slow (id) VALUES (?1)']) {
+    assert.equal(M.sqlExec(db, 'BEGIN').code, 0);
+    assert.equal(sqlBatch(M, db, sql, '[["t1"]]').code, M.sqliteConstants().SQLITE_ERROR ?? 1, sql);
+    M.sqlExec(db, 'ROLLBACK');
+  }
+  assert.deepEqual(M.sqlQuery(db, "SELECT count(*) FROM fast WHERE id = 't1'").rows, [[0]]);
   M.sqlClose(db);
   M.releaseOpfsPool();
 });
