@@ -617,6 +617,7 @@ constexpr const char* kBatchRowsPointerType = "tillsync-batch-rows";
 // scan found (the syntax flag and the row count) for sqlBatch to report.
 struct BatchRows {
   RowScanner* in;
+  int columns = 0;  // the statement's c0 .. c(columns - 1): only those are read back
   bool syntax = false;
   double count = 0;
 };
@@ -682,7 +683,7 @@ bool ScanBatchRow(BatchRowsCursor* cursor) {
     do {
       ScannedValue v;
       if (!in.Scan(&v)) return false;
-      if (index < kBatchRowsColumns) {
+      if (index < cursor->rows->columns) {
         if (v.kind == ScannedValue::kText && v.copied) {
           cursor->escaped[index].assign(v.text.data(), v.text.size());
           v.text = cursor->escaped[index];
@@ -693,7 +694,7 @@ bool ScanBatchRow(BatchRowsCursor* cursor) {
     } while (in.Eat(','));
     if (!in.Eat(']')) return false;
   }
-  for (int rest = index; rest < kBatchRowsColumns; rest++) cursor->values[rest].kind = ScannedValue::kNull;
+  for (int rest = index; rest < cursor->rows->columns; rest++) cursor->values[rest].kind = ScannedValue::kNull;
   cursor->rows->count++;
   return true;
 }
@@ -730,7 +731,7 @@ int BatchRowsEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<BatchRowsC
 
 int BatchRowsColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   auto* cursor = reinterpret_cast<BatchRowsCursor*>(base);
-  if (column < 0 || column >= kBatchRowsColumns) { sqlite3_result_null(ctx); return SQLITE_OK; }
+  if (column < 0 || column >= cursor->rows->columns) { sqlite3_result_null(ctx); return SQLITE_OK; }
   const ScannedValue& v = cursor->values[column];
   switch (v.kind) {
     case ScannedValue::kNull: sqlite3_result_null(ctx); break;
@@ -782,7 +783,7 @@ bool EqualsWord(std::string_view token, const char* word) {
 // quote but identifiers' double quotes, no comment, and none of the words that would make it
 // more than a target (SELECT, VALUES, WITH, DEFAULT, ...). A rewrite SQLite refuses to prepare
 // falls back to the statement as given, so its error is the caller's own.
-bool RowsInsertAsSelect(std::string_view sql, std::string* out) {
+bool RowsInsertAsSelect(std::string_view sql, std::string* out, int* columns) {
   size_t tail = sql.size();
   while (tail > 0 && IsSqlSpace(sql[tail - 1])) tail--;
   if (tail > 0 && sql[tail - 1] == ';') tail--;
@@ -862,6 +863,7 @@ bool RowsInsertAsSelect(std::string_view sql, std::string* out) {
     *out += "c" + std::to_string(k);
   }
   *out += " FROM tillsync_batch_rows(?)";
+  *columns = parameters;
   return true;
 }
 
@@ -877,7 +879,7 @@ val sqlBatch(int id, std::string sql, uintptr_t rows_at, size_t rows_size) {
   BatchRows batchRows{&in};
   bool asOneStatement = false;
   std::string asSelect;
-  if (rc == SQLITE_OK && RowsInsertAsSelect(sql, &asSelect)) {
+  if (rc == SQLITE_OK && RowsInsertAsSelect(sql, &asSelect, &batchRows.columns)) {
     if (!d->batchRowsModule) {
       d->batchRowsModule = sqlite3_create_module(d->db, "tillsync_batch_rows", &kBatchRowsModule, nullptr) == SQLITE_OK;
     }
