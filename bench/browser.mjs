@@ -307,6 +307,10 @@ try {
     line(`| variant ${v.label}: 10,000 rows in one transaction | ${f(v.bulk.totalMs, 1)} ms | ${f(official.bulk.totalMs, 1)} ms | ${ratio(official.bulk.totalMs, v.bulk.totalMs)}x |`);
   }
   line('');
+  if (ours.bulkParts) {
+    const p = ours.bulkParts;
+    line(`10,000 rows, tillsync in parts (diagnostic, medians): JSON.stringify ${f(p.stringifyMs, 1)} ms of the ${f(ours.bulk.totalMs, 1)} ms; the same sqlBatch on the in-memory OPFS fake (no storage) ${f(p.fakeMs, 1)} ms (stringify ${f(p.fakeStringifyMs, 1)} ms); on OPFS per batch ${f(p.writes, 1)} writes, ${f(p.flushes, 1)} flushes, ${f(p.bytes / 1024, 0)} KB written (means over the ${micro.rounds} rounds, WAL checkpoints included)`);
+  }
   if (ours.bulk.settings) line(`10,000 rows, settings: tillsync ${ours.bulk.settings}; official ${official.bulk.settings}; official json_each ${official.bulkJson.settings}`);
   line('');
   if (SIDE_BY_SIDE_ONLY) {

@@ -17,6 +17,7 @@ import schemaSql from '../schema/migrations/001_initial.sql';
 import { opfsDirectory, removeOpfsEntry, serve } from '../e2e/worker_support.mjs';
 import { mulberry32, shuffled } from '../tests/support/seeded_random.mjs';
 import { IDENTITY, PRODUCT_COUNT, SALE, productRows, saleSql } from './sale_workload.mjs';
+import { CpuDirectory } from './cpu_workload.mjs';
 
 const BASE = 'tillsync-browser-bench';
 // What the 10,000-row insert's two sides run with, printed beside the row so a reader can check
@@ -44,11 +45,13 @@ async function tillsyncModule(wasmUrl, glueUrl) {
 
 // tillsync: the engine's RecordSale (engine: true) or the same rows as one SQL transaction
 // through the tiny SQL runner on tillsync's VFS (engine: false).
-async function tillsyncContestant({ name, wasmUrl, glueUrl, coalesceWrites, pageSize = 0, engine }) {
+// `fake`: the in-memory OPFS fake without its durable copy instead of real OPFS (a diagnostic:
+// the same CPU work with no storage under it).
+async function tillsyncContestant({ name, wasmUrl, glueUrl, coalesceWrites, pageSize = 0, engine, fake = false }) {
   const dirName = `t-${name.replace(/[^a-z0-9]+/gi, '-')}`;
   await removeOpfsEntry(BASE, dirName);
   const M = await tillsyncModule(wasmUrl, glueUrl);
-  await M.installOpfsPool({ directory: `${BASE}/${dirName}`, capacity: 8, coalesceWrites });
+  await M.installOpfsPool({ directory: fake ? new CpuDirectory() : `${BASE}/${dirName}`, capacity: 8, coalesceWrites });
   const c = { name, M, counted: true };
   if (engine) {
     const e = Engine.open(M, 'store.db', { ...BROWSER_OPEN_OPTIONS, identity: IDENTITY, ...(pageSize ? { page_size: pageSize } : {}) });
@@ -80,9 +83,14 @@ async function tillsyncContestant({ name, wasmUrl, glueUrl, coalesceWrites, page
     if (seeded.code !== 0) throw new Error(`sqlBatch: ${seeded.message}`);
     c.prepare = (i) => saleSql(i);  // built outside the timed region, as for the official rows
     c.commit = (i, sql) => exec(sql);
-    // 10,000 rows in one transaction, the loop inside wasm (sqlBatch); JSON.stringify is timed.
+    // 10,000 rows in one transaction, the loop inside wasm (sqlBatch); JSON.stringify is timed
+    // (and its share kept apart, for the diagnostic line).
+    c.stringifyMs = [];
     c.bulk = (rows) => {
-      const r = sqlBatch(JSON.stringify(rows));
+      const t0 = performance.now();
+      const text = JSON.stringify(rows);
+      c.stringifyMs.push(performance.now() - t0);
+      const r = sqlBatch(text);
       if (r.code !== 0) throw new Error(`sqlBatch: ${r.message}`);
     };
     c.close = () => M.sqlClose(db);
@@ -289,15 +297,24 @@ serve({
     const sqlLikeOfficial = officialPageSize !== sql.pageSize()
       ? await tillsyncContestant({ name: 'sql-official-page', wasmUrl, coalesceWrites: true, engine: false, pageSize: officialPageSize }) : null;
     const writers = [sql, ...(sqlLikeOfficial ? [sqlLikeOfficial] : []), ...variantSqls, officialWal, official.bulkJson];
+    // Diagnostic, not a target row: the same sqlBatch on the in-memory fake (its CPU without
+    // storage), and what the OPFS side's batches wrote and flushed.
+    const sqlFake = bulk ? await tillsyncContestant({ name: 'sql-fake', wasmUrl, coalesceWrites: true, engine: false, fake: true }) : null;
+    if (sqlFake) writers.push(sqlFake);
     const bulkRows = (r) => productRows(bulk).map((row) => [`bulk-${r}-${row[0]}`, ...row.slice(1)]);
+    sql.resetStats();
     const bulkMs = bulk ? alternate(writers, ROUNDS, bulkRows, (c, rows) => c.bulk(rows)) : {};
+    const bulkIo = sql.stats();
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
     const pick = (c, extra = {}) => ({ engineSale: sale[c.name], ...extra });
     const result = {
       ok: true, crossOriginIsolated: self.crossOriginIsolated, rounds: ROUNDS,
       ours: { pageSize: engine.pageSize, engineSale: sale.engine, sqlSale: sale.sql,
         reads: { n: reads, totalMs: readMs.engine }, bulk: { n: bulk, totalMs: bulkMs.sql, settings: sql.bulkSettings() },
-        bulkOfficialPage: sqlLikeOfficial ? { pageSize: officialPageSize, totalMs: bulkMs[sqlLikeOfficial.name], settings: sqlLikeOfficial.bulkSettings() } : null },
+        bulkOfficialPage: sqlLikeOfficial ? { pageSize: officialPageSize, totalMs: bulkMs[sqlLikeOfficial.name], settings: sqlLikeOfficial.bulkSettings() } : null,
+        bulkParts: sqlFake ? { stringifyMs: median(sql.stringifyMs), fakeMs: bulkMs[sqlFake.name], fakeStringifyMs: median(sqlFake.stringifyMs),
+          writes: bulkIo.write / ROUNDS, flushes: bulkIo.flush / ROUNDS, bytes: bulkIo.bytesWritten / ROUNDS } : null },
       oursNoCoalesce: lean ? null : { engineSale: sale['engine-nocoalesce'], sqlSale: sale['sql-nocoalesce'] },
       oursPages: lean ? {} : { 1024: pick({ name: 'engine-page-1024' }), 2048: pick({ name: 'engine-page-2048' }), 4096: pick({ name: 'engine-page-4096' }) },
       variants: variants.map((v, i) => ({ label: v.label, engineSale: sale[variantEngines[i].name], sqlSale: sale[variantSqls[i].name],
@@ -317,6 +334,7 @@ serve({
     for (const c of contestants) await c.release();
     await official.bulkJson.release();
     if (sqlLikeOfficial) await sqlLikeOfficial.release();
+    if (sqlFake) await sqlFake.release();
     await official.removeVfs();
     return result;
   },
