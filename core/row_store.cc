@@ -112,6 +112,39 @@ Status RowStore::LoadValues(const TableSpec& spec, const std::string& id, Json* 
   return Status::Ok();
 }
 
+Status RowStore::LoadCells(const TableSpec& spec, const std::string& id, std::vector<ColumnValue>* cells,
+                           bool* exists) {
+  *exists = false;
+  cells->resize(spec.columns.size());
+  TableStatements* st = nullptr;
+  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
+  st->select.Reset();
+  st->select.Bind(1, id);
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->select.Step(&row));
+  if (!row) return Status::Ok();
+  *exists = true;
+  // The same typing as LoadValues: integers, texts, and null for anything else.
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    ColumnValue& cell = (*cells)[i];
+    switch (st->select.ColumnType(int(i))) {
+      case 1:
+        cell.kind = ColumnValue::Kind::kInt;
+        cell.number = st->select.Int(int(i));
+        break;
+      case 3:
+        cell.kind = ColumnValue::Kind::kText;
+        cell.text = st->select.Text(int(i));
+        break;
+      default:
+        cell.kind = ColumnValue::Kind::kNull;
+        break;
+    }
+  }
+  st->select.Reset();
+  return Status::Ok();
+}
+
 Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* out) {
   *out = StoredRow();
   bool row = false;

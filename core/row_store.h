@@ -62,6 +62,9 @@ class RowStore {
   // The domain columns only (no metadata): for readers that already hold the row's _ts_rows
   // entry, such as the hub assembling a pull page from its (scope, seq) index.
   Status LoadValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists);
+  // The same, typed: one cell per column in spec.columns order (the hub's version 2 pull page is
+  // written from these without a Json object per row).
+  Status LoadCells(const TableSpec& spec, const std::string& id, std::vector<ColumnValue>* cells, bool* exists);
   // Writes `row` over `before` (as loaded), recomputing row->hash and moving the checksum.
   Status Store(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
   // Stores a row the caller knows cannot exist yet (an id this device has just minted), without
