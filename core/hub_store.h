@@ -87,10 +87,9 @@ class HubStore {
   virtual Status LoadRow(const TableSpec& spec, const std::string& id, StoredRow* out) = 0;
   virtual Status LoadRowValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists) = 0;
   // The same values typed, one cell per column in spec.columns order (integer, text or null, as
-  // LoadRowValues gives them): what a version 2 pull page is written from. This default goes
-  // through LoadRowValues; a store that can read the cells directly overrides it.
+  // LoadRowValues gives them): what a version 2 pull page is written from.
   virtual Status LoadRowCells(const TableSpec& spec, const std::string& id, std::vector<ColumnValue>* cells,
-                              bool* exists);
+                              bool* exists) = 0;
   virtual Status StoreRow(const TableSpec& spec, const std::string& id, const StoredRow& before,
                           StoredRow* row) = 0;
   virtual Status ScopeChecksum(const std::string& scope, uint64_t* sum) = 0;
