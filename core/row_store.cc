@@ -60,6 +60,10 @@ Json RowStore::CompactClocks(const TableSpec& spec, const std::map<std::string, 
 }
 
 Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
+  if (spec.name == last_table_) {  // the same TableSpec (or one sharing its name text)
+    *out = last_statements_;
+    return Status::Ok();
+  }
   auto it = statements_.find(spec.name);
   if (it == statements_.end()) {
     TableStatements st;
@@ -86,6 +90,8 @@ Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
     it = statements_.emplace(spec.name, std::move(st)).first;
   }
   *out = &it->second;
+  last_table_ = spec.name;
+  last_statements_ = &it->second;
   return Status::Ok();
 }
 
@@ -334,7 +340,7 @@ Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, co
   TableStatements* st = nullptr;
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
   Statement& write = st->insert_if_absent;
-  write.Reset();
+  // Left reset by its last use (below, the only one), so every parameter is bound afresh here.
   // id and values outlive the statement's run; it is reset before this returns.
   write.BindStatic(1, id);
   for (size_t i = 0; i < spec.columns.size(); ++i) {
@@ -380,10 +386,15 @@ bool RowStore::Unchanged(const TableSpec& spec, const StoredRow& before, const S
 
 Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                                int64_t version, std::string_view clocks_text, uint64_t hash) {
-  Statement* meta = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached(
-      "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
-  // The texts outlive the run, and the statement is reset before this returns.
+  if (!meta_upsert_ready_) {
+    TS_RETURN_IF_ERROR(db_->Prepare(
+        "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+        &meta_upsert_));
+    meta_upsert_ready_ = true;
+  }
+  Statement* meta = &meta_upsert_;
+  // The texts outlive the run, and the statement is reset before this returns (every parameter
+  // is bound on every use, so nothing of a previous row's binding is left to clear first).
   meta->BindStatic(1, std::string_view(spec.name)).BindStatic(2, id).BindStatic(3, scope).Bind(4, seq).Bind(5, version);
   meta->BindStatic(6, clocks_text).Bind(7, int64_t(hash));
   Status s = meta->Run();

@@ -168,6 +168,14 @@ class RowStore {
   RowMeta meta_;
   ChecksumHome checksum_home_;
   std::map<std::string, TableStatements> statements_;
+  // The last table StatementsFor found (map nodes never move): a pull page's rows are all of one
+  // table, and the lookup by name was a string compare per row and call.
+  const char* last_table_ = nullptr;
+  TableStatements* last_statements_ = nullptr;
+  // The _ts_rows upsert of StoreMetaText, kept here rather than looked up in the Database's cache
+  // for every pulled row; always left reset (its texts are bound static).
+  Statement meta_upsert_;
+  bool meta_upsert_ready_ = false;
   std::string clocks_text_;  // reused buffer for the clocks column of _ts_rows
   std::string values_text_;  // reused buffer for a typed row's canonical JSON (its hash)
   bool batching_ = false;
