@@ -513,7 +513,14 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
     if (spec == nullptr) return Status(ErrorCode::kCorrupt, "row of unknown table " + ref.table);
     WireRow w;
     bool exists = false;
-    TS_RETURN_IF_ERROR(store_->LoadRowValues(*spec, ref.id, &w.values, &exists));
+    if (resp.page_version == kPullPageVersion2) {
+      // Typed cells, written out by the columnar encoder without a Json object per row.
+      w.values = Json();
+      w.cells_spec = spec;
+      TS_RETURN_IF_ERROR(store_->LoadRowCells(*spec, ref.id, &w.cells, &exists));
+    } else {
+      TS_RETURN_IF_ERROR(store_->LoadRowValues(*spec, ref.id, &w.values, &exists));
+    }
     if (!exists) return Status(ErrorCode::kCorrupt, "row metadata without its row: " + ref.table + " " + ref.id);
     // The stored clocks text goes out as it is (it is canonical JSON: RowStore writes it with
     // AppendJson). Rows written together carry the same text, so it is checked only when it

@@ -86,6 +86,10 @@ class HubStore {
   // ScopeChecksum sees every StoreRow before it in the same transaction.
   virtual Status LoadRow(const TableSpec& spec, const std::string& id, StoredRow* out) = 0;
   virtual Status LoadRowValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists) = 0;
+  // The same values typed, one cell per column in spec.columns order (integer, text or null, as
+  // LoadRowValues gives them): what a version 2 pull page is written from.
+  virtual Status LoadRowCells(const TableSpec& spec, const std::string& id, std::vector<ColumnValue>* cells,
+                              bool* exists) = 0;
   virtual Status StoreRow(const TableSpec& spec, const std::string& id, const StoredRow& before,
                           StoredRow* row) = 0;
   virtual Status ScopeChecksum(const std::string& scope, uint64_t* sum) = 0;

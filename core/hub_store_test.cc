@@ -217,6 +217,23 @@ TEST_P(HubStoreContract, FeedIsInSeqOrderPerScopeFromTheCursor) {
   ASSERT_TRUE(store_->LoadRowValues(*FindTable("customers"), "c1", &values, &exists).ok());
   EXPECT_TRUE(exists);
   EXPECT_EQ(values["name"], "one again");
+  // The typed read a version 2 pull page is written from: the same values, column by column.
+  const TableSpec& customers = *FindTable("customers");
+  std::vector<ColumnValue> cells;
+  ASSERT_TRUE(store_->LoadRowCells(customers, "c1", &cells, &exists).ok());
+  EXPECT_TRUE(exists);
+  ASSERT_EQ(cells.size(), customers.columns.size());
+  for (size_t c = 0; c < cells.size(); ++c) {
+    SCOPED_TRACE(customers.columns[c].name);
+    const Json& v = values[customers.columns[c].name];
+    switch (cells[c].kind) {
+      case ColumnValue::Kind::kInt: EXPECT_EQ(Json(cells[c].number), v); break;
+      case ColumnValue::Kind::kText: EXPECT_EQ(Json(cells[c].text), v); break;
+      case ColumnValue::Kind::kNull: EXPECT_TRUE(v.is_null()); break;
+    }
+  }
+  ASSERT_TRUE(store_->LoadRowCells(customers, "c-none", &cells, &exists).ok());
+  EXPECT_FALSE(exists);
   store_->EndRead();
 }
 

@@ -1,5 +1,7 @@
 #include "core/protocol.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "core/hybrid_clock.h"
@@ -816,6 +818,28 @@ bool SameKeys(const Json& a, const Json& b) {
   return true;
 }
 
+// True when `row` belongs in the same version 2 run as `first`: the same table, and the same
+// columns (typed rows of one table always hold all of them; Json rows compare their keys).
+bool SameRunColumns(const WireRow& row, const WireRow& first) {
+  if (row.table != first.table) return false;
+  if (row.cells_spec != nullptr || first.cells_spec != nullptr) return row.cells_spec == first.cells_spec;
+  return SameKeys(row.values, first.values);
+}
+
+// A typed cell as AppendJson writes the same value held in a Json (integer, string or null).
+void AppendCell(const ColumnValue& v, std::string* out) {
+  switch (v.kind) {
+    case ColumnValue::Kind::kInt: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.number);
+      out->append(buf, r.ptr);
+      return;
+    }
+    case ColumnValue::Kind::kText: AppendJsonString(v.text, out); return;
+    case ColumnValue::Kind::kNull: out->append("null"); return;
+  }
+}
+
 // Version 2 "tables": one run per maximal stretch of consecutive rows of one table holding the
 // same columns (every hub row holds all of its table's columns, so a page of one table is one
 // run). Keys of each run in sorted order, as everywhere in the answer.
@@ -826,8 +850,7 @@ void AppendTableRuns(const std::vector<WireRow>& rows, std::string* out) {
   std::vector<std::string> dumped;       // the texts of rows that carry no clocks_text
   for (size_t begin = 0; begin < rows.size();) {
     size_t end = begin + 1;
-    while (end < rows.size() && rows[end].table == rows[begin].table && SameKeys(rows[end].values, rows[begin].values))
-      ++end;
+    while (end < rows.size() && SameRunColumns(rows[end], rows[begin])) ++end;
     clocks.clear();
     clock_of.clear();
     dumped.assign(end - begin, std::string());
@@ -860,8 +883,22 @@ void AppendTableRuns(const std::vector<WireRow>& rows, std::string* out) {
     }
     out->append("],\"columns\":[");
     const Json& first = rows[begin].values;
+    const TableSpec* typed = rows[begin].cells_spec;
+    std::vector<size_t> by_name;  // typed rows: their cells in the order of the columns' names
+    if (typed != nullptr) {
+      by_name.resize(typed->columns.size());
+      for (size_t c = 0; c < by_name.size(); ++c) by_name[c] = c;
+      // std::string's order, as a Json object orders its keys.
+      std::sort(by_name.begin(), by_name.end(), [typed](size_t a, size_t b) {
+        return std::string_view(typed->columns[a].name) < std::string_view(typed->columns[b].name);
+      });
+      for (size_t c = 0; c < by_name.size(); ++c) {
+        if (c > 0) out->push_back(',');
+        AppendJsonString(typed->columns[by_name[c]].name, out);
+      }
+    }
     bool comma = false;
-    if (first.is_object())
+    if (typed == nullptr && first.is_object())
       for (auto it = first.begin(); it != first.end(); ++it) {
         if (comma) out->push_back(',');
         comma = true;
@@ -879,7 +916,12 @@ void AppendTableRuns(const std::vector<WireRow>& rows, std::string* out) {
       out->append(std::to_string(row.version));
       out->push_back(',');
       out->append(std::to_string(clock_of[i - begin]));
-      if (row.values.is_object())
+      if (typed != nullptr) {
+        for (size_t c : by_name) {
+          out->push_back(',');
+          AppendCell(row.cells[c], out);
+        }
+      } else if (row.values.is_object())
         for (auto it = row.values.begin(); it != row.values.end(); ++it) {
           out->push_back(',');
           AppendJson(*it, out);

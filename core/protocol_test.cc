@@ -662,6 +662,33 @@ TEST(ProtocolTest, ClocksTextIsWrittenAsTheClocksObjectWouldBe) {
   }
 }
 
+TEST(ProtocolTest, TypedCellsAreWrittenAsTheirJsonValuesWouldBe) {
+  // The hub writes a version 2 page from typed cells (WireRow::cells), not from Json values: the
+  // page must come out byte for byte as it does from the values (every column present, as the
+  // hub's rows hold them), escapes, zero, negative numbers and nulls included.
+  PullResponse objects = SampleColumnarPage();
+  objects.rows[0].values["price_minor"] = -42;  // not a valid price: checked for its text only
+  for (WireRow& r : objects.rows) r.values = RowStore::Normalize(*FindTable(r.table), r.values);
+  PullResponse typed = objects;
+  for (WireRow& r : typed.rows) {
+    const TableSpec* spec = FindTable(r.table);
+    r.cells_spec = spec;
+    r.cells.assign(spec->columns.size(), ColumnValue());
+    for (size_t c = 0; c < spec->columns.size(); ++c) {
+      const Json& v = r.values[spec->columns[c].name];
+      if (v.is_number_integer()) r.cells[c] = ColumnValue{ColumnValue::Kind::kInt, v.get<int64_t>(), ""};
+      else if (v.is_string()) r.cells[c] = ColumnValue{ColumnValue::Kind::kText, 0, v.get<std::string>()};
+    }
+    r.values = Json();
+  }
+  const std::string body = EncodePullResponse(typed);
+  EXPECT_EQ(body, EncodePullResponse(objects));
+  EXPECT_NE(body.find(",-42,"), std::string::npos);
+  Json parsed;
+  ASSERT_TRUE(ParseJson(body, &parsed).ok());
+  EXPECT_EQ(parsed["tables"].size(), 3u);  // products, customers, products
+}
+
 TEST(ProtocolTest, ColumnarPageRefusesABadRowWithTheCodeVersion1Gives) {
   // The encoder writes whatever it is given; both decoders must refuse the same rows the same way.
   const std::vector<std::function<void(WireRow&)>> mutations = {

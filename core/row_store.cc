@@ -60,6 +60,10 @@ Json RowStore::CompactClocks(const TableSpec& spec, const std::map<std::string, 
 }
 
 Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
+  if (spec.name == last_table_) {  // the same TableSpec (or one sharing its name text)
+    *out = last_statements_;
+    return Status::Ok();
+  }
   auto it = statements_.find(spec.name);
   if (it == statements_.end()) {
     TableStatements st;
@@ -86,6 +90,8 @@ Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
     it = statements_.emplace(spec.name, std::move(st)).first;
   }
   *out = &it->second;
+  last_table_ = spec.name;
+  last_statements_ = &it->second;
   return Status::Ok();
 }
 
@@ -112,7 +118,41 @@ Status RowStore::LoadValues(const TableSpec& spec, const std::string& id, Json* 
   return Status::Ok();
 }
 
+Status RowStore::LoadCells(const TableSpec& spec, const std::string& id, std::vector<ColumnValue>* cells,
+                           bool* exists) {
+  *exists = false;
+  cells->resize(spec.columns.size());
+  TableStatements* st = nullptr;
+  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
+  st->select.Reset();
+  st->select.Bind(1, id);
+  bool row = false;
+  TS_RETURN_IF_ERROR(st->select.Step(&row));
+  if (!row) return Status::Ok();
+  *exists = true;
+  // The same typing as LoadValues: integers, texts, and null for anything else.
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    ColumnValue& cell = (*cells)[i];
+    switch (st->select.ColumnType(int(i))) {
+      case 1:
+        cell.kind = ColumnValue::Kind::kInt;
+        cell.number = st->select.Int(int(i));
+        break;
+      case 3:
+        cell.kind = ColumnValue::Kind::kText;
+        cell.text = st->select.Text(int(i));
+        break;
+      default:
+        cell.kind = ColumnValue::Kind::kNull;
+        break;
+    }
+  }
+  st->select.Reset();
+  return Status::Ok();
+}
+
 Status RowStore::Load(const TableSpec& spec, const std::string& id, StoredRow* out) {
+  TS_RETURN_IF_ERROR(WriteQueuedMeta());  // queued _ts_rows entries first (see BeginBatch)
   *out = StoredRow();
   bool row = false;
   TS_RETURN_IF_ERROR(LoadValues(spec, id, &out->values, &row));
@@ -183,6 +223,7 @@ Status RowStore::Insert(const TableSpec& spec, const std::string& id, StoredRow*
 
 Status RowStore::Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
                        StoredRow* row) {
+  TS_RETURN_IF_ERROR(WriteQueuedMeta());  // queued _ts_rows entries first (see BeginBatch)
   TableStatements* st = nullptr;
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
   Statement& write = must_be_new ? st->insert : st->upsert;
@@ -301,7 +342,7 @@ Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, co
   TableStatements* st = nullptr;
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
   Statement& write = st->insert_if_absent;
-  write.Reset();
+  // Left reset by its last use (below, the only one), so every parameter is bound afresh here.
   // id and values outlive the statement's run; it is reset before this returns.
   write.BindStatic(1, id);
   for (size_t i = 0; i < spec.columns.size(); ++i) {
@@ -322,7 +363,22 @@ Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, co
     const ColumnValue* v = shop ? &values[size_t(shop - spec.columns.data())] : nullptr;
     if (v != nullptr && v->kind == ColumnValue::Kind::kText) scope = v->text;
   }
-  if (KeepsMeta(spec)) TS_RETURN_IF_ERROR(StoreMetaText(spec, id, scope, seq, version, clocks_text, hash));
+  if (KeepsMeta(spec)) {
+    if (batching_) {
+      if (queued_meta_.empty()) queued_meta_.resize(kMetaRowsPerStatement);
+      QueuedMeta& m = queued_meta_[queued_count_++];
+      m.table = spec.name;
+      m.id.assign(id);
+      m.scope.assign(scope);
+      m.clocks_text.assign(clocks_text.data(), clocks_text.size());
+      m.seq = seq;
+      m.version = version;
+      m.hash = hash;
+      if (queued_count_ == kMetaRowsPerStatement) TS_RETURN_IF_ERROR(WriteQueuedMeta());
+    } else {
+      TS_RETURN_IF_ERROR(StoreMetaText(spec, id, scope, seq, version, clocks_text, hash));
+    }
+  }
   return MoveChecksum(scope, hash);
 }
 
@@ -347,18 +403,60 @@ bool RowStore::Unchanged(const TableSpec& spec, const StoredRow& before, const S
 
 Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                                int64_t version, std::string_view clocks_text, uint64_t hash) {
-  Statement* meta = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached(
-      "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
-  // The texts outlive the run, and the statement is reset before this returns.
-  meta->BindStatic(1, std::string_view(spec.name)).BindStatic(2, id).BindStatic(3, scope).Bind(4, seq).Bind(5, version);
+  return StoreMetaTextRow(spec.name, id, scope, seq, version, clocks_text, hash);
+}
+
+Status RowStore::StoreMetaTextRow(const char* table, const std::string& id, const std::string& scope, int64_t seq,
+                                  int64_t version, std::string_view clocks_text, uint64_t hash) {
+  if (!meta_upsert_ready_) {
+    TS_RETURN_IF_ERROR(db_->Prepare(
+        "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+        &meta_upsert_));
+    meta_upsert_ready_ = true;
+  }
+  Statement* meta = &meta_upsert_;
+  // The texts outlive the run, and the statement is reset before this returns (every parameter
+  // is bound on every use, so nothing of a previous row's binding is left to clear first).
+  meta->BindStatic(1, std::string_view(table)).BindStatic(2, id).BindStatic(3, scope).Bind(4, seq).Bind(5, version);
   meta->BindStatic(6, clocks_text).Bind(7, int64_t(hash));
   Status s = meta->Run();
   meta->Reset();
   return s;
 }
 
+Status RowStore::WriteQueuedMeta() {
+  if (queued_count_ == 0) return Status::Ok();
+  const size_t count = queued_count_;
+  queued_count_ = 0;  // written or failed (the transaction then rolls back): not queued any more
+  if (count < kMetaRowsPerStatement) {
+    for (size_t r = 0; r < count; ++r) {
+      const QueuedMeta& m = queued_meta_[r];
+      TS_RETURN_IF_ERROR(StoreMetaTextRow(m.table, m.id, m.scope, m.seq, m.version, m.clocks_text, m.hash));
+    }
+    return Status::Ok();
+  }
+  if (!meta_upsert_many_ready_) {
+    std::string sql = "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES ";
+    for (size_t r = 0; r < kMetaRowsPerStatement; ++r) sql += r == 0 ? "(?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?)";
+    TS_RETURN_IF_ERROR(db_->Prepare(sql, &meta_upsert_many_));
+    meta_upsert_many_ready_ = true;
+  }
+  // The rows go in queue order, as one statement each would (a key repeated in the queue ends as
+  // its last entry). The queued texts outlive the run; the statement is reset before this returns.
+  Statement& many = meta_upsert_many_;
+  for (size_t r = 0; r < kMetaRowsPerStatement; ++r) {
+    const QueuedMeta& m = queued_meta_[r];
+    const int at = int(r) * 7;
+    many.BindStatic(at + 1, std::string_view(m.table)).BindStatic(at + 2, m.id).BindStatic(at + 3, m.scope);
+    many.Bind(at + 4, m.seq).Bind(at + 5, m.version).BindStatic(at + 6, m.clocks_text).Bind(at + 7, int64_t(m.hash));
+  }
+  Status s = many.Run();
+  many.Reset();
+  return s;
+}
+
 Status RowStore::StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row) {
+  TS_RETURN_IF_ERROR(WriteQueuedMeta());
   Statement* meta = nullptr;
   TS_RETURN_IF_ERROR(db_->Cached(
       "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
@@ -440,6 +538,7 @@ Status RowStore::PutStoredChecksum(const std::string& scope, uint64_t sum) {
 }
 
 Status RowStore::FlushChecksums() {
+  TS_RETURN_IF_ERROR(WriteQueuedMeta());  // queued _ts_rows entries first (see BeginBatch)
   batching_ = false;
   std::map<std::string, uint64_t> pending;
   pending.swap(pending_);
@@ -477,6 +576,7 @@ Status RowStore::MoveTableChecksumsToKv(int64_t* moved) {
 }
 
 Status RowStore::RemoveAll() {
+  TS_RETURN_IF_ERROR(WriteQueuedMeta());  // queued _ts_rows entries first (see BeginBatch)
   pending_.clear();
   held_.clear();  // every sum is zero again: none held, none stored
   for (const TableSpec& t : AllTables()) TS_RETURN_IF_ERROR(db_->Exec(std::string("DELETE FROM ") + t.name));

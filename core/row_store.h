@@ -62,6 +62,9 @@ class RowStore {
   // The domain columns only (no metadata): for readers that already hold the row's _ts_rows
   // entry, such as the hub assembling a pull page from its (scope, seq) index.
   Status LoadValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists);
+  // The same, typed: one cell per column in spec.columns order (the hub's version 2 pull page is
+  // written from these without a Json object per row).
+  Status LoadCells(const TableSpec& spec, const std::string& id, std::vector<ColumnValue>* cells, bool* exists);
   // Writes `row` over `before` (as loaded), recomputing row->hash and moving the checksum.
   Status Store(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
   // Stores a row the caller knows cannot exist yet (an id this device has just minted), without
@@ -120,12 +123,18 @@ class RowStore {
   // Bulk mode for applying a large page: checksum deltas collect in memory and are written by
   // FlushChecksums() (call it before committing) instead of two statements per row. Discard
   // them with CancelBatch() when the transaction rolls back.
+  // In bulk mode InsertIfAbsent also queues the rows' _ts_rows entries (copies) and writes them
+  // kMetaRowsPerStatement at a time with one multi-row statement (a statement's setup, halt and
+  // reset were paid per row otherwise). Every read or write of _ts_rows here, and
+  // FlushChecksums, writes the queued ones first; WriteQueuedMeta() does it on demand.
   void BeginBatch() { batching_ = true; }
   bool batching() const { return batching_; }
   Status FlushChecksums();
+  Status WriteQueuedMeta();
   void CancelBatch() {
     batching_ = false;
     pending_.clear();
+    queued_count_ = 0;
   }
 
   static uint64_t RowHash(const TableSpec& spec, const std::string& id, const Json& values);
@@ -160,11 +169,33 @@ class RowStore {
   Status StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row);
   Status StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                        int64_t version, std::string_view clocks_text, uint64_t hash);
+  Status StoreMetaTextRow(const char* table, const std::string& id, const std::string& scope, int64_t seq,
+                          int64_t version, std::string_view clocks_text, uint64_t hash);
 
   Database* db_;
   RowMeta meta_;
   ChecksumHome checksum_home_;
   std::map<std::string, TableStatements> statements_;
+  // The last table StatementsFor found (map nodes never move): a pull page's rows are all of one
+  // table, and the lookup by name was a string compare per row and call.
+  const char* last_table_ = nullptr;
+  TableStatements* last_statements_ = nullptr;
+  // The _ts_rows upsert of StoreMetaText, kept here rather than looked up in the Database's cache
+  // for every pulled row; always left reset (its texts are bound static).
+  Statement meta_upsert_;
+  bool meta_upsert_ready_ = false;
+  // Bulk mode's queued _ts_rows entries (see BeginBatch), and their multi-row upsert.
+  struct QueuedMeta {
+    const char* table = nullptr;
+    std::string id, scope, clocks_text;  // copies: a caller's texts may not outlive its call
+    int64_t seq = 0, version = 0;
+    uint64_t hash = 0;
+  };
+  static constexpr size_t kMetaRowsPerStatement = 32;
+  std::vector<QueuedMeta> queued_meta_;  // kMetaRowsPerStatement slots, reused (their buffers too)
+  size_t queued_count_ = 0;
+  Statement meta_upsert_many_;
+  bool meta_upsert_many_ready_ = false;
   std::string clocks_text_;  // reused buffer for the clocks column of _ts_rows
   std::string values_text_;  // reused buffer for a typed row's canonical JSON (its hash)
   bool batching_ = false;

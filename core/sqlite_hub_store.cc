@@ -97,6 +97,11 @@ Status SqliteHubStore::LoadRowValues(const TableSpec& spec, const std::string& i
   return rows_->LoadValues(spec, id, values, exists);
 }
 
+Status SqliteHubStore::LoadRowCells(const TableSpec& spec, const std::string& id, std::vector<ColumnValue>* cells,
+                                    bool* exists) {
+  return rows_->LoadCells(spec, id, cells, exists);
+}
+
 Status SqliteHubStore::StoreRow(const TableSpec& spec, const std::string& id, const StoredRow& before,
                                 StoredRow* row) {
   return rows_->Store(spec, id, before, row);

@@ -33,6 +33,8 @@ class SqliteHubStore : public HubStore {
 
   Status LoadRow(const TableSpec& spec, const std::string& id, StoredRow* out) override;
   Status LoadRowValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists) override;
+  Status LoadRowCells(const TableSpec& spec, const std::string& id, std::vector<ColumnValue>* cells,
+                      bool* exists) override;
   Status StoreRow(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row) override;
   Status ScopeChecksum(const std::string& scope, uint64_t* sum) override;
 

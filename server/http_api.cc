@@ -11,6 +11,7 @@
 #include "core/migrations.h"
 #include "core/protocol.h"
 #include "core/table_spec.h"
+#include "server/answer_gzip.h"
 #include "server/problem.h"
 #include "server/wal_coalescing_vfs.h"
 
@@ -54,6 +55,22 @@ constexpr int64_t kMaxMinSchemaVersion = 1000000;
 void SendJson(Response& res, int status, const std::string& body) {
   res.status = status;
   res.set_content(body, "application/json");
+}
+
+// Every JSON answer is compressed here when the client accepts gzip, at kAnswerGzipLevel, rather
+// than by the library at its fixed level 6, and is labelled so that the library leaves it alone
+// either way (server/answer_gzip.h; the library would also gzip for "gzip;q=0"). Problem answers
+// are not JSON to the library and stay uncompressed.
+void CompressJsonAnswer(const Request& req, Response& res) {
+  if (res.get_header_value("Content-Type") != "application/json") return;
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", "application/json; charset=utf-8");
+  res.set_header("Vary", "Accept-Encoding");
+  if (res.body.empty() || !AcceptsGzip(req.get_header_value("Accept-Encoding"))) return;
+  std::string gz;
+  if (!GzipBytes(res.body, kAnswerGzipLevel, &gz)) return;  // sent as it is
+  res.body.swap(gz);
+  res.set_header("Content-Encoding", "gzip");
 }
 
 void SendProblem(Response& res, const Status& s, int http_status = 0) {
@@ -314,6 +331,7 @@ void HttpApi::Dispatch(const Route& route, const Request& req, Response& res) {
       return SendProblem(res, Status(ErrorCode::kBadRequest, "Content-Type must be application/json"), 415);
   }
   (this->*route.handler)(req, who, res);
+  CompressJsonAnswer(req, res);
 }
 
 void HttpApi::Health(const Request&, const Principal&, Response& res) {

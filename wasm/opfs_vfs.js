@@ -26,7 +26,10 @@
  *                              Throws if a file is still open (close the databases first).
  *   Module.opfsPoolInfo()      {directory, capacity, files: [{slot, fileName, name, size, open}]}
  *   Module.opfsPoolStats()     counts of OPFS calls {read, write, flush, truncate, getSize,
- *                              flushSkipped} and bytesWritten; resetOpfsPoolStats() zeroes them.
+ *                              flushSkipped}, bytesWritten, and the milliseconds spent inside
+ *                              the handles' read/write/flush calls {readMs, writeMs, flushMs}
+ *                              (what a slow download pays to storage, apart from its CPU);
+ *                              resetOpfsPoolStats() zeroes them.
  *
  * Write coalescing (opt-in). A WAL commit is a run of appends (a 24-byte frame
  * header, then the page, for every page the transaction changed) followed by one sync. Each
@@ -143,7 +146,9 @@ mergeInto(LibraryManager.library, {
       try {
         TSOPFS.countCall('write');
         TSOPFS.pool.stats.bytesWritten += p.len;
+        var t0 = performance.now();
         var wrote = s.handle.write(p.buf.subarray(0, p.len), { at: TSOPFS.HEADER_SIZE + p.at });
+        TSOPFS.pool.stats.writeMs += performance.now() - t0;
         s.spare = p.buf;
         if (wrote !== p.len) {
           TSOPFS.lastError = 'opfs write ' + TSOPFS.describe(slot) + ': short write: wrote ' + wrote +
@@ -294,7 +299,8 @@ mergeInto(LibraryManager.library, {
 
       TSOPFS.pool = {
         directory: label, slots: slots, byName: byName, coalesce: coalesce,
-        stats: { read: 0, write: 0, flush: 0, truncate: 0, getSize: 0, flushSkipped: 0, bytesWritten: 0 },
+        stats: { read: 0, write: 0, flush: 0, truncate: 0, getSize: 0, flushSkipped: 0, bytesWritten: 0,
+          readMs: 0, writeMs: 0, flushMs: 0 },
       };
       var rc = _tillsync_opfs_register();
       if (rc !== 0) {
@@ -429,7 +435,9 @@ mergeInto(LibraryManager.library, {
       var got = 0;
       while (got < n) {
         TSOPFS.countCall('read');
+        var t0 = performance.now();
         var r = s.handle.read(got === 0 ? view : view.subarray(got), { at: TSOPFS.HEADER_SIZE + offset + got });
+        P.stats.readMs += performance.now() - t0;
         if (!(r > 0)) break; // 0 at end of file; the C side zero-fills the rest
         got += r;
       }
@@ -459,7 +467,9 @@ mergeInto(LibraryManager.library, {
       TSOPFS.countCall('write');
       P.stats.bytesWritten += n;
       s.dirty = true;
+      var t0 = performance.now();
       var wrote = s.handle.write(HEAPU8.subarray(pBuf, pBuf + n), { at: TSOPFS.HEADER_SIZE + offset });
+      P.stats.writeMs += performance.now() - t0;
       if (wrote !== n) {
         // No retry: Chromium reports a full quota as a short count, and a retry would only
         // write garbage further. Refresh the cached size from the truth instead.
@@ -509,7 +519,9 @@ mergeInto(LibraryManager.library, {
     if (!s.dirty) { P.stats.flushSkipped++; return 0; }
     try {
       TSOPFS.countCall('flush');
+      var t0 = performance.now();
       s.handle.flush();
+      P.stats.flushMs += performance.now() - t0;
       s.dirty = false;
       return 0;
     } catch (e) {

@@ -339,7 +339,7 @@ export class DatabaseOwner {
     clearTimeout(this.timers.retry);
     this.retryAt = 0;
     const cycle = { startedAt: Date.now(), ms: 0, pushMs: 0, pullMs: 0, networkMs: 0, engineMs: 0, pushNetworkMs: 0,
-      pushEngineMs: 0, pushed: 0, pulled: 0, requests: 0 };
+      pushEngineMs: 0, pushed: 0, pulled: 0, requests: 0, firstPageMs: null };
     this.lastCycle = cycle;
     const timed = async (what, fn) => {
       const t0 = performance.now();
@@ -410,8 +410,10 @@ export class DatabaseOwner {
         if (this.closed) throw new TillsyncError('closed', 'the store closed during a sync');
         const { body } = await timed('engineMs', () => this.engine.buildPull());
         let page;
+        const waitedBefore = cycle.networkMs;
         if (prefetch && prefetch.body === body) page = await timed('networkMs', () => prefetch.answer);
         else page = await timed('networkMs', () => fetchPage(body));
+        if (cycle.firstPageMs === null) cycle.firstPageMs = cycle.networkMs - waitedBefore;  // no overlap possible
         prefetch = null;
         if (page.error) throw page.error;
         if (!page.res.ok) throw await failureOf(page.res);
