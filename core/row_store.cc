@@ -96,25 +96,21 @@ Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
 }
 
 Status RowStore::LoadValues(const TableSpec& spec, const std::string& id, Json* values, bool* exists) {
+  // Read as typed cells (LoadCells holds the one typing rule), then named: the merge path wants
+  // a Json object, the hub's page writer the cells themselves.
+  std::vector<ColumnValue> cells;
+  TS_RETURN_IF_ERROR(LoadCells(spec, id, &cells, exists));
   *values = Json::object();
-  *exists = false;
-  TableStatements* st = nullptr;
-  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
-  st->select.Reset();
-  st->select.Bind(1, id);
-  bool row = false;
-  TS_RETURN_IF_ERROR(st->select.Step(&row));
-  if (!row) return Status::Ok();
-  *exists = true;
+  if (!*exists) return Status::Ok();
   for (size_t i = 0; i < spec.columns.size(); ++i) {
-    int col = int(i);
-    switch (st->select.ColumnType(col)) {
-      case 1: (*values)[spec.columns[i].name] = st->select.Int(col); break;
-      case 3: (*values)[spec.columns[i].name] = st->select.Text(col); break;
-      default: (*values)[spec.columns[i].name] = nullptr; break;
+    ColumnValue& cell = cells[i];
+    Json& value = (*values)[spec.columns[i].name];
+    switch (cell.kind) {
+      case ColumnValue::Kind::kInt: value = cell.number; break;
+      case ColumnValue::Kind::kText: value = std::move(cell.text); break;
+      case ColumnValue::Kind::kNull: value = nullptr; break;
     }
   }
-  st->select.Reset();
   return Status::Ok();
 }
 
@@ -130,7 +126,7 @@ Status RowStore::LoadCells(const TableSpec& spec, const std::string& id, std::ve
   TS_RETURN_IF_ERROR(st->select.Step(&row));
   if (!row) return Status::Ok();
   *exists = true;
-  // The same typing as LoadValues: integers, texts, and null for anything else.
+  // Integers, texts, and null for anything else (the schema's columns are INTEGER or TEXT).
   for (size_t i = 0; i < spec.columns.size(); ++i) {
     ColumnValue& cell = (*cells)[i];
     switch (st->select.ColumnType(int(i))) {
