@@ -515,7 +515,6 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
     bool exists = false;
     if (resp.page_version == kPullPageVersion2) {
       // Typed cells, written out by the columnar encoder without a Json object per row.
-      w.values = Json();
       w.cells_spec = spec;
       TS_RETURN_IF_ERROR(store_->LoadRowCells(*spec, ref.id, &w.cells, &exists));
     } else {

@@ -397,6 +397,9 @@ bool RowStore::Unchanged(const TableSpec& spec, const StoredRow& before, const S
   return before.seq == after.seq && before.version == after.version && before.clocks == after.clocks;
 }
 
+// The _ts_rows upsert up to its rows, for the one-row statement and the many-row one alike.
+constexpr char kMetaUpsertHead[] = "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES ";
+
 Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                                int64_t version, std::string_view clocks_text, uint64_t hash) {
   return StoreMetaTextRow(spec.name, id, scope, seq, version, clocks_text, hash);
@@ -405,9 +408,7 @@ Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, con
 Status RowStore::StoreMetaTextRow(const char* table, const std::string& id, const std::string& scope, int64_t seq,
                                   int64_t version, std::string_view clocks_text, uint64_t hash) {
   if (!meta_upsert_ready_) {
-    TS_RETURN_IF_ERROR(db_->Prepare(
-        "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-        &meta_upsert_));
+    TS_RETURN_IF_ERROR(db_->Prepare(std::string(kMetaUpsertHead) + "(?1,?2,?3,?4,?5,?6,?7)", &meta_upsert_));
     meta_upsert_ready_ = true;
   }
   Statement* meta = &meta_upsert_;
@@ -432,7 +433,7 @@ Status RowStore::WriteQueuedMeta() {
     return Status::Ok();
   }
   if (!meta_upsert_many_ready_) {
-    std::string sql = "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES ";
+    std::string sql = kMetaUpsertHead;
     for (size_t r = 0; r < kMetaRowsPerStatement; ++r) sql += r == 0 ? "(?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?)";
     TS_RETURN_IF_ERROR(db_->Prepare(sql, &meta_upsert_many_));
     meta_upsert_many_ready_ = true;
@@ -453,15 +454,9 @@ Status RowStore::WriteQueuedMeta() {
 
 Status RowStore::StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row) {
   TS_RETURN_IF_ERROR(WriteQueuedMeta());
-  Statement* meta = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached(
-      "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta));
-  meta->Bind(1, std::string_view(spec.name)).Bind(2, id).Bind(3, row.scope).Bind(4, row.seq)
-      .Bind(5, row.version);
   clocks_text_.clear();
   AppendJson(row.clocks, &clocks_text_);  // the same bytes as DumpJson, without its serializer
-  meta->Bind(6, std::string_view(clocks_text_)).Bind(7, int64_t(row.hash));
-  return meta->Run();
+  return StoreMetaTextRow(spec.name, id, row.scope, row.seq, row.version, clocks_text_, row.hash);
 }
 
 namespace {
