@@ -972,6 +972,14 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
     TS_RETURN_IF_ERROR(KvPut("hlc", clock_->last().ToString()));
     out->rows = int64_t(resp.rows.size());
     for (const PageTable& t : resp.tables) out->rows += int64_t(t.rows.size());
+    // Which tables changed, for the app's change events: the engine has the page decoded, so
+    // the worker need not search the answer's text for table names.
+    auto note_table = [out](const std::string& name) {
+      if (std::find(out->tables.begin(), out->tables.end(), name) == out->tables.end()) out->tables.push_back(name);
+    };
+    for (const WireRow& w : resp.rows) note_table(w.table);
+    for (const PageTable& t : resp.tables)
+      if (!t.rows.empty()) note_table(t.spec->name);
     out->more = resp.more;
     out->remaining = resp.remaining;
     if (!resp.more && !resp.checksum.empty() && !HasPending()) {

@@ -969,6 +969,31 @@ TEST_F(DeviceTest, ChecksumIsNotJudgedWhileLocalWritesArePending) {
   EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM expenses"), 1);
 }
 
+TEST_F(DeviceTest, PullOutcomeNamesTheTablesThePageBroughtRowsOf) {
+  // The worker raises change events from these names (no search of the answer's text).
+  auto d = Ready(rec1_);
+  WriteResult w;
+  ASSERT_TRUE(d->RecordExpense("milk", 199, &w).ok());
+  std::string body, answer;
+  int64_t count = 0;
+  ASSERT_TRUE(d->BuildPush(&body, &count).ok());
+  ASSERT_EQ(count, 1);
+  ASSERT_TRUE(hub_->Push(CallerOf(d.get()), body, &answer).ok());
+  ASSERT_TRUE(d->HandlePushResponse(answer).ok());
+  PullOutcome out;
+  ASSERT_TRUE(d->BuildPull(&body).ok());
+  ASSERT_TRUE(hub_->Pull(CallerOf(d.get()), body, &answer).ok());
+  ASSERT_TRUE(d->HandlePullResponse(answer, &out).ok());
+  EXPECT_EQ(out.rows, 1);  // the hub sends the device's own expense back
+  EXPECT_EQ(out.tables, std::vector<std::string>{"expenses"});
+  // A page with no rows names no table.
+  ASSERT_TRUE(d->BuildPull(&body).ok());
+  ASSERT_TRUE(hub_->Pull(CallerOf(d.get()), body, &answer).ok());
+  ASSERT_TRUE(d->HandlePullResponse(answer, &out).ok());
+  EXPECT_EQ(out.rows, 0);
+  EXPECT_TRUE(out.tables.empty());
+}
+
 TEST_F(DeviceTest, PulledPageWithAnotherShopsRowIsRefusedWhole) {
   auto d = Ready(rec1_);
   std::string body, answer;

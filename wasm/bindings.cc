@@ -1573,7 +1573,8 @@ std::string engineHandlePullResponse(int id, uintptr_t body_at, size_t body_size
   tillsync::PullOutcome o;
   Status s = e->device->HandlePullResponse(InputText(body_at, body_size), &o);
   return StatusText(s, Json{{"more", o.more}, {"rows", o.rows}, {"remaining", o.remaining},
-                            {"checksum_checked", o.checksum_checked}, {"repair_started", o.repair_started}});
+                            {"checksum_checked", o.checksum_checked}, {"repair_started", o.repair_started},
+                            {"tables", o.tables}});
 }
 
 std::string engineHasPending(int id) {

@@ -21,7 +21,20 @@ const UTF8 = new TextEncoder();
 // because Embind 3.1.6 copies a string argument with a JS loop over every character (about
 // 20 ms for a 1.8 MB pull page); TextEncoder.encodeInto is native (0.1 ms). See InputText in
 // wasm/bindings.cc.
+// `text` may also be the UTF-8 bytes themselves (a Uint8Array, e.g. a pull answer read with
+// arrayBuffer()): they are copied in as they are, with no decode to a string and encode back.
+// The engine checks them as it parses (the page scanner refuses malformed UTF-8).
 export function withUtf8(M, text, fn) {
+  if (text instanceof Uint8Array) {
+    const at = M._malloc(text.length + 1);
+    if (at === 0) throw new TillsyncError('too_large', `${text.length} bytes do not fit in the engine's memory`);
+    try {
+      M.HEAPU8.set(text, at);
+      return fn(at, text.length);
+    } finally {
+      M._free(at);
+    }
+  }
   text = String(text);
   // Room for ASCII first (JSON from the hub nearly always is); UTF-8 needs at most 3 bytes per
   // UTF-16 code unit, so a second try with that much always fits.
@@ -93,6 +106,8 @@ export class Engine {
   buildPush(afterSeq = 0) { return unwrap(this.M.engineBuildPush(this.id, Number(afterSeq))); }
   handlePushResponse(body) { return unwrap(withUtf8(this.M, body, (at, size) => this.M.engineHandlePushResponse(this.id, at, size))); }
   buildPull() { return unwrap(this.M.engineBuildPull(this.id)); }
+  // body: the answer's text or its UTF-8 bytes. Returns {more, rows, remaining, checksum_checked,
+  // repair_started, tables} (tables: the names of the tables the page brought rows of).
   handlePullResponse(body) { return unwrap(withUtf8(this.M, body, (at, size) => this.M.engineHandlePullResponse(this.id, at, size))); }
   hasPending() { return unwrap(this.M.engineHasPending(this.id)); }
   syncStarted() { return unwrap(this.M.engineSyncStarted(this.id)); }

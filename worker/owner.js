@@ -72,14 +72,17 @@ async function failureOf(res) {
   return { code, message: `hub answered HTTP ${res.status}`, detail: null, network: false };
 }
 
-// The request for the page after `text`, if the hub says there is one, so it can be fetched
-// while the engine applies `text`; null when it cannot tell. The answer is canonical JSON with
+// The request for the page after the answer `bytes` (UTF-8), if the hub says there is one, so it
+// can be fetched while the engine applies `bytes`; null when it cannot tell. The answer is canonical JSON with
 // sorted keys (schema/protocol.md), so its top-level "cursor" and "more" come before the rows
 // ("rows" in a version 1 page, "tables" in a columnar version 2 page, whose runs hold "rows"
 // keys of their own further on) and are the first matches: inside rows, quotes in text values
 // are escaped and no column is named cursor or more. Only a guess: the owner uses the request
 // only if the engine then asks for it.
-function nextPullBody(body, text) {
+function nextPullBody(body, bytes) {
+  // The top-level keys before the rows fit in the first few hundred bytes; only those are
+  // decoded (a 0.5 MB page as a string would cost more than the rest of this together).
+  const text = new TextDecoder().decode(bytes.subarray(0, 4096));
   const at = [text.indexOf('"rows":'), text.indexOf('"tables":')].filter((i) => i >= 0);
   if (at.length === 0) return null;
   const head = text.slice(0, Math.min(...at));
@@ -96,10 +99,14 @@ export class DatabaseOwner {
   // module: an instantiated wasm module (wasm/bindings.cc + wasm/opfs_vfs.js).
   // emit(kind, payload): 'status' | 'progress' | 'change' events for the tabs.
   // mirror: optional {put(entry), clear()} (worker/outbox_mirror.js) for the service worker.
-  constructor({ module, emit = () => {}, fetchImpl = (...a) => fetch(...a), mirror = null, online = true }) {
+  // aheadFetcher: optional {fetch(url, init), close()} for the pull pages fetched ahead while the
+  // engine applies one (worker/page_fetcher.js: read on another thread); fetchImpl otherwise.
+  constructor({ module, emit = () => {}, fetchImpl = (...a) => fetch(...a), mirror = null, online = true,
+                aheadFetcher = null }) {
     this.M = module;
     this.emit = emit;
     this.fetch = fetchImpl;
+    this.aheadFetcher = aheadFetcher;
     this.mirror = mirror;
     this.online = online;
     // What the browser says (navigator.onLine and its events), apart from `online`, which a failed
@@ -112,7 +119,7 @@ export class DatabaseOwner {
     this.closed = false;
     this.timers = { debounce: null, period: null, retry: null, status: null };
     this.retryAt = 0;
-    this.abort = null;
+    this.inFlight = new Set();  // AbortControllers of the requests in flight (close aborts them)
   }
 
   // config: {name, hub?: HubCredentials, syncIntervalMs?, writeDebounceMs?, directory?, clock?,
@@ -257,7 +264,8 @@ export class DatabaseOwner {
       case 'clearLocalData': return this.clearLocalData(args[0] || {});
       // Diagnostics (a debug panel, benchmarks): OPFS calls made so far and where the last sync
       // cycle spent its time; not in index.d.ts.
-      case 'diagnostics': return { opfs: this.M.opfsPoolStats(), lastCycle: this.lastCycle ?? null };
+      case 'diagnostics': return { opfs: this.M.opfsPoolStats(), lastCycle: this.lastCycle ?? null,
+        aheadFetches: this.aheadFetcher?.stats ?? null };
       default: throw new TillsyncError('bad_request', `no such call: ${method}`);
     }
   }
@@ -319,19 +327,21 @@ export class DatabaseOwner {
              && !(this.retryAt > Date.now()));
   }
 
-  async post(route, body) {
-    this.abort = new AbortController();
-    const timer = setTimeout(() => this.abort.abort(), FETCH_TIMEOUT_MS);
+  async post(route, body, fetchImpl = this.fetch) {
+    const abort = new AbortController();
+    this.inFlight.add(abort);
+    const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
     try {
-      return await this.fetch(this.hub.url + route, {
+      return await fetchImpl(this.hub.url + route, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.hub.token}` },
         body,
-        signal: this.abort.signal,
+        signal: abort.signal,
         cache: 'no-store',
       });
     } finally {
       clearTimeout(timer);
+      this.inFlight.delete(abort);
     }
   }
 
@@ -402,10 +412,13 @@ export class DatabaseOwner {
       // failed apply, a repair or a changed cursor simply drops it.
       let rows = 0;
       const changed = new Set();
-      let prefetch = null;  // { body, answer: Promise<{res, text} | {error}> }
-      const fetchPage = (body) => this.post('/v1/pull', body)
-        .then(async (res) => (res.ok ? { res, text: await res.text() } : { res, text: null }))
+      // Pages are read as bytes and handed to the engine as they are (no decode to a string and
+      // encode back); the one fetched ahead goes through aheadFetcher when there is one.
+      let prefetch = null;  // { body, answer: Promise<{res, bytes} | {error}> }
+      const fetchPage = (body, fetchImpl) => this.post('/v1/pull', body, fetchImpl)
+        .then(async (res) => (res.ok ? { res, bytes: new Uint8Array(await res.arrayBuffer()) } : { res, bytes: null }))
         .catch((error) => ({ error }));
+      const aheadFetch = this.aheadFetcher ? (url, init) => this.aheadFetcher.fetch(url, init) : this.fetch;
       for (;;) {
         if (this.closed) throw new TillsyncError('closed', 'the store closed during a sync');
         const { body } = await timed('engineMs', () => this.engine.buildPull());
@@ -417,16 +430,14 @@ export class DatabaseOwner {
         prefetch = null;
         if (page.error) throw page.error;
         if (!page.res.ok) throw await failureOf(page.res);
-        const text = page.text;
+        const { bytes } = page;
         cycle.requests++;
-        const next = nextPullBody(body, text);
-        if (next) prefetch = { body: next, answer: fetchPage(next) };
-        const outcome = await timed('engineMs', () => this.engine.handlePullResponse(text));
+        const next = nextPullBody(body, bytes);
+        if (next) prefetch = { body: next, answer: fetchPage(next, aheadFetch) };
+        const outcome = await timed('engineMs', () => this.engine.handlePullResponse(bytes));
         cycle.pulled += outcome.rows;
         if (outcome.rows > 0) {
-          // The answer is canonical JSON (no spaces), so table names can be picked out without
-          // parsing 1,000 rows a second time; a stray match only costs a listener a refresh.
-          for (const m of text.matchAll(/"table":"([a-z_]+)"/g)) changed.add(m[1]);
+          for (const table of outcome.tables) changed.add(table);
           rows += outcome.rows;
           if (outcome.more || rows > outcome.rows) {
             this.emit('progress', { phase: 'download', done: rows, total: rows + outcome.remaining });
@@ -510,7 +521,8 @@ export class DatabaseOwner {
     if (this.closed) return;
     this.closed = true;
     for (const t of Object.values(this.timers)) { clearTimeout(t); clearInterval(t); }
-    if (this.abort) this.abort.abort();
+    for (const abort of this.inFlight) abort.abort();
+    if (this.aheadFetcher) this.aheadFetcher.close();
     if (this.cycle) await this.cycle.catch(() => {});
     if (this.engine) this.engine.close();
     if (!keepPool) this.releasePool();
