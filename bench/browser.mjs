@@ -153,7 +153,7 @@ try {
           await window.store.close();
           return { ms, n, cycle: d.lastCycle, opfs: d.opfs, ahead: d.aheadFetches };
         }, [creds, `bench-pull-${round}-${pkg.at.length}`]);
-        line(`${pkg.label}: ${f(r.ms / 1000, 2)} s (${r.n} rows; network ${f(r.cycle.networkMs / 1000, 2)} s (first page ${f(r.cycle.firstPageMs == null ? null : r.cycle.firstPageMs / 1000, 2)} s), engine ${f(r.cycle.engineMs / 1000, 2)} s, ${r.cycle.requests} requests${r.ahead ? ` (${r.ahead.helper} read ahead by the helper worker)` : ''}; OPFS since open: ${r.opfs?.write} writes, ${f((r.opfs?.bytesWritten ?? 0) / 1e6, 1)} MB, ${r.opfs?.flush} flushes, ${r.opfs?.read} reads; in OPFS calls: write ${f(r.opfs?.writeMs, 0)} ms, flush ${f(r.opfs?.flushMs, 0)} ms, read ${f(r.opfs?.readMs, 0)} ms) load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+        line(`${pkg.label}: ${f(r.ms / 1000, 2)} s (${r.n} rows; network ${f(r.cycle.networkMs / 1000, 2)} s (first page ${f(r.cycle.firstPageMs == null ? null : r.cycle.firstPageMs / 1000, 2)} s${r.cycle.pageWaitsMs ? `, later pages waited ${r.cycle.pageWaitsMs.join('/')} ms` : ''}), engine ${f(r.cycle.engineMs / 1000, 2)} s, ${r.cycle.requests} requests${r.ahead ? ` (${r.ahead.helper} read ahead by the helper worker)` : ''}; OPFS since open: ${r.opfs?.write} writes, ${f((r.opfs?.bytesWritten ?? 0) / 1e6, 1)} MB, ${r.opfs?.flush} flushes, ${r.opfs?.read} reads; in OPFS calls: write ${f(r.opfs?.writeMs, 0)} ms, flush ${f(r.opfs?.flushMs, 0)} ms, read ${f(r.opfs?.readMs, 0)} ms) load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
         await page.close();
       }
     }

@@ -360,24 +360,3 @@ test('AResolverRegisteredInATabResolvesConflictsOnItsTable', async () => {
   await must(page, 'close');
   await page.close();
 });
-
-// Last in this file: the catalog it adds would make every later test's first download longer.
-test('ADownloadOfSeveralPagesIsReadAheadByTheHelperWorkerAndAppliedWhole', async () => {
-  // More than two pages of the browser's 5,000 rows: the pages after the first are fetched while
-  // the engine applies one, by the owner's helper worker (worker/page_fetcher.js), which must
-  // have started in Chromium (a silent fall-back to the owner's own thread would pass otherwise).
-  const many = Array.from({ length: 10500 }, (_, i) => ({ id: `p-many-${i}`, name: `Many ${i}`, price: 100 + i, tax_bp: 700 }));
-  for (let i = 0; i < many.length; i += 1000) await hub.addProducts(many.slice(i, i + 1000));
-  const page = await newTab();
-  await page.evaluate((c) => window.openTill({ name: 'many pages', hub: c, syncOnOpen: false }), await credentials('Till many pages'));
-  await must(page, 'sync');
-  const rows = await must(page, 'query', "SELECT count(*) AS n FROM products WHERE id LIKE 'p-many-%'");
-  assert.equal(rows[0].n, many.length);
-  const d = await page.evaluate(() => window.store._c.call('diagnostics'));
-  assert.ok(d.lastCycle.requests >= 3, JSON.stringify(d.lastCycle));
-  assert.deepEqual(d.aheadFetches, { helper: d.lastCycle.requests - 1, ownThread: 0, broken: false });
-  assert.ok(await page.evaluate(() => window.changes.some((t) => t.includes('products'))), 'a change event named products');
-  assertNoAccessHandleErrors();
-  await must(page, 'close');
-  await page.close();
-});

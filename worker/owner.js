@@ -99,14 +99,10 @@ export class DatabaseOwner {
   // module: an instantiated wasm module (wasm/bindings.cc + wasm/opfs_vfs.js).
   // emit(kind, payload): 'status' | 'progress' | 'change' events for the tabs.
   // mirror: optional {put(entry), clear()} (worker/outbox_mirror.js) for the service worker.
-  // aheadFetcher: optional {fetch(url, init), close()} for the pull pages fetched ahead while the
-  // engine applies one (worker/page_fetcher.js: read on another thread); fetchImpl otherwise.
-  constructor({ module, emit = () => {}, fetchImpl = (...a) => fetch(...a), mirror = null, online = true,
-                aheadFetcher = null }) {
+  constructor({ module, emit = () => {}, fetchImpl = (...a) => fetch(...a), mirror = null, online = true }) {
     this.M = module;
     this.emit = emit;
     this.fetch = fetchImpl;
-    this.aheadFetcher = aheadFetcher;
     this.mirror = mirror;
     this.online = online;
     // What the browser says (navigator.onLine and its events), apart from `online`, which a failed
@@ -264,8 +260,7 @@ export class DatabaseOwner {
       case 'clearLocalData': return this.clearLocalData(args[0] || {});
       // Diagnostics (a debug panel, benchmarks): OPFS calls made so far and where the last sync
       // cycle spent its time; not in index.d.ts.
-      case 'diagnostics': return { opfs: this.M.opfsPoolStats(), lastCycle: this.lastCycle ?? null,
-        aheadFetches: this.aheadFetcher?.stats ?? null };
+      case 'diagnostics': return { opfs: this.M.opfsPoolStats(), lastCycle: this.lastCycle ?? null };
       default: throw new TillsyncError('bad_request', `no such call: ${method}`);
     }
   }
@@ -327,12 +322,12 @@ export class DatabaseOwner {
              && !(this.retryAt > Date.now()));
   }
 
-  async post(route, body, fetchImpl = this.fetch) {
+  async post(route, body) {
     const abort = new AbortController();
     this.inFlight.add(abort);
     const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
     try {
-      return await fetchImpl(this.hub.url + route, {
+      return await this.fetch(this.hub.url + route, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.hub.token}` },
         body,
@@ -349,7 +344,7 @@ export class DatabaseOwner {
     clearTimeout(this.timers.retry);
     this.retryAt = 0;
     const cycle = { startedAt: Date.now(), ms: 0, pushMs: 0, pullMs: 0, networkMs: 0, engineMs: 0, pushNetworkMs: 0,
-      pushEngineMs: 0, pushed: 0, pulled: 0, requests: 0, firstPageMs: null };
+      pushEngineMs: 0, pushed: 0, pulled: 0, requests: 0, firstPageMs: null, pageWaitsMs: [] };
     this.lastCycle = cycle;
     const timed = async (what, fn) => {
       const t0 = performance.now();
@@ -413,12 +408,11 @@ export class DatabaseOwner {
       let rows = 0;
       const changed = new Set();
       // Pages are read as bytes and handed to the engine as they are (no decode to a string and
-      // encode back); the one fetched ahead goes through aheadFetcher when there is one.
+      // encode back).
       let prefetch = null;  // { body, answer: Promise<{res, bytes} | {error}> }
-      const fetchPage = (body, fetchImpl) => this.post('/v1/pull', body, fetchImpl)
+      const fetchPage = (body) => this.post('/v1/pull', body)
         .then(async (res) => (res.ok ? { res, bytes: new Uint8Array(await res.arrayBuffer()) } : { res, bytes: null }))
         .catch((error) => ({ error }));
-      const aheadFetch = this.aheadFetcher ? (url, init) => this.aheadFetcher.fetch(url, init) : this.fetch;
       for (;;) {
         if (this.closed) throw new TillsyncError('closed', 'the store closed during a sync');
         const { body } = await timed('engineMs', () => this.engine.buildPull());
@@ -427,13 +421,14 @@ export class DatabaseOwner {
         if (prefetch && prefetch.body === body) page = await timed('networkMs', () => prefetch.answer);
         else page = await timed('networkMs', () => fetchPage(body));
         if (cycle.firstPageMs === null) cycle.firstPageMs = cycle.networkMs - waitedBefore;  // no overlap possible
+        else cycle.pageWaitsMs.push(Math.round((cycle.networkMs - waitedBefore) * 10) / 10);  // what the overlap left
         prefetch = null;
         if (page.error) throw page.error;
         if (!page.res.ok) throw await failureOf(page.res);
         const { bytes } = page;
         cycle.requests++;
         const next = nextPullBody(body, bytes);
-        if (next) prefetch = { body: next, answer: fetchPage(next, aheadFetch) };
+        if (next) prefetch = { body: next, answer: fetchPage(next) };
         const outcome = await timed('engineMs', () => this.engine.handlePullResponse(bytes));
         cycle.pulled += outcome.rows;
         if (outcome.rows > 0) {
@@ -522,7 +517,6 @@ export class DatabaseOwner {
     this.closed = true;
     for (const t of Object.values(this.timers)) { clearTimeout(t); clearInterval(t); }
     for (const abort of this.inFlight) abort.abort();
-    if (this.aheadFetcher) this.aheadFetcher.close();
     if (this.cycle) await this.cycle.catch(() => {});
     if (this.engine) this.engine.close();
     if (!keepPool) this.releasePool();

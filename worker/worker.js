@@ -7,13 +7,10 @@
 //                  {type:'reply', key, ok, result | error}
 //                  {type:'event', kind: 'status'|'progress'|'change', payload}
 // Calls that arrive before init finishes wait for it (messages are handled in order).
-// Started with a name beginning FETCHER_NAME_PREFIX, the same script is instead the owner's
-// helper that reads pull pages on its own thread (page_fetcher.js).
 import createTillsyncModule from '../build-wasm/tillsync.mjs';
 import { DatabaseOwner } from './owner.js';
 import { OutboxMirror } from './outbox_mirror.js';
 import { TillsyncError } from './errors.js';
-import { AsideFetcher, FETCHER_NAME_PREFIX, servePageFetches } from './page_fetcher.js';
 
 let owner = null;
 let ready = null;
@@ -30,15 +27,14 @@ async function init(config) {
     emit: (kind, payload) => self.postMessage({ type: 'event', kind, payload }),
     mirror: typeof indexedDB === 'undefined' ? null : new OutboxMirror(config.name || 'tillsync'),
     online: typeof navigator === 'undefined' ? true : navigator.onLine,
-    // Started at the first page fetched ahead (a download of more than one page), not before.
-    aheadFetcher: new AsideFetcher(
-      () => new Worker(import.meta.url, { type: 'module', name: `${FETCHER_NAME_PREFIX}${config.name || 'tillsync'}` }),
-      (...a) => fetch(...a)),
   });
   return owner.open(config);
 }
 
-async function onOwnerMessage(event) {
+self.addEventListener('online', () => owner && owner.notify('online'));
+self.addEventListener('offline', () => owner && owner.notify('offline'));
+
+self.onmessage = async (event) => {
   const msg = event.data;
   if (msg.type === 'init') {
     ready = init(msg.config);
@@ -71,12 +67,4 @@ async function onOwnerMessage(event) {
       self.postMessage({ type: 'reply', key: msg.key, ok: false, error: TillsyncError.from(e).toPlain() });
     }
   }
-}
-
-if (self.name.startsWith(FETCHER_NAME_PREFIX)) {
-  servePageFetches(self);
-} else {
-  self.addEventListener('online', () => owner && owner.notify('online'));
-  self.addEventListener('offline', () => owner && owner.notify('offline'));
-  self.onmessage = onOwnerMessage;
-}
+};

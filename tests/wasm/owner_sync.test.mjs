@@ -6,7 +6,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryDirectory } from '../../wasm/memory_access_handle.js';
 import { DatabaseOwner } from '../../worker/owner.js';
-import { AsideFetcher, servePageFetches } from '../../worker/page_fetcher.js';
 import { startServer, HubClient, PRODUCTS, rowsOf, tempDir } from '../server/hub_harness.mjs';
 import { moduleFactory } from './load_module.mjs';
 
@@ -58,10 +57,9 @@ function network() {
   return net;
 }
 
-async function openOwner(hubCreds, { net = network(), dir = new MemoryDirectory(), writeDebounceMs = 10, engine,
-  aheadFetcher = null } = {}) {
+async function openOwner(hubCreds, { net = network(), dir = new MemoryDirectory(), writeDebounceMs = 10, engine } = {}) {
   const events = [];
-  const owner = track(new DatabaseOwner({ module: await newModule(), fetchImpl: net.fetch, aheadFetcher,
+  const owner = track(new DatabaseOwner({ module: await newModule(), fetchImpl: net.fetch,
     emit: (kind, payload) => events.push({ kind, payload }) }));
   const info = await owner.open({ name: 'test', hub: hubCreds, directory: dir, writeDebounceMs, syncIntervalMs: 0, engine });
   return { owner, info, events, net, dir };
@@ -194,39 +192,6 @@ test('TheDownloadFetchesTheNextPageDuringTheApplyAndNeverAPageTwice', async () =
   for (let i = 1; i < net.cursors.length; i++) assert.ok(net.cursors[i] > net.cursors[i - 1], JSON.stringify(net.cursors));
   assert.equal((await owner.call('query', ["SELECT count(*) AS n FROM products WHERE id LIKE 'p-pre-%'"]))[0].n, 3500);
   await owner.close();
-});
-
-// As in the browser, where worker.js gives the owner a helper worker that reads the pages fetched
-// ahead (worker/page_fetcher.js); here the helper is the other end of a MessageChannel.
-test('ADownloadWhosePagesAheadAreReadByAHelperAppliesEveryPageOnceInOrder', async () => {
-  const net = pullRecorder();
-  let helperPulls = 0;
-  const aheadFetcher = new AsideFetcher(() => {
-    const { port1, port2 } = new MessageChannel();
-    servePageFetches(port1, (url, init) => { helperPulls++; return net.fetch(url, init); });
-    port2.terminate = () => { port1.close(); port2.close(); };
-    return port2;
-  }, net.fetch);
-  const { owner, events } = await openOwner(await credentials('Till helper'), { net, engine: { pull_limit: 1000 }, aheadFetcher });
-  await owner.cycle;
-  assert.equal(owner.statusInfo().state, 'idle', JSON.stringify(owner.statusInfo()));
-  const pulled = owner.lastCycle.pulled;
-  assert.ok(pulled >= 3500, `pulled ${pulled}`);
-  assert.equal(net.cursors.length, Math.ceil(pulled / 1000), `pull requests: ${JSON.stringify(net.cursors)}`);
-  assert.equal(net.cursors.length, owner.lastCycle.requests, 'every request made was used');
-  assert.equal(helperPulls, net.cursors.length - 1, 'every page after the first was read by the helper');
-  for (let i = 1; i < net.cursors.length; i++) assert.ok(net.cursors[i] > net.cursors[i - 1], JSON.stringify(net.cursors));
-  assert.equal((await owner.call('query', ["SELECT count(*) AS n FROM products WHERE id LIKE 'p-pre-%'"]))[0].n, 3500);
-  // One change event naming the tables the download brought rows of, as the engine reports them:
-  // the catalog and what the shop's other devices wrote in the tests before.
-  const changes = events.filter((e) => e.kind === 'change').map((e) => e.payload);
-  assert.equal(changes.length, 1, JSON.stringify(changes));
-  assert.ok(changes[0].includes('products') && changes[0].includes('sales_orders'), JSON.stringify(changes));
-  for (const table of changes[0]) {
-    assert.ok((await owner.call('query', [`SELECT count(*) AS n FROM ${table}`]))[0].n > 0, `${table} has rows`);
-  }
-  await owner.close();
-  assert.equal(aheadFetcher.helper, null, 'closing the owner stops its helper');
 });
 
 test('APrefetchedPageThatFailsEndsTheCycleAndTheNextCycleResumesAtTheCommittedCursor', async () => {
