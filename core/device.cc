@@ -974,12 +974,12 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
     for (const PageTable& t : resp.tables) out->rows += int64_t(t.rows.size());
     // Which tables changed, for the app's change events: the engine has the page decoded, so
     // the worker need not search the answer's text for table names.
-    auto note_table = [out](const std::string& name) {
-      if (std::find(out->tables.begin(), out->tables.end(), name) == out->tables.end()) out->tables.push_back(name);
-    };
-    for (const WireRow& w : resp.rows) note_table(w.table);
-    for (const PageTable& t : resp.tables)
-      if (!t.rows.empty()) note_table(t.spec->name);
+    for (const TableSpec& spec : AllTables()) {
+      bool brought = false;
+      for (const WireRow& w : resp.rows) brought = brought || w.table == spec.name;
+      for (const PageTable& t : resp.tables) brought = brought || (t.spec == &spec && !t.rows.empty());
+      if (brought) out->tables.push_back(spec.name);
+    }
     out->more = resp.more;
     out->remaining = resp.remaining;
     if (!resp.more && !resp.checksum.empty() && !HasPending()) {

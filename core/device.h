@@ -111,7 +111,7 @@ struct PullOutcome {
   int64_t remaining = 0;       // rows still to come (progress)
   bool checksum_checked = false;
   bool repair_started = false;  // divergence found: local replica dropped, full download begins
-  std::vector<std::string> tables;  // the tables this page brought rows of, in page order, once each
+  std::vector<std::string> tables;  // the tables this page brought rows of, in schema order
 };
 
 class Device {
