@@ -112,6 +112,27 @@ test('ASaleIsOneOperationWithPricesTaxAndChangeComputedByTheEngine', async () =>
   M.releaseOpfsPool();
 });
 
+test('ASalesAnswerTextIsTheSortedKeyJsonTheOtherCallsGive', async () => {
+  // bindings.cc writes the sale's answer by hand (SaleAnswerText); it must be the very text
+  // OkText gave through nlohmann: {"ok":true,"result":{...}} with the keys sorted, strings
+  // escaped, no spaces. A receipt prefix with a quote, a backslash and non-ASCII text checks
+  // the escaping as well.
+  const { M, engine } = await openEngine({ identity: { ...IDENTITY, receipt_prefix: 'T"\\\u00e9' } });
+  engine.write(PRODUCTS);
+  const text = M.engineRecordSale(engine.id, JSON.stringify({ lines: [{ product_id: 'p-coffee', qty: 2 }],
+    payments: [{ method: 'cash', tendered_minor: 1000 }], order_id: 'o-text.1' }), '');
+  const parsed = JSON.parse(text);
+  const sorted = Object.fromEntries(Object.keys(parsed.result).sort().map((k) => [k, parsed.result[k]]));
+  assert.equal(text, JSON.stringify({ ok: true, result: sorted }));
+  assert.deepEqual(Object.keys(sorted), ['change_minor', 'created_at', 'order_id', 'receipt_no', 'seq',
+    'subtotal_minor', 'tax_minor', 'total_minor']);
+  assert.equal(sorted.receipt_no, 'T"\\\u00e9-000001');
+  assert.equal(sorted.order_id, 'o-text.1');
+  assert.equal(sorted.change_minor, 1000 - 595);
+  engine.close();
+  M.releaseOpfsPool();
+});
+
 test('ARetriedRequestIdAnswersTheFirstResultAndWritesNothing', async () => {
   const { M, engine } = await openEngine();
   const first = engine.write(PRODUCTS, 'rq-1');
