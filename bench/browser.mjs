@@ -17,7 +17,10 @@
 //                    building dist/. --barcodes gives every product a barcode and a category.
 //   --variants       other wasm build dirs (e.g. configured with another TILLSYNC_WASM_*_OPT),
 //                    measured in the same worker and run as tillsync's own rows, so build options
-//                    are compared side by side instead of across noisy runs.
+//                    are compared side by side instead of across noisy runs; then once more
+//                    with only the builds' engines and the raw floor in the loop ("the builds
+//                    alone", the pairs' conditions; without --lean the page_size 1024 and 2048
+//                    engines join that pass).
 // Two pages:
 //   1. a cross-origin isolated page from a 127.0.0.1 static server (performance.now() precise to
 //      microseconds), whose worker runs both engines directly: durable sale commit, 1,000 point
@@ -289,6 +292,17 @@ try {
   pair('engine and official EXCLUSIVE + WAL', micro.pairs.officialWal, 'wal');
   pair('engine and official default', micro.pairs.officialDefault, 'default');
   line('');
+  if (micro.buildsAlone) {
+    const b = micro.buildsAlone;
+    line(`The builds alone with the raw floor: this build's engine, each variant's (and without --lean the page_size 1024 and 2048 engines) and the raw floor interleaved commit by commit, ${COMMITS} commits after ${WARMUP} warm-up:`);
+    line('');
+    line('| build | engine p50 / p99 ms | raw floor p50 / p99 ms | engine / floor (p50) |');
+    line('|---|---|---|---|');
+    line(`| this build | ${f(b.engine.p50)} / ${f(b.engine.p99)} | ${f(b.raw.p50)} / ${f(b.raw.p99)} | ${ratio(b.engine.p50, b.raw.p50)}x |`);
+    for (const v of b.variants) line(`| variant ${v.label} | ${f(v.engine.p50)} / ${f(v.engine.p99)} | ${f(b.raw.p50)} / ${f(b.raw.p99)} | ${ratio(v.engine.p50, b.raw.p50)}x |`);
+    for (const p of b.pages) line(`| this build, page_size ${p.pageSize} | ${f(p.engine.p50)} / ${f(p.engine.p99)} | ${f(b.raw.p50)} / ${f(b.raw.p99)} | ${ratio(p.engine.p50, b.raw.p50)}x |`);
+    line('');
+  }
   line(`Reads and bulk inserts: median of ${micro.rounds} alternating rounds per side.`);
   line('');
   line('| workload | tillsync | official (EXCLUSIVE + WAL) | speed-up |');

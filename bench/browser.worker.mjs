@@ -284,6 +284,14 @@ serve({
       officialWal: interleave([engine, officialWal], n, warmup, 2 * (n + warmup)),
       officialDefault: interleave([engine, officialDefault], n, warmup, 3 * (n + warmup)),
     };
+    // With variants: this build's engine, each variant's engine and the raw floor, interleaved
+    // commit by commit with no other contestant in the loop, so a build comparison is made under
+    // the pairs' conditions (the crowd pass above adds about 0.1 ms of flush effect to each).
+    // Without --lean, the page_size engines join this pass too (1024 and 2048: fewer bytes per
+    // sale, more pages; the floor stays the 4096 engine's bytes).
+    const pageEngines = lean ? [] : [1024, 2048].map((size) => contestants.find((c) => c.name === `engine-page-${size}`));
+    const alone = [...variantEngines, ...pageEngines];
+    const buildsAlone = alone.length ? interleave([engine, ...alone, raw], n, warmup, 4 * (n + warmup)) : null;
 
     // Reads and the bulk insert: tillsync (and each variant) against the official EXCLUSIVE + WAL,
     // alternated over 3 rounds; the median of each.
@@ -328,6 +336,9 @@ serve({
       pairs: { floor: { engine: pairs.floor.engine, other: pairs.floor.raw, bytes: raw.bytesPerCommit() },
         officialWal: { engine: pairs.officialWal.engine, other: pairs.officialWal[officialWal.name] },
         officialDefault: { engine: pairs.officialDefault.engine, other: pairs.officialDefault[officialDefault.name] } },
+      buildsAlone: buildsAlone ? { engine: buildsAlone.engine, raw: buildsAlone.raw,
+        variants: variants.map((v, i) => ({ label: v.label, engine: buildsAlone[variantEngines[i].name] })),
+        pages: pageEngines.map((c) => ({ pageSize: c.pageSize, engine: buildsAlone[c.name] })) } : null,
     };
     result.raw.bytes = crowdRawBytes;
     result.rawSql.bytes = contestants.find((c) => c.name === 'raw-sql').bytesPerCommit();
