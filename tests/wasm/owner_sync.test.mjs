@@ -212,6 +212,36 @@ test('APrefetchedPageThatFailsEndsTheCycleAndTheNextCycleResumesAtTheCommittedCu
   await owner.close();
 });
 
+// The owner hands pull answers to the engine as raw bytes (no decode to a string, which would
+// have replaced a malformed byte with U+FFFD): the engine itself must refuse malformed UTF-8,
+// with a stable code and nothing of the page written, and the next good answer must apply.
+test('APullAnswerWithMalformedUtf8IsRefusedWholeAndTheNextGoodAnswerApplies', async () => {
+  const net = network();
+  let corrupt = true;
+  const fetchOrCorrupt = async (url, init) => {
+    const res = await net.fetch(url, init);
+    if (!url.endsWith('/v1/pull') || !corrupt || !res.ok) return res;
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const text = new TextDecoder().decode(bytes);
+    const at = text.indexOf('"Bagel"');
+    assert.ok(at > 0, 'the first page holds the product Bagel');
+    const bad = new Uint8Array(bytes);  // ASCII up to there, so the byte offset is the index
+    bad[at + 2] = 0xc3;  // "B\xc3gel": a lead byte followed by an ASCII one, malformed UTF-8
+    return new Response(bad, { status: res.status, headers: { 'Content-Type': 'application/json' } });
+  };
+  const { owner } = await openOwner(await credentials('Till bad bytes'), { net: { fetch: fetchOrCorrupt }, writeDebounceMs: 1e9 });
+  await owner.cycle;
+  const s = owner.statusInfo();
+  assert.equal(s.state, 'failed', JSON.stringify(s));
+  assert.equal(s.lastError.code, 'bad_json', JSON.stringify(s.lastError));
+  assert.equal((await owner.call('query', ['SELECT count(*) AS n FROM products']))[0].n, 0, 'nothing of the page was written');
+  corrupt = false;
+  await owner.syncNow();
+  assert.equal(owner.statusInfo().state, 'idle');
+  assert.deepEqual((await owner.call('query', ["SELECT name FROM products WHERE id = 'p-bagel'"])), [{ name: 'Bagel' }]);
+  await owner.close();
+});
+
 test('UpdateRequiredStopsSyncingAndKeepsEveryPendingSale', async () => {
   // No write-triggered sync: the sale must still be pending when the hub raises its minimum.
   const { owner } = await openOwner(await credentials('Till update'), { writeDebounceMs: 1e9 });
