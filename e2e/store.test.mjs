@@ -349,7 +349,9 @@ test('AResolverRegisteredInATabResolvesConflictsOnItsTable', async () => {
     }
     return false;
   });
-  assert.ok(settled, 'the conflict was recorded and then resolved by the tab\'s resolver');
+  assert.ok(settled, `the conflict was recorded and then resolved by the tab's resolver; open: ${
+    JSON.stringify(await run(page, 'conflicts'))}; status: ${JSON.stringify(await run(page, 'status'))}; page errors: ${
+    JSON.stringify(pageErrors)}`);
   await must(page, 'sync');
   const { rows } = await reader.pullAll();
   const ada = rowsOf(rows, 'customers').find((c) => c.id === 'c-ada');

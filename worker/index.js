@@ -81,6 +81,7 @@ class StoreClient {
     this.resolvers = new Map();
     this.lastStatus = null;
     this.resolving = false;
+    this.resolveAgain = false;  // a status with open conflicts came during a resolver run
     this.identity = null;
     this.onWindowEvent = this.onWindowEvent.bind(this);
   }
@@ -273,20 +274,30 @@ class StoreClient {
   // this tab resolves those of its tables with the merged row. A resolver that returns
   // undefined means last-writer-wins: this device's version is written again, on top of the
   // hub's current version.
+  // A status that arrives during a run (a conflict recorded after this run read the list) makes
+  // the run go round once more, instead of being dropped until some later status.
   async runResolvers() {
-    if (this.resolving) return;
+    if (this.resolving) {
+      this.resolveAgain = true;
+      return;
+    }
     this.resolving = true;
     try {
-      const list = await this.call('conflicts');
-      for (const c of list) {
-        const resolver = this.resolvers.get(c.table_name);
-        if (!resolver) continue;
-        const merged = resolver(c.theirs, c.mine);
-        await this.call('resolveConflict', c.id, merged === undefined ? c.mine : merged)
-          .catch((e) => { if (e.code !== 'not_found') throw e; });  // another tab was faster
-      }
-    } catch (e) {
-      reportError(e);
+      do {
+        this.resolveAgain = false;
+        try {
+          const list = await this.call('conflicts');
+          for (const c of list) {
+            const resolver = this.resolvers.get(c.table_name);
+            if (!resolver) continue;
+            const merged = resolver(c.theirs, c.mine);
+            await this.call('resolveConflict', c.id, merged === undefined ? c.mine : merged)
+              .catch((e) => { if (e.code !== 'not_found') throw e; });  // another tab was faster
+          }
+        } catch (e) {
+          reportError(e);
+        }
+      } while (this.resolveAgain && !this.closed);
     } finally {
       this.resolving = false;
     }
