@@ -328,7 +328,9 @@ test('AResolverRegisteredInATabResolvesConflictsOnItsTable', async () => {
   const creds = await credentials('Till resolver');
   const other = await hub.registerDevice(shop.shop_token, 'Other till');  // a second device, raw protocol
   const page = await newTab();
-  await page.evaluate((c) => window.openTill({ name: 'resolver', hub: c }), creds);
+  // Syncs only when the test says so: a write's own debounced sync could otherwise pull the
+  // other till's edit before this till's edit is pushed, and then there is no conflict to resolve.
+  await page.evaluate((c) => window.openTill({ name: 'resolver', hub: c, writeDebounceMs: 1e9, syncIntervalMs: 0 }), creds);
   await must(page, 'write', [{ table: 'customers', id: 'c-ada', values: { name: 'Ada', phone: '111' } }]);
   await must(page, 'sync');
   // The other till edits the same customer first (it saw version 1) ...

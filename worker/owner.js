@@ -343,6 +343,11 @@ export class DatabaseOwner {
   async runOneCycle() {
     clearTimeout(this.timers.retry);
     this.retryAt = 0;
+    // Every write made so far goes out in this cycle: a debounced trigger still pending for them
+    // would only run another cycle after it (and pull again, which a caller that wanted one sync
+    // does not expect). A write during the cycle sets its own. The mirror is updated at the end.
+    clearTimeout(this.timers.debounce);
+    this.timers.debounce = null;
     const cycle = { startedAt: Date.now(), ms: 0, pushMs: 0, pullMs: 0, networkMs: 0, engineMs: 0, pushNetworkMs: 0,
       pushEngineMs: 0, pushed: 0, pulled: 0, requests: 0, firstPageMs: null, pageWaitsMs: [] };
     this.lastCycle = cycle;

@@ -242,6 +242,20 @@ test('APullAnswerWithMalformedUtf8IsRefusedWholeAndTheNextGoodAnswerApplies', as
   await owner.close();
 });
 
+test('ASyncCalledRightAfterAWriteCarriesItAndNoSecondCycleFollows', async () => {
+  const net = pullRecorder();
+  const { owner } = await openOwner(await credentials('Till one cycle'), { net, writeDebounceMs: 150 });
+  await owner.cycle;  // the sync at open
+  const pullsBefore = net.cursors.length;
+  await owner.call('recordSale', [sale('o-one-cycle')], 'rq-one');
+  await owner.syncNow();  // before the write's debounced trigger fires
+  assert.equal(owner.statusInfo().pending, 0, 'the sync carried the write');
+  await new Promise((r) => setTimeout(r, 400));  // past the debounce
+  assert.equal(owner.cycle, null);
+  assert.equal(net.cursors.length - pullsBefore, 1, `pull requests after the write: ${net.cursors.length - pullsBefore}`);
+  await owner.close();
+});
+
 test('UpdateRequiredStopsSyncingAndKeepsEveryPendingSale', async () => {
   // No write-triggered sync: the sale must still be pending when the hub raises its minimum.
   const { owner } = await openOwner(await credentials('Till update'), { writeDebounceMs: 1e9 });
