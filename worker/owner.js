@@ -72,6 +72,8 @@ async function failureOf(res) {
   return { code, message: `hub answered HTTP ${res.status}`, detail: null, network: false };
 }
 
+const UTF8_DECODER = new TextDecoder();
+
 // The request for the page after the answer `bytes` (UTF-8), if the hub says there is one, so it
 // can be fetched while the engine applies `bytes`; null when it cannot tell. The answer is canonical JSON with
 // sorted keys (schema/protocol.md), so its top-level "cursor" and "more" come before the rows
@@ -82,7 +84,7 @@ async function failureOf(res) {
 function nextPullBody(body, bytes) {
   // The top-level keys before the rows fit in the first few hundred bytes; only those are
   // decoded (a 0.5 MB page as a string would cost more than the rest of this together).
-  const text = new TextDecoder().decode(bytes.subarray(0, 4096));
+  const text = UTF8_DECODER.decode(bytes.subarray(0, 4096));
   const at = [text.indexOf('"rows":'), text.indexOf('"tables":')].filter((i) => i >= 0);
   if (at.length === 0) return null;
   const head = text.slice(0, Math.min(...at));
