@@ -4,6 +4,7 @@
 //
 //   node bench/inbrowser_profile.mjs [--products 100000] [--sales 1000] [--interval-us 100]
 //                                    [--only pull|sale] [--top 25] [--no-build] [--json FILE]
+//                                    [--package DIR] [--inclusive a,b,c]
 //
 // What it does: builds the wasm module once more with emcc --profiling-funcs (its own build dir
 // build-wasm-prof/, never the shipped build-wasm/ or dist/; the name section makes V8 name every
@@ -18,7 +19,8 @@
 //   (a) pull: store.sync() of a new device into a new store: the initial pull of --products
 //       products (browser.mjs --only pull's workload);
 //   (b) sale: --sales store.recordSale() calls from the page, one at a time (each waits for the
-//       one before, as a cashier does), after 50 unprofiled warm-up sales, into the same store.
+//       one before, as a cashier does), after 50 unprofiled warm-up sales, into the same store
+//       (with --only sale the pull runs first unprofiled: the sales need the catalog).
 // For each it prints: the wall time, the owner's own split (lastCycle: network / engine), the
 // OPFS pool's counts and times (opfsPoolStats(): reads, writes, flushes and the ms spent inside
 // the access handles' calls), and the profile's self time by group and the top --top functions.
@@ -36,7 +38,15 @@
 //   GC               (garbage collector)
 //   idle/program     (idle): the worker's thread waiting (for the network, for the page's next
 //                    call); (program): V8/Blink native work not attributed to a JS or wasm frame
+// Then the inclusive time (self + callees) under a few named frames: the bindings the owner
+// called (Embind's invokers: engineHandlePullResponse, engineRecordSale, engineStatus, ...) and
+// SQLite's main phases (statement steps, b-tree inserts and balance, page fetches, the WAL's
+// frame writes and checkpoints, the sorter of the index build, the VFS's read/write/sync).
+// --inclusive a,b,c replaces that list (each a name prefix; C++ names match without "ns::").
 // --json FILE writes both raw profiles (.cpuprofile format) beside the tables for DevTools.
+// --package DIR profiles another such package (index.js, worker.js, tillsync.wasm: e.g. a copy of
+// build-wasm-prof/package made before a change) and builds nothing; SQLite's names still come
+// from build-wasm-prof/ (the same amalgamation).
 //
 // Needs: scripts/build-native.sh (build/tillsync-server), npm ci; builds the rest itself.
 // Run it under the bench lock: flock /tmp/tillsync-bench.lock node bench/inbrowser_profile.mjs
@@ -57,6 +67,10 @@ const INTERVAL_US = Number(strOpt('interval-us', 100));
 const TOP = Number(strOpt('top', 25));
 const ONLY = strOpt('only');
 const JSON_OUT = strOpt('json');
+const INCLUSIVE = (strOpt('inclusive') ?? ['engine*', 'sqlite3_step', 'sqlite3BtreeInsert', 'balance', 'sqlite3BtreeIndexMoveto',
+  'sqlite3PagerGet', 'getPageNormal', 'sqlite3WalFrames', 'walCheckpoint', 'sqlite3PagerCommitPhaseOne', 'vdbeSorterSort',
+  'vdbeSorterMerge', 'sqlite3VdbeSorterRewind', '_tsopfs_read', '_tsopfs_write', '_tsopfs_sync', 'Scanner',
+  'TypedRowHash', 'dlmalloc', 'dlfree'].join(',')).split(',').filter(Boolean);
 const SALE_WARMUP = 50;
 
 const sh = (cmd, a, env = {}) => execFileSync(cmd, a, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8',
@@ -66,8 +80,8 @@ const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' 
 
 // --- The profiling build: build-wasm-prof/ and the package around it ---------------------------
 const profDir = path.join(repoRoot, 'build-wasm-prof');
-const pkgDir = path.join(profDir, 'package');
-if (!args.includes('--no-build')) {
+const pkgDir = strOpt('package') ? path.resolve(strOpt('package')) : path.join(profDir, 'package');
+if (!args.includes('--no-build') && !strOpt('package')) {
   sh('bash', ['scripts/build-package.sh']);  // dist/index.js (the page side is the same file)
   const env = { NODE_PATH: process.env.NODE_PATH || '/usr/share/nodejs' };
   if (!fs.existsSync(path.join(profDir, 'CMakeCache.txt'))) {
@@ -240,8 +254,51 @@ function analyse(profile) {
       files.set(`${c.group}\u0000${fk}`, (files.get(`${c.group}\u0000${fk}`) ?? 0) + us);
     }
   }
-  return { total, groups, fns: [...fns.values()].sort((a, b) => b.us - a.us), files };
+  // Inclusive time under each named frame: a sample counts once per name found among its
+  // ancestors. "engine*" stands for every binding the owner called (Embind's invokers, JS).
+  const inclusive = new Map();
+  const short = (name) => name.replace(/^(\(anonymous namespace\)::|tillsync::(\(anonymous namespace\)::)?)/, '');
+  const matches = (n) => {
+    const name = short(n.callFrame.functionName);
+    const out = [];
+    for (const want of INCLUSIVE) {
+      if (want === 'engine*') {
+        if (/^engine[A-Z]\w*$/.test(name) && n.callFrame.url === '') out.push(name);
+      } else if (name === want || name.startsWith(`${want}(`) || name.startsWith(`${want}::`)) out.push(want);
+    }
+    return out;
+  };
+  // And each binding's inclusive time split by the group of the frame sampled under it.
+  const bindings = new Map();
+  for (const [id, us] of selfUs) {
+    const seen = new Set();
+    let binding = null;
+    for (let q = id; q !== undefined; q = parentOf.get(q)) {
+      for (const k of matches(byId.get(q))) {
+        seen.add(k);
+        if (binding === null && k.startsWith('engine')) binding = k;
+      }
+    }
+    for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+    if (binding !== null) {
+      const c = classify(id);
+      const g = c.opfs ? 'OPFS calls' : c.group;
+      const split = bindings.get(binding) ?? new Map();
+      split.set(g, (split.get(g) ?? 0) + us);
+      bindings.set(binding, split);
+    }
+  }
+  return { total, groups, fns: [...fns.values()].sort((a, b) => b.us - a.us), files, inclusive, bindings };
 }
+
+// C++ names as printed: libc++'s inline namespace, the string and json template spelled short.
+const readable = (name) => {
+  const s = name.replaceAll('std::__2::', 'std::')
+    .replaceAll('std::basic_string<char, std::char_traits<char>, std::allocator<char> >', 'std::string')
+    .replaceAll('std::basic_string_view<char, std::char_traits<char> >', 'std::string_view')
+    .replace(/nlohmann::json_abi_v3_11_2::basic_json<[^()]*?std::vector<unsigned char, std::allocator<unsigned char> > >/g, 'json');
+  return s.length > 150 ? `${s.slice(0, 147)}...` : s;
+};
 
 function printProfile(title, a, wallMs) {
   const pct = (us) => `${f((100 * us) / a.total, 1)} %`;
@@ -270,7 +327,23 @@ function printProfile(title, a, wallMs) {
   console.log('| # | function | group | self ms | share |');
   console.log('|---|---|---|---|---|');
   a.fns.filter((x) => x.group !== 'idle/program').slice(0, TOP)
-    .forEach((x, i) => console.log(`| ${i + 1} | ${x.name} | ${x.group}${x.group.startsWith('JS') ? ` (${x.file})` : ''} | ${ms(x.us)} | ${pct(x.us)} |`));
+    .forEach((x, i) => console.log(`| ${i + 1} | ${readable(x.name)} | ${x.group}${x.group.startsWith('JS') ? ` (${x.file})` : ''} | ${ms(x.us)} | ${pct(x.us)} |`));
+  console.log('');
+  console.log('Inclusive time (self + callees) under named frames; they nest, so the shares do not add up:');
+  console.log('');
+  console.log('| frame | inclusive ms | share |');
+  console.log('|---|---|---|');
+  for (const [k, us] of [...a.inclusive].sort((x, y) => y[1] - x[1])) console.log(`| ${k} | ${ms(us)} | ${pct(us)} |`);
+  console.log('');
+  console.log('Each binding the owner called, its inclusive time by the group of what ran under it (OPFS calls = the access handles\' own read/write/flush/truncate/getSize, the rest of JS VFS is its JS):');
+  console.log('');
+  const cols = ['wasm SQLite', 'wasm engine', 'JS VFS', 'OPFS calls', 'JS other', 'GC'];
+  console.log(`| binding | inclusive ms | ${cols.join(' | ')} |`);
+  console.log(`|---|---|${cols.map(() => '---').join('|')}|`);
+  for (const [k, split] of [...a.bindings].sort((x, y) => (a.inclusive.get(y[0]) ?? 0) - (a.inclusive.get(x[0]) ?? 0))) {
+    if ((a.inclusive.get(k) ?? 0) < 1000) continue;  // under 1 ms: left out
+    console.log(`| ${k} | ${ms(a.inclusive.get(k))} | ${cols.map((c) => ms(split.get(c) ?? 0)).join(' | ')} |`);
+  }
 }
 
 function printOpfs(before, after) {
@@ -285,7 +358,7 @@ const saved = {};
 try {
   console.log(`## inbrowser_profile -- ${new Date().toISOString()} -- ${sh('git', ['rev-parse', '--short', 'HEAD']).trim()} -- load ${load()}`);
   console.log(`Chromium ${context.browser()?.version() ?? sh('/usr/bin/chromium', ['--version']).trim()}, headless, persistent profile; ` +
-    `package ${path.relative(repoRoot, pkgDir)} (tillsync.wasm ${fs.statSync(path.join(pkgDir, 'tillsync.wasm')).size} bytes with names); ` +
+    `package ${pkgDir} (tillsync.wasm ${fs.statSync(path.join(pkgDir, 'tillsync.wasm')).size} bytes with names); ` +
     `hub seeded with ${PRODUCTS} products in ${f(seedSeconds, 1)} s`);
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e));
@@ -329,6 +402,7 @@ try {
     printProfile('(a) initial pull', analyse(p.profile), p.wallMs);
     saved.pull = p.profile;
   }
+  if (ONLY === 'sale') await page.evaluate(() => window.store.sync());  // the catalog, unprofiled
   if (ONLY !== 'pull') {
     await page.evaluate(async (n) => {
       for (let i = 0; i < n; i++) await window.store.recordSale({ lines: [0, 1, 2].map((k) => ({ productId: `p-${(i * 3 + k) % 1000}`, qty: 1 })) });
