@@ -135,7 +135,8 @@ fs.mkdirSync(path.join(site, 'tillsync'));
 for (const file of ['index.js', 'worker.js', 'tillsync.wasm']) fs.copyFileSync(path.join(pkgDir, file), path.join(site, 'tillsync', file));
 fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.html'), path.join(site, 'index.html'));
 fs.copyFileSync(path.join(repoRoot, 'e2e/store_page.mjs'), path.join(site, 'store_page.mjs'));
-const server = await startServer({ dir: tempDir('inbrowser-hub'), args: ['--static', site] });
+const hubDir = tempDir('inbrowser-hub');
+const server = await startServer({ dir: hubDir, args: ['--static', site] });
 const hub = new HubClient(server);
 const shop = await hub.createShop('Profile shop');
 const seedStart = Date.now();
@@ -440,4 +441,5 @@ try {
   await server.stop();
   await rm(profileDir, { recursive: true, force: true });
   fs.rmSync(site, { recursive: true, force: true });
+  fs.rmSync(hubDir, { recursive: true, force: true });
 }

@@ -28,7 +28,8 @@ fs.mkdirSync(path.join(site, 'tillsync'));
 for (const f of ['index.js', 'worker.js', 'tillsync.wasm']) fs.copyFileSync(path.join(repo, 'dist', f), path.join(site, 'tillsync', f));
 fs.copyFileSync(path.join(repo, 'e2e/store_page.html'), path.join(site, 'index.html'));
 fs.copyFileSync(path.join(repo, 'e2e/store_page.mjs'), path.join(site, 'store_page.mjs'));
-const server = await startServer({ dir: tempDir('bare-cdp-hub'), args: ['--static', site] });
+const hubDir = tempDir('bare-cdp-hub');
+const server = await startServer({ dir: hubDir, args: ['--static', site] });
 const hub = new HubClient(server);
 const shop = await hub.createShop('bare CDP shop');
 for (let i = 0; i < PRODUCTS; i += 1000) {
@@ -73,6 +74,15 @@ async function viaBareCdp(round) {
   const args = cmdline.slice(1).filter((a) => !a.startsWith('--remote-debugging-pipe') && !a.startsWith('--user-data-dir') && a !== 'about:blank')
     .concat([`--user-data-dir=${prof}`, '--remote-debugging-port=0', 'about:blank']);
   const child = spawn(cmdline[0], args, { stdio: 'ignore' });
+  try {
+    return await pullOverCdp(round, child, prof);
+  } finally {
+    // Also when the pull failed: no browser or profile left behind.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    fs.rmSync(prof, { recursive: true, force: true });
+  }
+}
+async function pullOverCdp(round, child, prof) {
   let port = null;
   for (let i = 0; i < 200 && !port; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -94,10 +104,10 @@ async function viaBareCdp(round) {
   const ev = await send('Runtime.evaluate', { expression: pullJs(c, `raw-${round}`), awaitPromise: true, returnByValue: true }, sessionId);
   if (!ev.result || ev.result.exceptionDetails) throw new Error(JSON.stringify(ev));
   const r = JSON.parse(ev.result.result.value);
+  const exited = new Promise((res) => child.once('exit', res));
   await send('Browser.close');
   ws.close();
-  await new Promise((res) => child.once('exit', res));
-  fs.rmSync(prof, { recursive: true, force: true });
+  await exited;
   return r;
 }
 const f = (x) => (x / 1000).toFixed(2);
@@ -111,4 +121,5 @@ for (let round = 0; round < ROUNDS; round++) {
 console.log('chromium args:', cmdline.slice(1).join(' '));
 await server.stop();
 fs.rmSync(site, { recursive: true, force: true });
+fs.rmSync(hubDir, { recursive: true, force: true });
 process.exit(0);
