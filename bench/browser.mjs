@@ -15,6 +15,11 @@
 //                    worker.js, tillsync.wasm: e.g. a copy of dist/ built before a change), the two
 //                    alternated on the same hub and page origin. --package DIR uses DIR instead of
 //                    building dist/. --barcodes gives every product a barcode and a category.
+//   --only sales     the package's recordSale round trip from the page, one sale at a time, as a
+//                    till rings them up: per round and package a new device pulls the --products
+//                    products into a new store (not timed), then --commits sales after 50 warm-up;
+//                    prints p50 / p99 / mean and the OPFS calls per sale. --rounds, --package,
+//                    --against and --barcodes as for --only pull.
 //   --variants       other wasm build dirs (e.g. configured with another TILLSYNC_WASM_*_OPT),
 //                    measured in the same worker and run as tillsync's own rows, so build options
 //                    are compared side by side instead of across noisy runs; then once more
@@ -51,6 +56,7 @@ const variantArg = args.indexOf('--variants');
 const VARIANTS = variantArg >= 0 ? args[variantArg + 1].split(',').filter(Boolean) : [];
 const strOpt = (name) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : null; };
 const PULL_ONLY = strOpt('only') === 'pull';
+const SALES_ONLY = strOpt('only') === 'sales';
 const ROUNDS = opt('rounds', 3);
 const PACKAGE = strOpt('package');
 const AGAINST = strOpt('against');
@@ -59,7 +65,7 @@ const AGAINST = strOpt('against');
 const BARCODES = args.includes('--barcodes');
 
 const sh = (cmd, a) => execFileSync(cmd, a, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-if (!(PULL_ONLY && PACKAGE)) sh('bash', [SIDE_BY_SIDE_ONLY ? 'scripts/build-wasm.sh' : 'scripts/build-package.sh']);
+if (!((PULL_ONLY || SALES_ONLY) && PACKAGE)) sh('bash', [SIDE_BY_SIDE_ONLY ? 'scripts/build-wasm.sh' : 'scripts/build-package.sh']);
 const dist = PACKAGE ? path.resolve(repoRoot, PACKAGE) : path.join(repoRoot, 'dist');
 
 // --- Page 1: the side-by-side worker, cross-origin isolated -----------------------------------
@@ -157,6 +163,54 @@ try {
           return { ms, n, cycle: d.lastCycle, opfs: d.opfs, ahead: d.aheadFetches };
         }, [creds, `bench-pull-${round}-${pkg.at.length}`]);
         line(`${pkg.label}: ${f(r.ms / 1000, 2)} s (${r.n} rows; network ${f(r.cycle.networkMs / 1000, 2)} s (first page ${f(r.cycle.firstPageMs == null ? null : r.cycle.firstPageMs / 1000, 2)} s${r.cycle.pageWaitsMs ? `, later pages waited ${r.cycle.pageWaitsMs.join('/')} ms` : ''}), engine ${f(r.cycle.engineMs / 1000, 2)} s, ${r.cycle.requests} requests${r.ahead ? ` (${r.ahead.helper} read ahead by the helper worker)` : ''}; OPFS since open: ${r.opfs?.write} writes, ${f((r.opfs?.bytesWritten ?? 0) / 1e6, 1)} MB, ${r.opfs?.flush} flushes, ${r.opfs?.read} reads; in OPFS calls: write ${f(r.opfs?.writeMs, 0)} ms, flush ${f(r.opfs?.flushMs, 0)} ms, read ${f(r.opfs?.readMs, 0)} ms) load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+        await page.close();
+      }
+    }
+    line(`(hub seeded with ${PRODUCTS} products in ${seedSeconds.toFixed(1)} s, not part of any figure)`);
+    process.exitCode = 0;
+  } else if (SALES_ONLY) {
+    // The package's sale as a till makes it, in a store that holds the whole catalog.
+    const packages = [{ label: PACKAGE ?? 'dist', at: '/' }, ...(AGAINST ? [{ label: AGAINST, at: '/b/' }] : [])];
+    line(`recordSale round trip from the page, one at a time: ${COMMITS} sales after ${WARMUP} warm-up, in a store that pulled ${PRODUCTS.toLocaleString('en')} products, ${ROUNDS} round(s)`);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const pkg of (round % 2 ? [...packages].reverse() : packages)) {
+        const page = await context.newPage();
+        page.on('pageerror', (e) => console.error('page error:', e));
+        await page.goto(origin + pkg.at);
+        await page.waitForFunction(() => window.ready === true);
+        const device = await hub.registerDevice(shop.shop_token, `Bench till sales ${round} ${pkg.at}`);
+        const creds = { url: origin, shopId: device.reg.shop_id, deviceId: device.reg.device_id,
+          deviceToken: device.reg.device_token, receiptPrefix: device.reg.receipt_prefix };
+        const r = await page.evaluate(async ([c, name, n, warmup]) => {
+          await window.openTill({ name, hub: c, syncOnOpen: false, writeDebounceMs: 1e9, syncIntervalMs: 0 });
+          await window.store.sync();
+          const sale = (i) => ({ lines: [0, 1, 2].map((k) => ({ productId: `p-${(i * 3 + k) % 1000}`, qty: 1 })) });
+          for (let i = 0; i < warmup; i++) await window.store.recordSale(sale(i));
+          const before = (await window.store._c.call('diagnostics')).opfs;
+          const times = [];
+          for (let i = warmup; i < warmup + n; i++) {
+            const t0 = performance.now();
+            await window.store.recordSale(sale(i));
+            times.push(performance.now() - t0);
+          }
+          const after = (await window.store._c.call('diagnostics')).opfs;
+          const pending = (await window.store.status()).pending;
+          // store.status() with that queue: the owner asks the engine for it after every write.
+          const statusTimes = [];
+          for (let i = 0; i < 21; i++) {
+            const t0 = performance.now();
+            await window.store.status();
+            statusTimes.push(performance.now() - t0);
+          }
+          statusTimes.sort((a, b) => a - b);
+          await window.store.close();
+          const mean = times.reduce((a, b) => a + b, 0) / n;
+          times.sort((a, b) => a - b);
+          const per = (k) => (after[k] - before[k]) / n;
+          return { p50: times[Math.floor(n / 2)], p99: times[Math.floor(n * 0.99)], mean, pending, status: statusTimes[10],
+            reads: per('read'), writes: per('write'), flushes: per('flush'), readMs: per('readMs'), writeMs: per('writeMs'), flushMs: per('flushMs') };
+        }, [creds, `bench-sales-${round}-${pkg.at.length}`, COMMITS, WARMUP]);
+        line(`${pkg.label}: p50 ${f(r.p50)} ms, p99 ${f(r.p99)} ms, mean ${f(r.mean)} ms (pending after: ${r.pending}, store.status() then ${f(r.status)} ms (median of 21); per sale: ${f(r.reads, 1)} reads, ${f(r.writes, 1)} writes, ${f(r.flushes, 2)} flushes; in OPFS calls read ${f(r.readMs)} ms, write ${f(r.writeMs)} ms, flush ${f(r.flushMs)} ms) load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
         await page.close();
       }
     }

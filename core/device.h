@@ -229,6 +229,11 @@ class Device {
   // the checksums RowStore holds.
   int64_t next_seq_ = 1;
   int64_t receipt_counter_ = 0;
+  // GetStatus's count of _ts_outbox rows and the highest seq among them when it counted (-1: not
+  // counted since the Device opened or since HandlePushResponse deleted rows). It then counts
+  // only the rows with a higher seq, which is every row a write queued since (see GetStatus).
+  int64_t counted_pending_ = -1;
+  int64_t counted_through_seq_ = 0;
   bool counters_loaded_ = false;
   uint64_t counters_rollbacks_ = 0;
   // What LoadWriteState found in the newest outbox row when that row is the newer state (row

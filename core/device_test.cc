@@ -756,6 +756,81 @@ TEST_F(QuarantineTest, DiscardedOperationLeavesNoTraceOnceTheReplicaIsRepaired) 
   EXPECT_EQ(d->DiscardQuarantined(q[0]["seq"].get<int64_t>()).code(), ErrorCode::kNotFound);
 }
 
+TEST_F(QuarantineTest, StatusCountsPendingExactlyAcrossWritesFailedCommitsAcksAndRetries) {
+  // GetStatus counts the outbox once and then only the rows queued since (a status follows every
+  // sale in the browser); every way rows come and go must leave its count equal to COUNT(*).
+  std::unique_ptr<Device> d;
+  DeviceOptions o;
+  o.env = &dev_env_;
+  o.open.vfs = vfs_.name();
+  o.push_batch = 2;  // acknowledgements that leave part of the queue behind
+  ASSERT_TRUE(Device::Open(rec1_.name + ".db", DeviceIdentity{rec1_.id, rec1_.shop_id, rec1_.receipt_prefix, "EUR"}, o, &d).ok());
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  auto expect_pending = [&](int64_t n, const char* when) {
+    SyncStatus st;
+    ASSERT_TRUE(d->GetStatus(&st).ok()) << when;
+    EXPECT_EQ(st.pending, n) << when;
+    EXPECT_EQ(st.pending, Pending(d.get())) << when;
+  };
+  expect_pending(0, "after the catalog download");
+  SaleResult sale;
+  WriteResult w;
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+    expect_pending(i, "after each sale");
+  }
+  ASSERT_TRUE(d->RecordExpense("milk", 199, &w).ok());
+  ASSERT_TRUE(d->ReceiveStock("coffee", 5, &w).ok());
+  expect_pending(5, "after two writes with no status between them");
+
+  // A sale whose COMMIT fails is rolled back; the next one reuses its seq.
+  ASSERT_TRUE(d->db()->Exec(
+      "CREATE TABLE trap_parent (id INTEGER PRIMARY KEY);"
+      " CREATE TABLE trap (parent INTEGER REFERENCES trap_parent(id) DEFERRABLE INITIALLY DEFERRED);"
+      " CREATE TRIGGER trap_on_outbox AFTER INSERT ON _ts_outbox BEGIN INSERT INTO trap VALUES (1); END;"
+      " PRAGMA foreign_keys=ON").ok());
+  ASSERT_FALSE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  expect_pending(5, "after a failed commit");
+  ASSERT_TRUE(d->db()->Exec("PRAGMA foreign_keys=OFF; DROP TRIGGER trap_on_outbox").ok());
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  expect_pending(6, "after the sale that took the failed one's seq");
+
+  // One push of two acknowledged: four left, then more queued behind them.
+  std::string body, answer;
+  int64_t count = 0;
+  ASSERT_TRUE(d->BuildPush(&body, &count).ok());
+  ASSERT_EQ(count, 2);
+  ASSERT_TRUE(hub_->Push(CallerOf(d.get()), body, &answer).ok());
+  ASSERT_TRUE(d->HandlePushResponse(answer).ok());
+  expect_pending(4, "after a push acknowledged two");
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  expect_pending(5, "after a sale behind the acknowledged ones");
+  ASSERT_TRUE(d->HandlePushResponse(answer).ok());  // the same answer again: nothing left to do
+  expect_pending(5, "after a duplicated answer");
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  expect_pending(0, "after a sync");
+
+  // Refused operations leave the outbox for the quarantine; retried, they are queued again.
+  dev_env_.Advance(10 * 60'000);
+  ASSERT_TRUE(d->RecordExpense("skewed", 100, &w).ok());
+  ASSERT_TRUE(d->RecordSale(Sale({{"coffee", 1}}), &sale).ok());
+  expect_pending(2, "after two writes with a skewed clock");
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  expect_pending(0, "after the hub refused them");
+  Json q;
+  ASSERT_TRUE(d->ListQuarantine(&q).ok());
+  ASSERT_EQ(q.size(), 2u);
+  hub_env_.Advance(10 * 60'000);
+  ASSERT_TRUE(d->RetryQuarantined(q[0]["seq"].get<int64_t>(), &w).ok());
+  expect_pending(1, "after a retry");
+  ASSERT_TRUE(d->DiscardQuarantined(q[1]["seq"].get<int64_t>()).ok());
+  expect_pending(1, "after a discard");
+  Reopen(&d, rec1_);
+  expect_pending(1, "after a reopen");
+  ASSERT_TRUE(SyncOnce(hub_.get(), d.get()).ok());
+  expect_pending(0, "after the last sync");
+}
+
 // --- Sync state ----------------------------------------------------------------------------------
 
 TEST_F(DeviceTest, SyncStateMovesAsTheDiagramSaysAndStatisticsSurviveReopen) {
