@@ -24,41 +24,50 @@ std::string OperationText(const Operation& op) {
 }
 
 std::string OperationTextWith(const Operation& op, std::string_view hlc, const ChangeValuesWriter& write_values) {
-  // Keys in nlohmann's (sorted) order: changes, hlc, seq, wall; base_version, id, table, values.
   std::string out;
   out.reserve(256 + 200 * op.changes.size());
   std::string keys_after_id, values;  // reused across changes
-  out += "{\"changes\":[";
+  out += kOperationTextStart;
   for (size_t i = 0; i < op.changes.size(); ++i) {
     const Change& c = op.changes[i];
     if (i > 0) out.push_back(',');
-    out.push_back('{');
-    if (c.base_version >= 0) {
-      out += "\"base_version\":";
-      out += std::to_string(c.base_version);
-      out.push_back(',');
-    }
     std::string_view id = c.id;
     keys_after_id.clear();
     values.clear();
     write_values(c, &id, &keys_after_id, &values);
-    out += "\"id\":";
-    AppendJsonString(id, &out);
-    out += keys_after_id;
-    out += ",\"table\":";
-    AppendJsonString(c.table, &out);
-    out += ",\"values\":";
-    out += values;
-    out.push_back('}');
+    AppendChangeText(c.base_version, id, keys_after_id, c.table, values, &out);
   }
-  out += "],\"hlc\":";
-  AppendJsonString(hlc, &out);
-  out += ",\"seq\":";
-  out += std::to_string(op.seq);
-  out += ",\"wall\":";
-  out += std::to_string(op.wall_ms);
-  out.push_back('}');
+  AppendOperationTextEnd(hlc, op.seq, op.wall_ms, &out);
   return out;
+}
+
+// Keys in nlohmann's (sorted) order: changes, hlc, seq, wall; base_version, id, table, values.
+void AppendChangeText(int64_t base_version, std::string_view id, std::string_view keys_after_id,
+                      std::string_view table, std::string_view values, std::string* out) {
+  out->push_back('{');
+  if (base_version >= 0) {
+    *out += "\"base_version\":";
+    *out += std::to_string(base_version);
+    out->push_back(',');
+  }
+  *out += "\"id\":";
+  AppendJsonString(id, out);
+  *out += keys_after_id;
+  *out += ",\"table\":";
+  AppendJsonString(table, out);
+  *out += ",\"values\":";
+  *out += values;
+  out->push_back('}');
+}
+
+void AppendOperationTextEnd(std::string_view hlc, int64_t seq, int64_t wall_ms, std::string* out) {
+  *out += "],\"hlc\":";
+  AppendJsonString(hlc, out);
+  *out += ",\"seq\":";
+  *out += std::to_string(seq);
+  *out += ",\"wall\":";
+  *out += std::to_string(wall_ms);
+  out->push_back('}');
 }
 
 Status ValidateChangeValues(const TableSpec& spec, const Change& change, const std::string& path) {

@@ -332,6 +332,41 @@ Status RowStore::InsertChange(const TableSpec& spec, const std::string& id, cons
   return MoveChecksum(ScopeOf(spec, values), hash);
 }
 
+const std::string& RowStore::TypedScope(const TableSpec& spec, const std::vector<ColumnValue>& values) {
+  static const std::string kNone;
+  if (spec.scope != Scope::kShop) return kNone;
+  const ColumnSpec* shop = spec.FindColumn("shop_id");
+  const ColumnValue* v = shop ? &values[size_t(shop - spec.columns.data())] : nullptr;
+  return v != nullptr && v->kind == ColumnValue::Kind::kText ? v->text : kNone;
+}
+
+Status RowStore::InsertTyped(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& cells) {
+  if (KeepsMeta(spec))
+    return Status(ErrorCode::kInternal, std::string("typed rows are for tables without row metadata, not ") + spec.name);
+  for (size_t i = 0; i < spec.columns.size(); ++i)
+    if (spec.columns[i].required && cells[i].kind == ColumnValue::Kind::kNull)
+      return Status(ErrorCode::kMissingField,
+                    std::string("new ") + spec.name + " row " + id + " needs column " + spec.columns[i].name);
+  TableStatements* st = nullptr;
+  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
+  // The id and texts are bound without a copy: they outlive the run, and the statement is reset
+  // before this returns, so no binding outlives them.
+  Statement& write = st->insert;
+  write.Reset();
+  write.BindStatic(1, id);
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    const ColumnValue& v = cells[i];
+    if (v.kind == ColumnValue::Kind::kInt) write.Bind(int(i) + 2, v.number);
+    else if (v.kind == ColumnValue::Kind::kText) write.BindStatic(int(i) + 2, std::string_view(v.text));
+    else write.BindNull(int(i) + 2);
+  }
+  const uint64_t hash = TypedRowHash(spec, id, cells);
+  Status written = write.Run();
+  write.Reset();
+  TS_RETURN_IF_ERROR(written);
+  return MoveChecksum(TypedScope(spec, cells), hash);
+}
+
 Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values,
                                 int64_t seq, int64_t version, std::string_view clocks_text, bool* inserted) {
   *inserted = false;
@@ -353,12 +388,7 @@ Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, co
   if (db_->Changes() == 0) return Status::Ok();  // held already: the caller merges
   *inserted = true;
   uint64_t hash = TypedRowHash(spec, id, values);
-  std::string scope;
-  if (spec.scope == Scope::kShop) {
-    const ColumnSpec* shop = spec.FindColumn("shop_id");
-    const ColumnValue* v = shop ? &values[size_t(shop - spec.columns.data())] : nullptr;
-    if (v != nullptr && v->kind == ColumnValue::Kind::kText) scope = v->text;
-  }
+  const std::string& scope = TypedScope(spec, values);
   if (KeepsMeta(spec)) {
     if (batching_) {
       if (queued_meta_.empty()) queued_meta_.resize(kMetaRowsPerStatement);

@@ -1,5 +1,7 @@
 #include "core/table_spec.h"
 
+#include <algorithm>
+
 namespace tillsync {
 namespace {
 
@@ -116,8 +118,23 @@ int TableSpec::StatusRank(std::string_view value) const {
   return -1;
 }
 
+namespace {
+
+std::vector<TableSpec> MakeTablesWithNameOrder() {
+  std::vector<TableSpec> tables = MakeTables();
+  for (TableSpec& t : tables) {
+    for (size_t i = 0; i < t.columns.size(); ++i) t.columns_by_name.push_back(uint8_t(i));
+    std::sort(t.columns_by_name.begin(), t.columns_by_name.end(), [&](uint8_t a, uint8_t b) {
+      return std::string_view(t.columns[a].name) < std::string_view(t.columns[b].name);
+    });
+  }
+  return tables;
+}
+
+}  // namespace
+
 const std::vector<TableSpec>& AllTables() {
-  static const std::vector<TableSpec>* tables = new std::vector<TableSpec>(MakeTables());
+  static const std::vector<TableSpec>* tables = new std::vector<TableSpec>(MakeTablesWithNameOrder());
   return *tables;
 }
 

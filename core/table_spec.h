@@ -54,6 +54,9 @@ struct TableSpec {
   std::vector<ColumnSpec> columns;  // every column except `id`
   bool tracking = false;            // has origin_shop_id / last_modified_shop_id / last_modified_at
   const char* status_column = nullptr;  // kMonotonicStatus: the one column that may change
+  // Indexes into `columns` in the order of their names: the order a Json object lists its keys,
+  // hence the order of every canonical text and validation of a row (filled by AllTables).
+  std::vector<uint8_t> columns_by_name{};
 
   const ColumnSpec* FindColumn(std::string_view name) const;
   // Position of a status value in its forward order, -1 when unknown.
