@@ -415,9 +415,10 @@ Status Device::WriteTypedInTxn(std::vector<TypedChange> changes, WriteResult* ou
   // new, which WriteInTxn consults, is used up all the same.
   new_ids_.clear();
   // WriteInTxn's steps in its order, so a refusal is the one it gives for the same changes.
-  if (changes.empty()) return Status(ErrorCode::kBadRequest, "a write needs at least one change");
+  if (changes.empty()) return ErrorWithMessage(ErrorCode::kBadRequest, {"a write needs at least one change"});
   if (changes.size() > kMaxChangesPerOperation)
-    return Status(ErrorCode::kTooLarge, "a write may hold at most " + std::to_string(kMaxChangesPerOperation) + " changes");
+    return ErrorWithMessage(ErrorCode::kTooLarge,
+                            {"a write may hold at most ", std::to_string(kMaxChangesPerOperation), " changes"});
   TS_RETURN_IF_ERROR(LoadWriteState());
   TypedOperation op;
   op.seq = next_seq_;
@@ -429,9 +430,9 @@ Status Device::WriteTypedInTxn(std::vector<TypedChange> changes, WriteResult* ou
     const TableSpec& spec = *c.spec;
     // Rows with metadata or tracking columns are merged and stamped, by WriteInTxn only.
     if (rows_->KeepsMeta(spec) || spec.tracking)
-      return Status(ErrorCode::kInternal, std::string("typed rows are for tables without row metadata, not ") + spec.name);
+      return ErrorWithMessage(ErrorCode::kInternal, {"typed rows are for tables without row metadata, not ", spec.name});
     if (!IsValidId(c.id))
-      return Status(ErrorCode::kBadId, std::string(spec.name) + " id must be 1 to 64 characters of A-Z a-z 0-9 _ . : -");
+      return ErrorWithMessage(ErrorCode::kBadId, {spec.name, " id must be 1 to 64 characters of A-Z a-z 0-9 _ . : -"});
     if (spec.scope == Scope::kShop) {
       ColumnValue* shop = CellOf(c, "shop_id");
       if (shop != nullptr && shop->kind == ColumnValue::Kind::kNull) {
@@ -573,7 +574,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     TypedChange& l = changes.emplace_back(NewTypedChange(*kLines, std::move(line_id)));
     SetText(l, kLine.order_id, result.order_id);
     SetText(l, kLine.product_id, line.product_id);
-    SetText(l, kLine.name, std::move(name));
+    SetText(l, kLine.name, name);
     SetInt(l, kLine.qty, line.qty);
     SetInt(l, kLine.unit_price, unit);
     SetInt(l, kLine.tax, tax);

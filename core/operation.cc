@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "core/hybrid_clock.h"
+#include "core/protocol.h"
 
 namespace tillsync {
 
@@ -76,58 +77,14 @@ Status ValidateChangeValues(const TableSpec& spec, const Change& change, const s
 
 Status ValidateValues(const TableSpec& spec, const Json& values, const std::string& path) {
   if (!values.is_object()) return Status(ErrorCode::kBadRequest, path + ".values must be an object");
+  static const std::string kNoPath;  // the path is built only for a value refused
   for (auto it = values.begin(); it != values.end(); ++it) {
-    // Built only when a value is refused: a pull page validates about 50,000 values.
-    const auto field_path = [&]() { return path + ".values." + it.key(); };
     const ColumnSpec* col = spec.FindColumn(it.key());
     if (col == nullptr)
       return Status(ErrorCode::kUnknownColumn, "table " + std::string(spec.name) + " has no column " + it.key(),
-                    Json{{"field", field_path()}}.dump());
-    const Json& v = *it;
-    if (v.is_null()) {
-      if (col->required) return Status(ErrorCode::kMissingField, field_path() + " may not be null");
-      continue;
-    }
-    switch (col->type) {
-      case ColumnType::kText:
-      case ColumnType::kEnum: {
-        if (!v.is_string()) return Status(ErrorCode::kBadRequest, field_path() + " must be a string");
-        const std::string& s = v.get_ref<const std::string&>();
-        if (col->type == ColumnType::kEnum) {
-          bool ok = false;
-          for (const char* a : col->allowed) ok = ok || s == a;
-          if (!ok) return Status(ErrorCode::kBadValue, field_path() + " has a value outside its allowed set");
-        } else if (int64_t(s.size()) < col->min || int64_t(s.size()) > col->max) {
-          return Status(ErrorCode::kBadValue, field_path() + " must be " + std::to_string(col->min) + " to " +
-                                                  std::to_string(col->max) + " bytes long");
-        }
-        // Ids that point at other rows follow the id rules too.
-        const std::string_view key = it.key();
-        if (s.size() > 0 && key.size() > 3 && key.substr(key.size() - 3) == std::string_view("_id") && !IsValidId(s))
-          return Status(ErrorCode::kBadId, field_path() + " is not a valid id");
-        break;
-      }
-      case ColumnType::kMoney:
-        if (v.is_number_float()) return Status(ErrorCode::kFloatMoney, field_path() + " is money and must be an integer number of minor units");
-        [[fallthrough]];
-      case ColumnType::kInteger:
-      case ColumnType::kBool: {
-        if (!v.is_number_integer()) return Status(ErrorCode::kBadRequest, field_path() + " must be an integer");
-        if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
-          return Status(ErrorCode::kBadValue, field_path() + " is out of range");
-        int64_t n = v.get<int64_t>();
-        int64_t lo = col->type == ColumnType::kBool ? 0 : col->min;
-        int64_t hi = col->type == ColumnType::kBool ? 1 : col->max;
-        if (n < lo || n > hi) {
-          ErrorCode code = col->type == ColumnType::kMoney ? ErrorCode::kBadAmount
-                           : (std::string(col->name) == "qty" || std::string(col->name) == "qty_delta")
-                               ? ErrorCode::kBadQuantity
-                               : ErrorCode::kBadValue;
-          return Status(code, field_path() + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-        }
-        break;
-      }
-    }
+                    Json{{"field", path + ".values." + it.key()}}.dump());
+    // The page values' checks (core/protocol.h), one rule for every value however it arrives.
+    if (!ValidateJsonValue(*col, *it, kNoPath).ok()) return ValidateJsonValue(*col, *it, path + ".values");
   }
   return Status::Ok();
 }

@@ -143,7 +143,8 @@ std::string TypedOutboxText(const TypedOperation& op, const OutboxWriter& writer
       id = id_suffix;
     }
     values.assign(1, '{');
-    for (uint8_t col : spec.columns_by_name) {
+    for (size_t k = 0; k < spec.columns.size(); ++k) {
+      const uint8_t col = spec.columns_by_name[k];
       const ColumnValue& v = c.cells[col];
       if (v.kind == ColumnValue::Kind::kNull) continue;
       const std::string_view key = spec.columns[col].name;

@@ -1,7 +1,5 @@
 #include "core/table_spec.h"
 
-#include <algorithm>
-
 namespace tillsync {
 namespace {
 
@@ -123,10 +121,14 @@ namespace {
 std::vector<TableSpec> MakeTablesWithNameOrder() {
   std::vector<TableSpec> tables = MakeTables();
   for (TableSpec& t : tables) {
-    for (size_t i = 0; i < t.columns.size(); ++i) t.columns_by_name.push_back(uint8_t(i));
-    std::sort(t.columns_by_name.begin(), t.columns_by_name.end(), [&](uint8_t a, uint8_t b) {
-      return std::string_view(t.columns[a].name) < std::string_view(t.columns[b].name);
-    });
+    // An insertion sort of a dozen columns at most: no sort's code in the .wasm for it.
+    // (table_spec_test checks every table fits kMaxColumns.)
+    for (size_t i = 0; i < t.columns.size() && i < TableSpec::kMaxColumns; ++i) {
+      size_t at = i;
+      for (; at > 0 && std::string_view(t.columns[i].name) < t.columns[t.columns_by_name[at - 1]].name; --at)
+        t.columns_by_name[at] = t.columns_by_name[at - 1];
+      t.columns_by_name[at] = uint8_t(i);
+    }
   }
   return tables;
 }

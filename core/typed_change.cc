@@ -37,16 +37,17 @@ void SetInt(TypedChange& change, size_t index, int64_t value) {
   change.cells[index].number = value;
 }
 
-void SetText(TypedChange& change, size_t index, std::string value) {
+void SetText(TypedChange& change, size_t index, std::string_view value) {
   if (index >= change.cells.size()) return;
   change.cells[index].kind = ColumnValue::Kind::kText;
-  change.cells[index].text = std::move(value);
+  change.cells[index].text.assign(value.data(), value.size());
 }
 
 Status ValidateTypedChangeValues(const TypedChange& change, size_t index) {
   const TableSpec& spec = *change.spec;
   static const std::string kNoPath;  // the path is built only for a value refused
-  for (uint8_t i : spec.columns_by_name) {
+  for (size_t k = 0; k < spec.columns.size(); ++k) {
+    const uint8_t i = spec.columns_by_name[k];
     const ColumnValue& v = change.cells[i];
     if (v.kind == ColumnValue::Kind::kNull) continue;  // left out, as a key the values lack
     if (!ValidatePageValue(spec.columns[i], v, kNoPath).ok())
@@ -81,7 +82,7 @@ Status ValidateTypedSale(const TypedOperation& op, const TypedChange& order) {
       int64_t qty = IntOr(c, "qty"sv, 0), unit = IntOr(c, "unit_price_minor"sv, 0);
       int64_t line_total = IntOr(c, "line_total_minor"sv, -1);
       if (qty * unit != line_total)  // bounded by validation: qty <= 10^6, unit <= 10^12
-        return Status(ErrorCode::kTotalsMismatch, "order line " + c.id + ": qty x unit price is not the line total");
+        return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"order line ", c.id, ": qty x unit price is not the line total"});
       subtotal += line_total;
       tax += IntOr(c, "tax_minor"sv, 0);
       ++lines;
@@ -90,21 +91,21 @@ Status ValidateTypedSale(const TypedOperation& op, const TypedChange& order) {
       int64_t tendered = IntOr(c, "tendered_minor"sv, 0);
       int64_t change = IntOr(c, "change_minor"sv, 0);
       if (tendered - change != amount)
-        return Status(ErrorCode::kTotalsMismatch, "payment " + c.id + ": tendered minus change is not the amount");
+        return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"payment ", c.id, ": tendered minus change is not the amount"});
       if (TextOr(c, "method"sv) != "cash"sv && change != 0)
-        return Status(ErrorCode::kTotalsMismatch, "payment " + c.id + ": only cash gives change");
+        return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"payment ", c.id, ": only cash gives change"});
       paid += amount;
     }
   }
-  if (lines == 0) return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + " has no lines");
+  if (lines == 0) return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, " has no lines"});
   if (IntOr(order, "subtotal_minor"sv, -1) != subtotal)
-    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": subtotal is not the sum of its lines");
+    return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, ": subtotal is not the sum of its lines"});
   if (IntOr(order, "tax_minor"sv, -1) != tax)
-    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": tax is not the sum of its lines' tax");
+    return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, ": tax is not the sum of its lines' tax"});
   if (IntOr(order, "total_minor"sv, -1) != subtotal + tax)
-    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": total is not subtotal plus tax");
+    return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, ": total is not subtotal plus tax"});
   if (paid != subtotal + tax)
-    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": payments do not add up to the total");
+    return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, ": payments do not add up to the total"});
   return Status::Ok();
 }
 
@@ -120,47 +121,47 @@ Status ValidateTypedOperation(const TypedOperation& op, const Caller& caller) {
       const ColumnValue* shop = CellOf(c, "shop_id"sv);
       if (shop != nullptr && shop->kind != ColumnValue::Kind::kNull &&
           !(shop->kind == ColumnValue::Kind::kText && shop->text == caller.shop_id))
-        return Status(ErrorCode::kShopMismatch, std::string(table) + " " + c.id + " names a shop other than the caller's");
+        return ErrorWithMessage(ErrorCode::kShopMismatch, {table, " ", c.id, " names a shop other than the caller's"});
     }
     if ((table == "shops"sv || table == "devices"sv) && !caller.hub_admin)
-      return Status(ErrorCode::kForbidden, std::string(table) + " rows are written by the hub only");
+      return ErrorWithMessage(ErrorCode::kForbidden, {table, " rows are written by the hub only"});
     if (table == "sales_orders"sv && Has(c, "receipt_no"sv)) new_orders.push_back(&c);
     if (table == "sales_orders"sv || table == "expenses"sv) {
       const ColumnValue* device = CellOf(c, "device_id"sv);
       if (device != nullptr && device->kind != ColumnValue::Kind::kNull &&
           !(device->kind == ColumnValue::Kind::kText && device->text == caller.device_id))
-        return Status(ErrorCode::kShopMismatch, std::string(table) + " " + c.id + " names a device other than the caller");
+        return ErrorWithMessage(ErrorCode::kShopMismatch, {table, " ", c.id, " names a device other than the caller"});
     }
     if (table == "stock_movements"sv && Has(c, "qty_delta"sv)) {
       int64_t q = IntOr(c, "qty_delta"sv, 0);
       const std::string_view kind = TextOr(c, "kind"sv);
       bool ok = q != 0 && (kind == "adjustment" || (kind == "sale" ? q < 0 : q > 0));
       if (!ok)
-        return Status(ErrorCode::kBadQuantity, "stock movement " + c.id + ": quantity " + std::to_string(q) +
-                                                   " does not fit kind " + std::string(kind));
+        return ErrorWithMessage(ErrorCode::kBadQuantity,
+                                {"stock movement ", c.id, ": quantity ", std::to_string(q), " does not fit kind ", kind});
     }
   }
-  // In id order, the last one written of an id kept: what iterating that map gives.
-  std::stable_sort(new_orders.begin(), new_orders.end(),
-                   [](const TypedChange* a, const TypedChange* b) { return a->id < b->id; });
-  size_t kept = 0;
+  // In id order, the last one written of an id kept: what iterating that map gives. A sale has
+  // one order; an insertion keeps that case free of a sort's code in the .wasm.
+  std::vector<const TypedChange*> orders;
   for (const TypedChange* o : new_orders) {
-    if (kept > 0 && new_orders[kept - 1]->id == o->id) new_orders[kept - 1] = o;
-    else new_orders[kept++] = o;
+    auto at = orders.begin();
+    while (at != orders.end() && (*at)->id < o->id) ++at;
+    if (at != orders.end() && (*at)->id == o->id) *at = o;
+    else orders.insert(at, o);
   }
-  new_orders.resize(kept);
   for (const TypedChange& c : op.changes) {
     const std::string_view table = c.spec->name;
     if (table == "order_lines"sv || table == "payments"sv) {
       const std::string_view order_id = TextOr(c, "order_id"sv);
-      const bool found = std::any_of(new_orders.begin(), new_orders.end(),
+      const bool found = std::any_of(orders.begin(), orders.end(),
                                      [&](const TypedChange* o) { return o->id == order_id; });
       if (!found)
-        return Status(ErrorCode::kBadRequest,
-                      std::string(table) + " " + c.id + " must be written in the same operation as its order");
+        return ErrorWithMessage(ErrorCode::kBadRequest,
+                                {table, " ", c.id, " must be written in the same operation as its order"});
     }
   }
-  for (const TypedChange* order : new_orders) TS_RETURN_IF_ERROR(ValidateTypedSale(op, *order));
+  for (const TypedChange* order : orders) TS_RETURN_IF_ERROR(ValidateTypedSale(op, *order));
   return Status::Ok();
 }
 

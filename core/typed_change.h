@@ -50,7 +50,7 @@ size_t ColumnIndex(const TableSpec& spec, std::string_view column);
 // Sets the cell at `index`; nothing for an index past the columns (a column name that is not
 // there leaves the cell null, which validation or core/typed_change_test.cc then shows).
 void SetInt(TypedChange& change, size_t index, int64_t value);
-void SetText(TypedChange& change, size_t index, std::string value);
+void SetText(TypedChange& change, size_t index, std::string_view value);
 
 // ValidateChangeValues for the change at `index` of its operation: the same checks in the same
 // order (column names sorted, as a Json object lists them), with the same codes and messages
