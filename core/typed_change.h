@@ -43,7 +43,6 @@ struct TypedOperation {
 TypedChange NewTypedChange(const TableSpec& spec, std::string id);
 // The cell of the column named `column`, nullptr when the table has no such column.
 ColumnValue* CellOf(TypedChange& change, std::string_view column);
-const ColumnValue* CellOf(const TypedChange& change, std::string_view column);
 // The index of the column named `column` in spec.columns; spec.columns.size() when none. A
 // writer finds its columns once (the tables never change) and sets cells by index.
 size_t ColumnIndex(const TableSpec& spec, std::string_view column);
@@ -57,7 +56,8 @@ void SetText(TypedChange& change, size_t index, std::string_view value);
 // under "changes[<index>].values".
 Status ValidateTypedChangeValues(const TypedChange& change, size_t index);
 // ValidateOperation's whole-operation rules (shop and device scoping, movement signs, a sale's
-// lines and payments beside their order and its totals), with its codes and messages.
+// lines and payments beside their order and its totals): the same rule set
+// (ValidateOperationFacts, core/operation.h), read from the cells.
 Status ValidateTypedOperation(const TypedOperation& op, const Caller& caller);
 
 }  // namespace tillsync
