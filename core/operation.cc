@@ -36,15 +36,17 @@ std::string OperationTextWith(const Operation& op, std::string_view hlc, const C
     keys_after_id.clear();
     values.clear();
     write_values(c, &id, &keys_after_id, &values);
-    AppendChangeText(c.base_version, id, keys_after_id, c.table, values, &out);
+    AppendChangeHead(c.base_version, id, keys_after_id, c.table, &out);
+    out += values;
+    out.push_back('}');
   }
   AppendOperationTextEnd(hlc, op.seq, op.wall_ms, &out);
   return out;
 }
 
 // Keys in nlohmann's (sorted) order: changes, hlc, seq, wall; base_version, id, table, values.
-void AppendChangeText(int64_t base_version, std::string_view id, std::string_view keys_after_id,
-                      std::string_view table, std::string_view values, std::string* out) {
+void AppendChangeHead(int64_t base_version, std::string_view id, std::string_view keys_after_id,
+                      std::string_view table, std::string* out) {
   out->push_back('{');
   if (base_version >= 0) {
     *out += "\"base_version\":";
@@ -57,8 +59,6 @@ void AppendChangeText(int64_t base_version, std::string_view id, std::string_vie
   *out += ",\"table\":";
   AppendJsonString(table, out);
   *out += ",\"values\":";
-  *out += values;
-  out->push_back('}');
 }
 
 void AppendOperationTextEnd(std::string_view hlc, int64_t seq, int64_t wall_ms, std::string* out) {

@@ -60,11 +60,12 @@ using ChangeValuesWriter =
     std::function<void(const Change& change, std::string_view* id, std::string* keys_after_id, std::string* values)>;
 std::string OperationTextWith(const Operation& op, std::string_view hlc, const ChangeValuesWriter& write_values);
 // The pieces of that layout, for a writer of the same text from values held in another form (a
-// sale's typed rows, core/outbox_text.h): the opening, one change (after the first, a comma
-// first), and the end. `values` is the change's values object as text; base_version < 0: none.
+// sale's typed rows, core/outbox_text.h): the opening; each change (after the first, a comma
+// first) as its head, up to its values object, which the caller then writes, and a '}'; the end.
+// base_version < 0: none.
 constexpr std::string_view kOperationTextStart = "{\"changes\":[";
-void AppendChangeText(int64_t base_version, std::string_view id, std::string_view keys_after_id,
-                      std::string_view table, std::string_view values, std::string* out);
+void AppendChangeHead(int64_t base_version, std::string_view id, std::string_view keys_after_id,
+                      std::string_view table, std::string* out);
 void AppendOperationTextEnd(std::string_view hlc, int64_t seq, int64_t wall_ms, std::string* out);
 // Structural decoding plus per-value validation. `path` prefixes error field names.
 Status OperationFromJson(const Json& json, const std::string& path, Operation* out);

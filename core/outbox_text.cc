@@ -1,6 +1,8 @@
 #include "core/outbox_text.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "core/json_reader.h"
 
@@ -81,13 +83,14 @@ std::string_view StoredHlc(std::string_view hlc, const OutboxWriter& writer) {
   return hlc;
 }
 
-// The mask key ("restore" sorts between "id" and "table"), as OperationTextWith takes it.
-void AppendMask(int mask, std::string* keys_after_id) {
-  if (mask == 0) return;
-  *keys_after_id += ",\"";
-  *keys_after_id += kMaskKey;
-  *keys_after_id += "\":";
-  *keys_after_id += std::to_string(mask);
+// The mask key ("restore" sorts between "id" and "table") as the text OperationTextWith puts
+// after the id, written into `buf`; empty for no mask.
+std::string_view MaskKeyText(int mask, char (&buf)[32]) {
+  if (mask == 0) return std::string_view();
+  constexpr std::string_view kKey = ",\"restore\":";
+  std::memcpy(buf, kKey.data(), kKey.size());
+  const auto r = std::to_chars(buf + kKey.size(), buf + sizeof buf, mask);
+  return std::string_view(buf, size_t(r.ptr - buf));
 }
 
 }  // namespace
@@ -120,20 +123,24 @@ std::string OutboxText(const Operation& op, const OutboxWriter& writer) {
       }
       values->push_back('}');
     }
-    AppendMask(mask, keys_after_id);
+    char mask_text[32];
+    *keys_after_id += MaskKeyText(mask, mask_text);
   });
 }
 
 std::string TypedOutboxText(const TypedOperation& op, const OutboxWriter& writer) {
-  // OutboxText's loop over the cells: a Json object lists its keys sorted, so the columns go in
-  // name order; a null cell is a key the values lack. The text is the same, byte for byte.
-  std::string out, keys_after_id, values;
+  // OutboxText's text written straight from the cells: a Json object lists its keys sorted, so
+  // the columns go in name order, and a null cell is a key the values lack. A change's mask
+  // comes before its values in the text, so its rules are found first, then the values are
+  // written in place (no values text built apart and copied).
+  std::string out;
   out.reserve(256 + 200 * op.changes.size());
-  values.reserve(256);
   out += kOperationTextStart;
+  const Restorable* rules[TableSpec::kMaxColumns];
   for (size_t i = 0; i < op.changes.size(); ++i) {
     const TypedChange& c = op.changes[i];
     const TableSpec& spec = *c.spec;
+    const size_t columns = std::min(spec.columns.size(), TableSpec::kMaxColumns);
     if (i > 0) out.push_back(',');
     int mask = 0;
     std::string_view id = c.id;
@@ -142,32 +149,39 @@ std::string TypedOutboxText(const TypedOperation& op, const OutboxWriter& writer
       mask |= kIdBit;
       id = id_suffix;
     }
-    values.assign(1, '{');
-    for (size_t k = 0; k < spec.columns.size(); ++k) {
+    for (size_t k = 0; k < columns; ++k) {
+      const ColumnValue& v = c.cells[spec.columns_by_name[k]];
+      rules[k] = v.kind == ColumnValue::Kind::kNull
+                     ? nullptr
+                     : RuleFor(spec.columns[spec.columns_by_name[k]].name, v.kind, v.number, v.text, op.wall_ms, writer);
+      if (rules[k] != nullptr) mask |= rules[k]->bit;
+    }
+    char mask_text[32];
+    AppendChangeHead(-1, id, MaskKeyText(mask, mask_text), spec.name, &out);
+    out.push_back('{');
+    bool first = true;
+    for (size_t k = 0; k < columns; ++k) {
       const uint8_t col = spec.columns_by_name[k];
       const ColumnValue& v = c.cells[col];
-      if (v.kind == ColumnValue::Kind::kNull) continue;
-      const std::string_view key = spec.columns[col].name;
-      const Restorable* rule = RuleFor(key, v.kind, v.number, v.text, op.wall_ms, writer);
-      if (rule != nullptr) mask |= rule->bit;
-      if (rule != nullptr && rule->source != Source::kMintedId) continue;
-      if (values.size() > 1) values.push_back(',');
-      AppendJsonString(key, &values);
-      values.push_back(':');
+      const Restorable* rule = rules[k];
+      if (v.kind == ColumnValue::Kind::kNull || (rule != nullptr && rule->source != Source::kMintedId)) continue;
+      if (!first) out.push_back(',');
+      first = false;
+      // Column names are the schema's identifiers: nothing in them to escape.
+      out.push_back('"');
+      out += spec.columns[col].name;
+      out += "\":";
       if (rule != nullptr) {
-        AppendJsonString(MintedSuffix(v.text, writer.device_id), &values);
+        AppendJsonString(MintedSuffix(v.text, writer.device_id), &out);
       } else if (v.kind == ColumnValue::Kind::kInt) {
         char buf[24];
         const auto r = std::to_chars(buf, buf + sizeof buf, v.number);
-        values.append(buf, r.ptr);
+        out.append(buf, r.ptr);
       } else {
-        AppendJsonString(v.text, &values);
+        AppendJsonString(v.text, &out);
       }
     }
-    values.push_back('}');
-    keys_after_id.clear();
-    AppendMask(mask, &keys_after_id);
-    AppendChangeText(-1, id, keys_after_id, spec.name, values, &out);
+    out += "}}";
   }
   AppendOperationTextEnd(StoredHlc(op.hlc, writer), op.seq, op.wall_ms, &out);
   return out;
