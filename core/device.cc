@@ -276,6 +276,13 @@ Status Device::Log(const std::string& kind, const std::string& detail) {
 }
 
 Status Device::NewRowId(std::string* out) {
+  TS_RETURN_IF_ERROR(MintRowId(out));
+  if (new_ids_.capacity() == 0) new_ids_.reserve(8);
+  new_ids_.push_back(*out);
+  return Status::Ok();
+}
+
+Status Device::MintRowId(std::string* out) {
   ++id_counter_;
   // "<device id>-<counter in hex>", written in place (a sale mints eight: no temporaries).
   char hex[24];
@@ -284,10 +291,8 @@ Status Device::NewRowId(std::string* out) {
   out->assign(identity_.device_id);
   out->push_back('-');
   out->append(hex, r.ptr);
-  if (new_ids_.capacity() == 0) new_ids_.reserve(8);  // a sale's eight, without regrowing
-  new_ids_.push_back(*out);
-  // Inside a write transaction the counter is persisted once, by WriteInTxn, with the rows that
-  // use the ids (a sale takes eight ids: one write, not eight). Outside, it is persisted now.
+  // Inside a write transaction the counter is persisted once, with the rows that use the ids,
+  // by the outbox row (QueueInTxn; a sale takes eight ids: one write, not eight). Outside, now.
   if (db_->InTransaction()) return Status::Ok();
   return KvPut("row_counter", std::to_string(id_counter_));
 }
@@ -311,8 +316,9 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
   Caller self{identity_.shop_id, identity_.device_id, false};
 
   // A change creates a row without reading it first when its id is known to be new and no
-  // earlier change of this operation names the same row. A sale is eight such rows: sixteen
-  // SELECTs saved. Should such a row exist after all, RowStore::Insert refuses to overwrite it.
+  // earlier change of this operation names the same row (a void's stock movements, a stock
+  // receipt: a read saved each; a sale's rows take WriteTypedInTxn, which reads none). Should
+  // such a row exist after all, RowStore::Insert refuses to overwrite it.
   std::vector<bool> fresh(changes.size(), false);
   for (size_t i = 0; i < changes.size(); ++i) {
     const Change& c = changes[i];
@@ -350,7 +356,7 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
     const Change& c = op.changes[i];
     const TableSpec& spec = *FindTable(c.table);
     if (fresh[i]) {
-      // A new row under a minted id (each of a sale's eight rows): with no row to merge with,
+      // A new row under a minted id: with no row to merge with,
       // a table that keeps no clocks here takes it as given (anything unusual, such as a
       // required column left out, goes the merge way below and is refused there).
       bool stored = false;
@@ -410,9 +416,9 @@ Status Device::QueueInTxn(const OutboxWriter& writer, int64_t seq, const std::st
 }
 
 Status Device::WriteTypedInTxn(std::vector<TypedChange> changes, WriteResult* out, int64_t receipt_counter) {
-  // Every row here is new by the caller's word (RecordSale: ids just minted, or a caller's order
-  // id seen absent in this transaction), so none is loaded first; the list of ids known to be
-  // new, which WriteInTxn consults, is used up all the same.
+  // Every row here is new by the caller's word (RecordSale: ids just minted by MintRowId, or a
+  // caller's order id seen absent in this transaction), so none is loaded first; the list of
+  // ids known to be new, which WriteInTxn consults, is used up all the same.
   new_ids_.clear();
   // WriteInTxn's steps in its order, so a refusal is the one it gives for the same changes.
   if (changes.empty()) return ErrorWithMessage(ErrorCode::kBadRequest, {"a write needs at least one change"});
@@ -502,7 +508,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     }
     result.order_id = sale.order_id;
   } else {
-    TS_RETURN_IF_ERROR(NewRowId(&result.order_id));
+    TS_RETURN_IF_ERROR(MintRowId(&result.order_id));
   }
   TS_RETURN_IF_ERROR(LoadWriteState());
   const int64_t receipt = receipt_counter_ + 1;  // stored by WriteInTxn, in its counters statement
@@ -569,8 +575,8 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     if (result.subtotal_minor + result.tax_minor > kMaxMoney)
       return fail(Status(ErrorCode::kBadAmount, "sale total is larger than allowed"));
     std::string line_id, move_id;
-    TS_RETURN_IF_ERROR(NewRowId(&line_id));
-    TS_RETURN_IF_ERROR(NewRowId(&move_id));
+    TS_RETURN_IF_ERROR(MintRowId(&line_id));
+    TS_RETURN_IF_ERROR(MintRowId(&move_id));
     TypedChange& l = changes.emplace_back(NewTypedChange(*kLines, std::move(line_id)));
     SetText(l, kLine.order_id, result.order_id);
     SetText(l, kLine.product_id, line.product_id);
@@ -605,7 +611,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     left -= amount;
     result.change_minor += change;
     std::string pay_id;
-    TS_RETURN_IF_ERROR(NewRowId(&pay_id));
+    TS_RETURN_IF_ERROR(MintRowId(&pay_id));
     TypedChange& p = changes.emplace_back(NewTypedChange(*kPayments, std::move(pay_id)));
     SetText(p, kPayment.order_id, result.order_id);
     SetText(p, kPayment.method, pay.method);

@@ -202,6 +202,9 @@ class Device {
   // that moves a checksum or removes outbox rows does this before it commits: _ts_kv's next_seq
   // then passes every outbox row, so _ts_kv is the newer state again.
   Status SaveWriteState();
+  // NewRowId without recording the id in new_ids_: for RecordSale, whose rows are all new and
+  // go through WriteTypedInTxn, which needs no list of them (a copy of each id saved).
+  Status MintRowId(std::string* out);
   Status KvGet(const char* key, std::string* out, bool* found);
   Status KvPut(const char* key, const std::string& value);
   Status KvInt(const char* key, int64_t* out);
@@ -253,7 +256,7 @@ class Device {
   // Row ids known not to be stored yet: ids NewRowId has handed out since the last local write
   // (device id + a counter that only grows and is persisted with the rows that use it).
   // WriteInTxn inserts such rows without loading them first, and forgets the list when it ends.
-  // (A sale's rows are all new, and WriteTypedInTxn loads none.)
+  // (A sale mints its ids with MintRowId, and WriteTypedInTxn loads none of its rows.)
   std::vector<std::string> new_ids_;
   // The current download's first committed page of at least defer_indexes_min_rows rows to come
   // has set aside what it would (core/deferred_indexes.h); false again once a page ends it.
