@@ -11,6 +11,7 @@
 #include "core/kv_table.h"
 #include "core/migrations.h"
 #include "core/outbox_text.h"
+#include "core/typed_change.h"
 
 namespace tillsync {
 
@@ -275,6 +276,13 @@ Status Device::Log(const std::string& kind, const std::string& detail) {
 }
 
 Status Device::NewRowId(std::string* out) {
+  TS_RETURN_IF_ERROR(MintRowId(out));
+  if (new_ids_.capacity() == 0) new_ids_.reserve(8);
+  new_ids_.push_back(*out);
+  return Status::Ok();
+}
+
+Status Device::MintRowId(std::string* out) {
   ++id_counter_;
   // "<device id>-<counter in hex>", written in place (a sale mints eight: no temporaries).
   char hex[24];
@@ -283,10 +291,8 @@ Status Device::NewRowId(std::string* out) {
   out->assign(identity_.device_id);
   out->push_back('-');
   out->append(hex, r.ptr);
-  if (new_ids_.capacity() == 0) new_ids_.reserve(8);  // a sale's eight, without regrowing
-  new_ids_.push_back(*out);
-  // Inside a write transaction the counter is persisted once, by WriteInTxn, with the rows that
-  // use the ids (a sale takes eight ids: one write, not eight). Outside, it is persisted now.
+  // Inside a write transaction the counter is persisted once, with the rows that use the ids,
+  // by the outbox row (QueueInTxn; a sale takes eight ids: one write, not eight). Outside, now.
   if (db_->InTransaction()) return Status::Ok();
   return KvPut("row_counter", std::to_string(id_counter_));
 }
@@ -310,8 +316,9 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
   Caller self{identity_.shop_id, identity_.device_id, false};
 
   // A change creates a row without reading it first when its id is known to be new and no
-  // earlier change of this operation names the same row. A sale is eight such rows: sixteen
-  // SELECTs saved. Should such a row exist after all, RowStore::Insert refuses to overwrite it.
+  // earlier change of this operation names the same row (a void's stock movements, a stock
+  // receipt: a read saved each; a sale's rows take WriteTypedInTxn, which reads none). Should
+  // such a row exist after all, RowStore::Insert refuses to overwrite it.
   std::vector<bool> fresh(changes.size(), false);
   for (size_t i = 0; i < changes.size(); ++i) {
     const Change& c = changes[i];
@@ -349,7 +356,7 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
     const Change& c = op.changes[i];
     const TableSpec& spec = *FindTable(c.table);
     if (fresh[i]) {
-      // A new row under a minted id (each of a sale's eight rows): with no row to merge with,
+      // A new row under a minted id: with no row to merge with,
       // a table that keeps no clocks here takes it as given (anything unusual, such as a
       // required column left out, goes the merge way below and is refused there).
       bool stored = false;
@@ -375,18 +382,23 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
   // 4 KiB page there for about 100 bytes of counters). LoadWriteState reads it back.
   TS_RETURN_IF_ERROR(checksums.Flush());
   const OutboxWriter writer{identity_.shop_id, identity_.device_id};
+  std::string text = OutboxText(op, writer);
+  return QueueInTxn(writer, op.seq, op.hlc, op.wall_ms, receipt_counter, &text, out);
+}
+
+Status Device::QueueInTxn(const OutboxWriter& writer, int64_t seq, const std::string& hlc, int64_t wall_ms,
+                          int64_t receipt_counter, std::string* text, WriteResult* out) {
   OutboxState state;
   state.sums = rows_->held_checksums();
   state.row_counter = id_counter_;
   state.receipt_counter = receipt_counter > 0 ? receipt_counter : receipt_counter_;
-  std::string text = OutboxText(op, writer);
-  const bool carried = AppendOutboxState(state, writer, &text);
+  const bool carried = AppendOutboxState(state, writer, text);
   // The outbox row commits with the rows it describes: a write is never shown without being
   // queued, and never queued without being written.
   Statement* ins = nullptr;
   TS_RETURN_IF_ERROR(db_->Cached("INSERT INTO _ts_outbox (seq, op, created_at) VALUES (?1, ?2, ?3)", &ins));
   // The text (about 1.3 KB for a sale) is bound without a copy; reset before `text` goes.
-  ins->Bind(1, op.seq).BindStatic(2, text).Bind(3, op.wall_ms);
+  ins->Bind(1, seq).BindStatic(2, *text).Bind(3, wall_ms);
   Status inserted = ins->Run();
   ins->Reset();
   TS_RETURN_IF_ERROR(inserted);
@@ -397,10 +409,53 @@ Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t
   // which validation never lets through) goes to _ts_kv, as before the row carried it.
   if (!carried) TS_RETURN_IF_ERROR(SaveWriteState());
   if (out != nullptr) {
-    out->seq = op.seq;
-    out->hlc = op.hlc;
+    out->seq = seq;
+    out->hlc = hlc;
   }
   return Status::Ok();
+}
+
+Status Device::WriteTypedInTxn(std::vector<TypedChange> changes, WriteResult* out, int64_t receipt_counter) {
+  // Every row here is new by the caller's word (RecordSale: ids just minted by MintRowId, or a
+  // caller's order id seen absent in this transaction), so none is loaded first; the list of
+  // ids known to be new, which WriteInTxn consults, is used up all the same.
+  new_ids_.clear();
+  // WriteInTxn's steps in its order, so a refusal is the one it gives for the same changes.
+  if (changes.empty()) return ErrorWithMessage(ErrorCode::kBadRequest, {"a write needs at least one change"});
+  if (changes.size() > kMaxChangesPerOperation)
+    return ErrorWithMessage(ErrorCode::kTooLarge,
+                            {"a write may hold at most ", std::to_string(kMaxChangesPerOperation), " changes"});
+  TS_RETURN_IF_ERROR(LoadWriteState());
+  TypedOperation op;
+  op.seq = next_seq_;
+  op.wall_ms = env_->NowMillis();
+  op.hlc = clock_->Now().ToString();
+  Caller self{identity_.shop_id, identity_.device_id, false};
+  for (size_t i = 0; i < changes.size(); ++i) {
+    TypedChange& c = changes[i];
+    const TableSpec& spec = *c.spec;
+    // Rows with metadata or tracking columns are merged and stamped, by WriteInTxn only.
+    if (rows_->KeepsMeta(spec) || spec.tracking)
+      return ErrorWithMessage(ErrorCode::kInternal, {"typed rows are for tables without row metadata, not ", spec.name});
+    if (!IsValidId(c.id))
+      return ErrorWithMessage(ErrorCode::kBadId, {spec.name, " id must be 1 to 64 characters of A-Z a-z 0-9 _ . : -"});
+    if (spec.scope == Scope::kShop) {
+      ColumnValue* shop = CellOf(c, "shop_id");
+      if (shop != nullptr && shop->kind == ColumnValue::Kind::kNull) {
+        shop->kind = ColumnValue::Kind::kText;
+        shop->text = identity_.shop_id;
+      }
+    }
+    TS_RETURN_IF_ERROR(ValidateTypedChangeValues(c, i));
+  }
+  op.changes = std::move(changes);
+  TS_RETURN_IF_ERROR(ValidateTypedOperation(op, self));
+  ChecksumBatch checksums(rows_.get());
+  for (const TypedChange& c : op.changes) TS_RETURN_IF_ERROR(rows_->InsertTyped(*c.spec, c.id, c.cells));
+  TS_RETURN_IF_ERROR(checksums.Flush());
+  const OutboxWriter writer{identity_.shop_id, identity_.device_id};
+  std::string text = TypedOutboxText(op, writer);
+  return QueueInTxn(writer, op.seq, op.hlc, op.wall_ms, receipt_counter, &text, out);
 }
 
 Status Device::Write(std::vector<Change> changes, WriteResult* out) {
@@ -453,7 +508,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     }
     result.order_id = sale.order_id;
   } else {
-    TS_RETURN_IF_ERROR(NewRowId(&result.order_id));
+    TS_RETURN_IF_ERROR(MintRowId(&result.order_id));
   }
   TS_RETURN_IF_ERROR(LoadWriteState());
   const int64_t receipt = receipt_counter_ + 1;  // stored by WriteInTxn, in its counters statement
@@ -461,12 +516,40 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   std::snprintf(num, sizeof num, "%06lld", static_cast<long long>(receipt));
   result.receipt_no = identity_.receipt_prefix + "-" + num;
 
-  // Sized once: the order, a line and a movement per line, a payment or more (no regrowth
-  // moving the changes already built).
-  std::vector<Change> changes;
+  // The rows as typed cells (core/typed_change.h), not Json objects: a Json row cost a node and a
+  // key string per value, built, validated, hashed and written out again. Sized once: the order,
+  // a line and a movement per line, a payment or more (no regrowth moving the rows built).
+  // Each column's place in its table, found once: the tables never change.
+  static const TableSpec* const kOrders = FindTable("sales_orders");
+  static const TableSpec* const kLines = FindTable("order_lines");
+  static const TableSpec* const kPayments = FindTable("payments");
+  static const TableSpec* const kMovements = FindTable("stock_movements");
+  static const struct {
+    size_t device_id, receipt_no, status, subtotal, tax, total, currency, created_at, customer_id;
+  } kOrder = {ColumnIndex(*kOrders, "device_id"), ColumnIndex(*kOrders, "receipt_no"),
+              ColumnIndex(*kOrders, "status"), ColumnIndex(*kOrders, "subtotal_minor"),
+              ColumnIndex(*kOrders, "tax_minor"), ColumnIndex(*kOrders, "total_minor"),
+              ColumnIndex(*kOrders, "currency"), ColumnIndex(*kOrders, "created_at"),
+              ColumnIndex(*kOrders, "customer_id")};
+  static const struct {
+    size_t order_id, product_id, name, qty, unit_price, tax, line_total;
+  } kLine = {ColumnIndex(*kLines, "order_id"), ColumnIndex(*kLines, "product_id"), ColumnIndex(*kLines, "name"),
+             ColumnIndex(*kLines, "qty"), ColumnIndex(*kLines, "unit_price_minor"), ColumnIndex(*kLines, "tax_minor"),
+             ColumnIndex(*kLines, "line_total_minor")};
+  static const struct {
+    size_t order_id, method, amount, tendered, change;
+  } kPayment = {ColumnIndex(*kPayments, "order_id"), ColumnIndex(*kPayments, "method"),
+                ColumnIndex(*kPayments, "amount_minor"), ColumnIndex(*kPayments, "tendered_minor"),
+                ColumnIndex(*kPayments, "change_minor")};
+  static const struct {
+    size_t product_id, qty_delta, kind, ref_id, created_at;
+  } kMovement = {ColumnIndex(*kMovements, "product_id"), ColumnIndex(*kMovements, "qty_delta"),
+                 ColumnIndex(*kMovements, "kind"), ColumnIndex(*kMovements, "ref_id"),
+                 ColumnIndex(*kMovements, "created_at")};
+  std::vector<TypedChange> changes;
   changes.reserve(1 + 2 * sale.lines.size() + std::max<size_t>(1, sale.payments.size()));
-  changes.push_back(Change{"sales_orders", result.order_id, Json::object()});
-  std::vector<Change> movements;
+  changes.push_back(NewTypedChange(*kOrders, result.order_id));
+  std::vector<TypedChange> movements;
   movements.reserve(sale.lines.size());
   for (const SaleLineInput& line : sale.lines) {
     if (line.qty < 1 || line.qty > kMaxQuantity)
@@ -492,25 +575,22 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     if (result.subtotal_minor + result.tax_minor > kMaxMoney)
       return fail(Status(ErrorCode::kBadAmount, "sale total is larger than allowed"));
     std::string line_id, move_id;
-    TS_RETURN_IF_ERROR(NewRowId(&line_id));
-    TS_RETURN_IF_ERROR(NewRowId(&move_id));
-    // Values set key by key: half the cost of Json{{k, v}, ...}, which builds a pair array
-    // per key and copies it (eight rows per sale, and the wasm build feels it twice). emplace
-    // builds each member in place; values["k"] = v built a null member, a temporary and a swap.
-    Change& l = changes.emplace_back(Change{"order_lines", std::move(line_id)});
-    l.values.emplace("order_id", result.order_id);
-    l.values.emplace("product_id", line.product_id);
-    l.values.emplace("name", std::move(name));
-    l.values.emplace("qty", line.qty);
-    l.values.emplace("unit_price_minor", unit);
-    l.values.emplace("tax_minor", tax);
-    l.values.emplace("line_total_minor", line_total);
-    Change& m = movements.emplace_back(Change{"stock_movements", std::move(move_id)});
-    m.values.emplace("product_id", line.product_id);
-    m.values.emplace("qty_delta", -line.qty);
-    m.values.emplace("kind", "sale");
-    m.values.emplace("ref_id", result.order_id);
-    m.values.emplace("created_at", result.created_at);
+    TS_RETURN_IF_ERROR(MintRowId(&line_id));
+    TS_RETURN_IF_ERROR(MintRowId(&move_id));
+    TypedChange& l = changes.emplace_back(NewTypedChange(*kLines, std::move(line_id)));
+    SetText(l, kLine.order_id, result.order_id);
+    SetText(l, kLine.product_id, line.product_id);
+    SetText(l, kLine.name, name);
+    SetInt(l, kLine.qty, line.qty);
+    SetInt(l, kLine.unit_price, unit);
+    SetInt(l, kLine.tax, tax);
+    SetInt(l, kLine.line_total, line_total);
+    TypedChange& m = movements.emplace_back(NewTypedChange(*kMovements, std::move(move_id)));
+    SetText(m, kMovement.product_id, line.product_id);
+    SetInt(m, kMovement.qty_delta, -line.qty);
+    SetText(m, kMovement.kind, "sale");
+    SetText(m, kMovement.ref_id, result.order_id);
+    SetInt(m, kMovement.created_at, result.created_at);
   }
   result.total_minor = result.subtotal_minor + result.tax_minor;
   std::vector<PaymentInput> payments = sale.payments;
@@ -531,30 +611,28 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
     left -= amount;
     result.change_minor += change;
     std::string pay_id;
-    TS_RETURN_IF_ERROR(NewRowId(&pay_id));
-    Change& p = changes.emplace_back(Change{"payments", std::move(pay_id)});
-    p.values.emplace("order_id", result.order_id);
-    p.values.emplace("method", pay.method);
-    p.values.emplace("amount_minor", amount);
-    p.values.emplace("tendered_minor", tendered);
-    p.values.emplace("change_minor", change);
+    TS_RETURN_IF_ERROR(MintRowId(&pay_id));
+    TypedChange& p = changes.emplace_back(NewTypedChange(*kPayments, std::move(pay_id)));
+    SetText(p, kPayment.order_id, result.order_id);
+    SetText(p, kPayment.method, pay.method);
+    SetInt(p, kPayment.amount, amount);
+    SetInt(p, kPayment.tendered, tendered);
+    SetInt(p, kPayment.change, change);
   }
   if (left != 0) return fail(Status(ErrorCode::kTotalsMismatch, "payments do not cover the total"));
-  Json& order = changes[0].values;
-  order.emplace("device_id", identity_.device_id);
-  order.emplace("receipt_no", result.receipt_no);
-  order.emplace("status", "completed");
-  order.emplace("subtotal_minor", result.subtotal_minor);
-  order.emplace("tax_minor", result.tax_minor);
-  order.emplace("total_minor", result.total_minor);
-  order.emplace("currency", identity_.currency);
-  order.emplace("created_at", result.created_at);
-  if (!sale.customer_id.empty()) order.emplace("customer_id", sale.customer_id);
-  for (Change& m : movements) changes.push_back(std::move(m));
-  // Seen absent above, inside this write transaction: no need to load it again.
-  if (!sale.order_id.empty()) new_ids_.push_back(result.order_id);
+  TypedChange& order = changes[0];
+  SetText(order, kOrder.device_id, identity_.device_id);
+  SetText(order, kOrder.receipt_no, result.receipt_no);
+  SetText(order, kOrder.status, "completed");
+  SetInt(order, kOrder.subtotal, result.subtotal_minor);
+  SetInt(order, kOrder.tax, result.tax_minor);
+  SetInt(order, kOrder.total, result.total_minor);
+  SetText(order, kOrder.currency, identity_.currency);
+  SetInt(order, kOrder.created_at, result.created_at);
+  if (!sale.customer_id.empty()) SetText(order, kOrder.customer_id, sale.customer_id);
+  for (TypedChange& m : movements) changes.push_back(std::move(m));
   WriteResult wr;
-  Status s = WriteInTxn(std::move(changes), &wr, receipt);
+  Status s = WriteTypedInTxn(std::move(changes), &wr, receipt);
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) return fail(s);
   result.seq = wr.seq;

@@ -32,7 +32,9 @@
 #include "core/merge.h"
 #include "core/operation.h"
 #include "core/protocol.h"
+#include "core/outbox_text.h"
 #include "core/row_store.h"
+#include "core/typed_change.h"
 
 namespace tillsync {
 
@@ -200,6 +202,9 @@ class Device {
   // that moves a checksum or removes outbox rows does this before it commits: _ts_kv's next_seq
   // then passes every outbox row, so _ts_kv is the newer state again.
   Status SaveWriteState();
+  // NewRowId without recording the id in new_ids_: for RecordSale, whose rows are all new and
+  // go through WriteTypedInTxn, which needs no list of them (a copy of each id saved).
+  Status MintRowId(std::string* out);
   Status KvGet(const char* key, std::string* out, bool* found);
   Status KvPut(const char* key, const std::string& value);
   Status KvInt(const char* key, int64_t* out);
@@ -208,6 +213,14 @@ class Device {
   // Applies changes locally and queues them, inside the caller's transaction. A positive
   // receipt_counter (a sale's new receipt number) is stored with the write path's counters.
   Status WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t receipt_counter = 0);
+  // The same for changes that each create a new row of a table without row metadata, held as
+  // typed cells (core/typed_change.h): a sale's rows. The same rows, outbox text and refusals as
+  // WriteInTxn gives for the equivalent changes, without a Json object per row.
+  Status WriteTypedInTxn(std::vector<TypedChange> changes, WriteResult* out, int64_t receipt_counter);
+  // The end of both: the outbox row (`text` with the write path's state appended) and the
+  // counters it moves, inside the caller's transaction.
+  Status QueueInTxn(const OutboxWriter& writer, int64_t seq, const std::string& hlc, int64_t wall_ms,
+                    int64_t receipt_counter, std::string* text, WriteResult* out);
   Status MoveSaleStatus(const std::string& order_id, const char* status, const char* movement_kind,
                         WriteResult* out);
   Status StoreWireRow(const WireRow& row);
@@ -241,9 +254,9 @@ class Device {
   int64_t carried_row_counter_ = 0;
   std::string carried_hlc_;
   // Row ids known not to be stored yet: ids NewRowId has handed out since the last local write
-  // (device id + a counter that only grows and is persisted with the rows that use it), plus a
-  // caller-chosen order id RecordSale has just seen absent in its own write transaction.
+  // (device id + a counter that only grows and is persisted with the rows that use it).
   // WriteInTxn inserts such rows without loading them first, and forgets the list when it ends.
+  // (A sale mints its ids with MintRowId, and WriteTypedInTxn loads none of its rows.)
   std::vector<std::string> new_ids_;
   // The current download's first committed page of at least defer_indexes_min_rows rows to come
   // has set aside what it would (core/deferred_indexes.h); false again once a page ends it.

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "core/hybrid_clock.h"
+#include "core/protocol.h"
 
 namespace tillsync {
 
@@ -24,41 +25,50 @@ std::string OperationText(const Operation& op) {
 }
 
 std::string OperationTextWith(const Operation& op, std::string_view hlc, const ChangeValuesWriter& write_values) {
-  // Keys in nlohmann's (sorted) order: changes, hlc, seq, wall; base_version, id, table, values.
   std::string out;
   out.reserve(256 + 200 * op.changes.size());
   std::string keys_after_id, values;  // reused across changes
-  out += "{\"changes\":[";
+  out += kOperationTextStart;
   for (size_t i = 0; i < op.changes.size(); ++i) {
     const Change& c = op.changes[i];
     if (i > 0) out.push_back(',');
-    out.push_back('{');
-    if (c.base_version >= 0) {
-      out += "\"base_version\":";
-      out += std::to_string(c.base_version);
-      out.push_back(',');
-    }
     std::string_view id = c.id;
     keys_after_id.clear();
     values.clear();
     write_values(c, &id, &keys_after_id, &values);
-    out += "\"id\":";
-    AppendJsonString(id, &out);
-    out += keys_after_id;
-    out += ",\"table\":";
-    AppendJsonString(c.table, &out);
-    out += ",\"values\":";
+    AppendChangeHead(c.base_version, id, keys_after_id, c.table, &out);
     out += values;
     out.push_back('}');
   }
-  out += "],\"hlc\":";
-  AppendJsonString(hlc, &out);
-  out += ",\"seq\":";
-  out += std::to_string(op.seq);
-  out += ",\"wall\":";
-  out += std::to_string(op.wall_ms);
-  out.push_back('}');
+  AppendOperationTextEnd(hlc, op.seq, op.wall_ms, &out);
   return out;
+}
+
+// Keys in nlohmann's (sorted) order: changes, hlc, seq, wall; base_version, id, table, values.
+void AppendChangeHead(int64_t base_version, std::string_view id, std::string_view keys_after_id,
+                      std::string_view table, std::string* out) {
+  out->push_back('{');
+  if (base_version >= 0) {
+    *out += "\"base_version\":";
+    *out += std::to_string(base_version);
+    out->push_back(',');
+  }
+  *out += "\"id\":";
+  AppendJsonString(id, out);
+  *out += keys_after_id;
+  *out += ",\"table\":";
+  AppendJsonString(table, out);
+  *out += ",\"values\":";
+}
+
+void AppendOperationTextEnd(std::string_view hlc, int64_t seq, int64_t wall_ms, std::string* out) {
+  *out += "],\"hlc\":";
+  AppendJsonString(hlc, out);
+  *out += ",\"seq\":";
+  *out += std::to_string(seq);
+  *out += ",\"wall\":";
+  *out += std::to_string(wall_ms);
+  out->push_back('}');
 }
 
 Status ValidateChangeValues(const TableSpec& spec, const Change& change, const std::string& path) {
@@ -67,58 +77,14 @@ Status ValidateChangeValues(const TableSpec& spec, const Change& change, const s
 
 Status ValidateValues(const TableSpec& spec, const Json& values, const std::string& path) {
   if (!values.is_object()) return Status(ErrorCode::kBadRequest, path + ".values must be an object");
+  static const std::string kNoPath;  // the path is built only for a value refused
   for (auto it = values.begin(); it != values.end(); ++it) {
-    // Built only when a value is refused: a pull page validates about 50,000 values.
-    const auto field_path = [&]() { return path + ".values." + it.key(); };
     const ColumnSpec* col = spec.FindColumn(it.key());
     if (col == nullptr)
       return Status(ErrorCode::kUnknownColumn, "table " + std::string(spec.name) + " has no column " + it.key(),
-                    Json{{"field", field_path()}}.dump());
-    const Json& v = *it;
-    if (v.is_null()) {
-      if (col->required) return Status(ErrorCode::kMissingField, field_path() + " may not be null");
-      continue;
-    }
-    switch (col->type) {
-      case ColumnType::kText:
-      case ColumnType::kEnum: {
-        if (!v.is_string()) return Status(ErrorCode::kBadRequest, field_path() + " must be a string");
-        const std::string& s = v.get_ref<const std::string&>();
-        if (col->type == ColumnType::kEnum) {
-          bool ok = false;
-          for (const char* a : col->allowed) ok = ok || s == a;
-          if (!ok) return Status(ErrorCode::kBadValue, field_path() + " has a value outside its allowed set");
-        } else if (int64_t(s.size()) < col->min || int64_t(s.size()) > col->max) {
-          return Status(ErrorCode::kBadValue, field_path() + " must be " + std::to_string(col->min) + " to " +
-                                                  std::to_string(col->max) + " bytes long");
-        }
-        // Ids that point at other rows follow the id rules too.
-        const std::string_view key = it.key();
-        if (s.size() > 0 && key.size() > 3 && key.substr(key.size() - 3) == std::string_view("_id") && !IsValidId(s))
-          return Status(ErrorCode::kBadId, field_path() + " is not a valid id");
-        break;
-      }
-      case ColumnType::kMoney:
-        if (v.is_number_float()) return Status(ErrorCode::kFloatMoney, field_path() + " is money and must be an integer number of minor units");
-        [[fallthrough]];
-      case ColumnType::kInteger:
-      case ColumnType::kBool: {
-        if (!v.is_number_integer()) return Status(ErrorCode::kBadRequest, field_path() + " must be an integer");
-        if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
-          return Status(ErrorCode::kBadValue, field_path() + " is out of range");
-        int64_t n = v.get<int64_t>();
-        int64_t lo = col->type == ColumnType::kBool ? 0 : col->min;
-        int64_t hi = col->type == ColumnType::kBool ? 1 : col->max;
-        if (n < lo || n > hi) {
-          ErrorCode code = col->type == ColumnType::kMoney ? ErrorCode::kBadAmount
-                           : (std::string(col->name) == "qty" || std::string(col->name) == "qty_delta")
-                               ? ErrorCode::kBadQuantity
-                               : ErrorCode::kBadValue;
-          return Status(code, field_path() + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-        }
-        break;
-      }
-    }
+                    Json{{"field", path + ".values." + it.key()}}.dump());
+    // The page values' checks (core/protocol.h), one rule for every value however it arrives.
+    if (!ValidateJsonValue(*col, *it, kNoPath).ok()) return ValidateJsonValue(*col, *it, path + ".values");
   }
   return Status::Ok();
 }
@@ -181,88 +147,148 @@ namespace {
 // (a sale is validated on the device and again at the hub, a few hundred comparisons each).
 using namespace std::string_view_literals;
 
-int64_t IntOr(const Json& values, std::string_view key, int64_t fallback) {
-  auto it = values.find(key);
-  return (it != values.end() && it->is_number_integer()) ? it->get<int64_t>() : fallback;
+// The columns the rules read, and where each goes in ChangeFacts.
+struct FactColumn {
+  std::string_view column;
+  FactValue ChangeFacts::*field;
+};
+constexpr FactColumn kFactColumns[] = {
+    {"shop_id", &ChangeFacts::shop_id},
+    {"device_id", &ChangeFacts::device_id},
+    {"receipt_no", &ChangeFacts::receipt_no},
+    {"subtotal_minor", &ChangeFacts::subtotal_minor},
+    {"tax_minor", &ChangeFacts::tax_minor},
+    {"total_minor", &ChangeFacts::total_minor},
+    {"qty_delta", &ChangeFacts::qty_delta},
+    {"kind", &ChangeFacts::kind},
+    {"order_id", &ChangeFacts::order_id},
+    {"qty", &ChangeFacts::qty},
+    {"unit_price_minor", &ChangeFacts::unit_price_minor},
+    {"line_total_minor", &ChangeFacts::line_total_minor},
+    {"amount_minor", &ChangeFacts::amount_minor},
+    {"tendered_minor", &ChangeFacts::tendered_minor},
+    {"change_minor", &ChangeFacts::change_minor},
+    {"method", &ChangeFacts::method},
+};
+
+int64_t IntOr(const FactValue& v, int64_t fallback) {
+  return v.kind == ColumnValue::Kind::kInt ? v.number : fallback;
 }
-// The text under `key`, empty when absent or not text; a view into `values`.
-std::string_view TextOr(const Json& values, std::string_view key) {
-  auto it = values.find(key);
-  return (it != values.end() && it->is_string()) ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
+// The text, empty when absent or not text.
+std::string_view TextOr(const FactValue& v) {
+  return v.kind == ColumnValue::Kind::kText ? v.text : std::string_view();
 }
 
 // A sale is recorded as one operation: the order row, its lines and its payments together.
 // Checks that the money adds up, in integer minor units, exactly.
-Status ValidateSale(const Operation& op, const Change& order) {
+Status ValidateSale(const std::vector<ChangeFacts>& changes, const ChangeFacts& order) {
   int64_t subtotal = 0, tax = 0, paid = 0, lines = 0;
-  for (const Change& c : op.changes) {
-    if (c.table == "order_lines"sv && TextOr(c.values, "order_id"sv) == order.id) {
-      int64_t qty = IntOr(c.values, "qty"sv, 0), unit = IntOr(c.values, "unit_price_minor"sv, 0);
-      int64_t line_total = IntOr(c.values, "line_total_minor"sv, -1);
+  for (const ChangeFacts& c : changes) {
+    if (c.table == "order_lines"sv && TextOr(c.order_id) == order.id) {
+      int64_t qty = IntOr(c.qty, 0), unit = IntOr(c.unit_price_minor, 0);
+      int64_t line_total = IntOr(c.line_total_minor, -1);
       if (qty * unit != line_total)  // bounded: qty <= 10^6, unit <= 10^12, fits in int64
-        return Status(ErrorCode::kTotalsMismatch, "order line " + c.id + ": qty x unit price is not the line total");
+        return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"order line ", c.id, ": qty x unit price is not the line total"});
       subtotal += line_total;
-      tax += IntOr(c.values, "tax_minor"sv, 0);
+      tax += IntOr(c.tax_minor, 0);
       ++lines;
-    } else if (c.table == "payments"sv && TextOr(c.values, "order_id"sv) == order.id) {
-      int64_t amount = IntOr(c.values, "amount_minor"sv, 0);
-      int64_t tendered = IntOr(c.values, "tendered_minor"sv, 0);
-      int64_t change = IntOr(c.values, "change_minor"sv, 0);
+    } else if (c.table == "payments"sv && TextOr(c.order_id) == order.id) {
+      int64_t amount = IntOr(c.amount_minor, 0);
+      int64_t tendered = IntOr(c.tendered_minor, 0);
+      int64_t change = IntOr(c.change_minor, 0);
       if (tendered - change != amount)
-        return Status(ErrorCode::kTotalsMismatch, "payment " + c.id + ": tendered minus change is not the amount");
-      if (TextOr(c.values, "method"sv) != "cash"sv && change != 0)
-        return Status(ErrorCode::kTotalsMismatch, "payment " + c.id + ": only cash gives change");
+        return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"payment ", c.id, ": tendered minus change is not the amount"});
+      if (TextOr(c.method) != "cash"sv && change != 0)
+        return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"payment ", c.id, ": only cash gives change"});
       paid += amount;
     }
   }
-  if (lines == 0) return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + " has no lines");
-  if (IntOr(order.values, "subtotal_minor"sv, -1) != subtotal)
-    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": subtotal is not the sum of its lines");
-  if (IntOr(order.values, "tax_minor"sv, -1) != tax)
-    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": tax is not the sum of its lines' tax");
-  if (IntOr(order.values, "total_minor"sv, -1) != subtotal + tax)
-    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": total is not subtotal plus tax");
+  if (lines == 0) return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, " has no lines"});
+  if (IntOr(order.subtotal_minor, -1) != subtotal)
+    return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, ": subtotal is not the sum of its lines"});
+  if (IntOr(order.tax_minor, -1) != tax)
+    return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, ": tax is not the sum of its lines' tax"});
+  if (IntOr(order.total_minor, -1) != subtotal + tax)
+    return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, ": total is not subtotal plus tax"});
   if (paid != subtotal + tax)
-    return Status(ErrorCode::kTotalsMismatch, "sale " + order.id + ": payments do not add up to the total");
+    return ErrorWithMessage(ErrorCode::kTotalsMismatch, {"sale ", order.id, ": payments do not add up to the total"});
   return Status::Ok();
 }
 
 }  // namespace
 
-Status ValidateOperation(const Operation& op, const Caller& caller) {
-  std::map<std::string, const Change*> new_orders;  // orders created (with full values) here
-  for (const Change& c : op.changes) {
-    const TableSpec* spec = FindTable(c.table);
-    if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + c.table);
-    if (spec->scope == Scope::kShop) {
-      auto it = c.values.find("shop_id"sv);
-      if (it != c.values.end() && !(it->is_string() && *it == caller.shop_id))
-        return Status(ErrorCode::kShopMismatch, c.table + " " + c.id + " names a shop other than the caller's");
-    }
+FactValue* FactOf(ChangeFacts& facts, std::string_view column) {
+  for (const FactColumn& f : kFactColumns)
+    if (f.column == column) return &(facts.*f.field);
+  return nullptr;
+}
+
+Status ValidateOperationFacts(const std::vector<ChangeFacts>& changes, const Caller& caller) {
+  // The orders created (with full values) here, in id order, the last written of an id kept (a
+  // map by id did that; a sale has one order, and an insertion into a short list costs no node).
+  std::vector<const ChangeFacts*> new_orders;
+  for (const ChangeFacts& c : changes) {
+    if (c.spec == nullptr) return ErrorWithMessage(ErrorCode::kUnknownTable, {"unknown table ", c.table});
+    if (c.spec->scope == Scope::kShop && c.shop_id.present &&
+        !(c.shop_id.kind == ColumnValue::Kind::kText && c.shop_id.text == caller.shop_id))
+      return ErrorWithMessage(ErrorCode::kShopMismatch, {c.table, " ", c.id, " names a shop other than the caller's"});
     if ((c.table == "shops"sv || c.table == "devices"sv) && !caller.hub_admin)
-      return Status(ErrorCode::kForbidden, c.table + " rows are written by the hub only");
-    if (c.table == "sales_orders"sv && c.values.contains("receipt_no"sv)) new_orders[c.id] = &c;
-    if (c.table == "sales_orders"sv || c.table == "expenses"sv) {
-      auto it = c.values.find("device_id"sv);
-      if (it != c.values.end() && !(it->is_string() && *it == caller.device_id))
-        return Status(ErrorCode::kShopMismatch, c.table + " " + c.id + " names a device other than the caller");
+      return ErrorWithMessage(ErrorCode::kForbidden, {c.table, " rows are written by the hub only"});
+    if (c.table == "sales_orders"sv && c.receipt_no.present) {
+      auto at = new_orders.begin();
+      while (at != new_orders.end() && (*at)->id < c.id) ++at;
+      if (at != new_orders.end() && (*at)->id == c.id) *at = &c;
+      else new_orders.insert(at, &c);
     }
-    if (c.table == "stock_movements"sv && c.values.contains("qty_delta"sv)) {
-      int64_t q = IntOr(c.values, "qty_delta"sv, 0);
-      const std::string_view kind = TextOr(c.values, "kind"sv);
+    if ((c.table == "sales_orders"sv || c.table == "expenses"sv) && c.device_id.present &&
+        !(c.device_id.kind == ColumnValue::Kind::kText && c.device_id.text == caller.device_id))
+      return ErrorWithMessage(ErrorCode::kShopMismatch, {c.table, " ", c.id, " names a device other than the caller"});
+    if (c.table == "stock_movements"sv && c.qty_delta.present) {
+      int64_t q = IntOr(c.qty_delta, 0);
+      const std::string_view kind = TextOr(c.kind);
       bool ok = q != 0 && (kind == "adjustment" || (kind == "sale" ? q < 0 : q > 0));
-      if (!ok) return Status(ErrorCode::kBadQuantity, "stock movement " + c.id + ": quantity " + std::to_string(q) + " does not fit kind " + std::string(kind));
+      if (!ok)
+        return ErrorWithMessage(ErrorCode::kBadQuantity,
+                                {"stock movement ", c.id, ": quantity ", std::to_string(q), " does not fit kind ", kind});
     }
   }
-  for (const Change& c : op.changes) {
+  for (const ChangeFacts& c : changes) {
     if (c.table == "order_lines"sv || c.table == "payments"sv) {
-      const std::string order_id(TextOr(c.values, "order_id"sv));
-      if (new_orders.find(order_id) == new_orders.end())
-        return Status(ErrorCode::kBadRequest, c.table + " " + c.id + " must be written in the same operation as its order");
+      const std::string_view order_id = TextOr(c.order_id);
+      bool found = false;
+      for (const ChangeFacts* o : new_orders) found = found || o->id == order_id;
+      if (!found)
+        return ErrorWithMessage(ErrorCode::kBadRequest, {c.table, " ", c.id, " must be written in the same operation as its order"});
     }
   }
-  for (const auto& [id, order] : new_orders) TS_RETURN_IF_ERROR(ValidateSale(op, *order));
+  for (const ChangeFacts* order : new_orders) TS_RETURN_IF_ERROR(ValidateSale(changes, *order));
   return Status::Ok();
+}
+
+Status ValidateOperation(const Operation& op, const Caller& caller) {
+  // The facts of each change from its values object (views into `op`, which outlives them).
+  std::vector<ChangeFacts> facts(op.changes.size());
+  for (size_t i = 0; i < op.changes.size(); ++i) {
+    const Change& c = op.changes[i];
+    ChangeFacts& f = facts[i];
+    f.table = c.table;
+    f.spec = FindTable(c.table);
+    f.id = c.id;
+    if (!c.values.is_object()) continue;
+    for (auto it = c.values.begin(); it != c.values.end(); ++it) {
+      FactValue* v = FactOf(f, it.key());
+      if (v == nullptr) continue;
+      v->present = true;
+      if (it->is_number_integer()) {
+        v->kind = ColumnValue::Kind::kInt;
+        v->number = it->get<int64_t>();
+      } else if (it->is_string()) {
+        v->kind = ColumnValue::Kind::kText;
+        v->text = it->get_ref<const std::string&>();
+      }
+    }
+  }
+  return ValidateOperationFacts(facts, caller);
 }
 
 }  // namespace tillsync

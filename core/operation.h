@@ -59,6 +59,14 @@ std::string OperationText(const Operation& op);
 using ChangeValuesWriter =
     std::function<void(const Change& change, std::string_view* id, std::string* keys_after_id, std::string* values)>;
 std::string OperationTextWith(const Operation& op, std::string_view hlc, const ChangeValuesWriter& write_values);
+// The pieces of that layout, for a writer of the same text from values held in another form (a
+// sale's typed rows, core/outbox_text.h): the opening; each change (after the first, a comma
+// first) as its head, up to its values object, which the caller then writes, and a '}'; the end.
+// base_version < 0: none.
+constexpr std::string_view kOperationTextStart = "{\"changes\":[";
+void AppendChangeHead(int64_t base_version, std::string_view id, std::string_view keys_after_id,
+                      std::string_view table, std::string* out);
+void AppendOperationTextEnd(std::string_view hlc, int64_t seq, int64_t wall_ms, std::string* out);
 // Structural decoding plus per-value validation. `path` prefixes error field names.
 Status OperationFromJson(const Json& json, const std::string& path, Operation* out);
 // The same, taking each change's values out of `json` instead of copying them (a decoder that
@@ -71,5 +79,28 @@ Status ValidateChangeValues(const TableSpec& spec, const Change& change, const s
 Status ValidateValues(const TableSpec& spec, const Json& values, const std::string& path);
 // Whole-operation rules for this caller (run after OperationFromJson).
 Status ValidateOperation(const Operation& op, const Caller& caller);
+
+// What those rules read of one change, whatever holds its values (a Json object here, typed
+// cells in core/typed_change.h), so that both forms meet one rule set with one set of messages.
+// A value the change does not hold is absent; a held value keeps its kind (a null is present,
+// of kind kNull; a value of another JSON type is present, of kind kNull too). Views into the
+// change, which must outlive the facts.
+struct FactValue {
+  bool present = false;
+  ColumnValue::Kind kind = ColumnValue::Kind::kNull;
+  int64_t number = 0;
+  std::string_view text;
+};
+struct ChangeFacts {
+  std::string_view table;
+  const TableSpec* spec = nullptr;  // nullptr: no such table (refused in the operation's order)
+  std::string_view id;
+  FactValue shop_id, device_id, receipt_no, subtotal_minor, tax_minor, total_minor, qty_delta, kind, order_id, qty,
+      unit_price_minor, line_total_minor, amount_minor, tendered_minor, change_minor, method;
+};
+// The field of `facts` that the column named `column` fills; nullptr for a column no rule reads.
+FactValue* FactOf(ChangeFacts& facts, std::string_view column);
+// ValidateOperation's rules on the facts of each change, in the operation's order.
+Status ValidateOperationFacts(const std::vector<ChangeFacts>& changes, const Caller& caller);
 
 }  // namespace tillsync

@@ -1,6 +1,8 @@
 #include "core/outbox_text.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "core/json_reader.h"
 
@@ -43,36 +45,60 @@ std::string_view MintedSuffix(std::string_view id, const std::string& device_id)
   return id.substr(device_id.size() + 1);
 }
 
-// The restorable entry of `key` whose rule `v` meets, or nullptr. Only a value of the same JSON
-// type is left out or shortened: a restored value must dump to the same bytes (an integer wall
-// time, never a float equal to it).
-const Restorable* RuleFor(const std::string& key, const Json& v, const Operation& op, const OutboxWriter& writer) {
+// The restorable entry of `key` whose rule the value meets, or nullptr; the value as its kind,
+// number and text (a Json value's or a typed cell's). Only a value of the same JSON type is left
+// out or shortened: a restored value must dump to the same bytes (an integer wall time, never a
+// float equal to it).
+const Restorable* RuleFor(std::string_view key, ColumnValue::Kind kind, int64_t number, std::string_view text,
+                          int64_t wall_ms, const OutboxWriter& writer) {
   for (const Restorable& r : kRestorable) {
-    if (std::string_view(key) != r.key) continue;
+    if (key != r.key) continue;
     switch (r.source) {
       case Source::kWall:
-        return v.is_number_integer() && v.get<int64_t>() == op.wall_ms ? &r : nullptr;
+        return kind == ColumnValue::Kind::kInt && number == wall_ms ? &r : nullptr;
       case Source::kMintedId:
-        return v.is_string() && !MintedSuffix(v.get_ref<const std::string&>(), writer.device_id).empty() ? &r : nullptr;
+        return kind == ColumnValue::Kind::kText && !MintedSuffix(text, writer.device_id).empty() ? &r : nullptr;
       case Source::kShop:
       case Source::kDevice: {
         const std::string& source = r.source == Source::kShop ? writer.shop_id : writer.device_id;
-        return v.is_string() && v.get_ref<const std::string&>() == source ? &r : nullptr;
+        return kind == ColumnValue::Kind::kText && text == source ? &r : nullptr;
       }
     }
   }
   return nullptr;
 }
 
+const Restorable* RuleFor(const std::string& key, const Json& v, const Operation& op, const OutboxWriter& writer) {
+  if (v.is_number_integer()) return RuleFor(key, ColumnValue::Kind::kInt, v.get<int64_t>(), {}, op.wall_ms, writer);
+  if (v.is_string()) return RuleFor(key, ColumnValue::Kind::kText, 0, v.get_ref<const std::string&>(), op.wall_ms, writer);
+  return RuleFor(key, ColumnValue::Kind::kNull, 0, {}, op.wall_ms, writer);
+}
+
+// The hlc as stored: without its node when the node is the writer (it keeps the '.').
+std::string_view StoredHlc(std::string_view hlc, const OutboxWriter& writer) {
+  const std::string& node = writer.device_id;
+  if (hlc.size() > node.size() + 1 && hlc.compare(hlc.size() - node.size(), node.size(), node) == 0 &&
+      hlc[hlc.size() - node.size() - 1] == '.')
+    return hlc.substr(0, hlc.size() - node.size());
+  return hlc;
+}
+
+// The mask key ("restore" sorts between "id" and "table") as the text OperationTextWith puts
+// after the id, written into `buf`; empty for no mask.
+std::string_view MaskKeyText(int mask, char (&buf)[32]) {
+  if (mask == 0) return std::string_view();
+  constexpr std::string_view kKey = ",\"restore\":";
+  std::memcpy(buf, kKey.data(), kKey.size());
+  const auto r = std::to_chars(buf + kKey.size(), buf + sizeof buf, mask);
+  return std::string_view(buf, size_t(r.ptr - buf));
+}
+
 }  // namespace
 
 std::string OutboxText(const Operation& op, const OutboxWriter& writer) {
-  std::string_view hlc = op.hlc;
-  const std::string node_suffix = std::string(1, '.') + writer.device_id;
-  if (hlc.size() > node_suffix.size() && hlc.compare(hlc.size() - node_suffix.size(), node_suffix.size(), node_suffix) == 0)
-    hlc = hlc.substr(0, hlc.size() - writer.device_id.size());  // keeps the '.'
+  const std::string_view hlc = StoredHlc(op.hlc, writer);
   // OperationText's layout, each change's values without what the device restores, and the
-  // mask naming what was left out ("restore" sorts between "id" and "table").
+  // mask naming what was left out.
   return OperationTextWith(op, hlc, [&](const Change& c, std::string_view* id, std::string* keys_after_id,
                                         std::string* values) {
     int mask = 0;
@@ -97,13 +123,68 @@ std::string OutboxText(const Operation& op, const OutboxWriter& writer) {
       }
       values->push_back('}');
     }
-    if (mask != 0) {
-      *keys_after_id += ",\"";
-      *keys_after_id += kMaskKey;
-      *keys_after_id += "\":";
-      *keys_after_id += std::to_string(mask);
-    }
+    char mask_text[32];
+    *keys_after_id += MaskKeyText(mask, mask_text);
   });
+}
+
+std::string TypedOutboxText(const TypedOperation& op, const OutboxWriter& writer) {
+  // OutboxText's text written straight from the cells: a Json object lists its keys sorted, so
+  // the columns go in name order, and a null cell is a key the values lack. A change's mask
+  // comes before its values in the text, so its rules are found first, then the values are
+  // written in place (no values text built apart and copied).
+  std::string out;
+  out.reserve(256 + 200 * op.changes.size());
+  out += kOperationTextStart;
+  const Restorable* rules[TableSpec::kMaxColumns];
+  for (size_t i = 0; i < op.changes.size(); ++i) {
+    const TypedChange& c = op.changes[i];
+    const TableSpec& spec = *c.spec;
+    const size_t columns = std::min(spec.columns.size(), TableSpec::kMaxColumns);
+    if (i > 0) out.push_back(',');
+    int mask = 0;
+    std::string_view id = c.id;
+    const std::string_view id_suffix = MintedSuffix(c.id, writer.device_id);
+    if (!id_suffix.empty()) {
+      mask |= kIdBit;
+      id = id_suffix;
+    }
+    for (size_t k = 0; k < columns; ++k) {
+      const ColumnValue& v = c.cells[spec.columns_by_name[k]];
+      rules[k] = v.kind == ColumnValue::Kind::kNull
+                     ? nullptr
+                     : RuleFor(spec.columns[spec.columns_by_name[k]].name, v.kind, v.number, v.text, op.wall_ms, writer);
+      if (rules[k] != nullptr) mask |= rules[k]->bit;
+    }
+    char mask_text[32];
+    AppendChangeHead(-1, id, MaskKeyText(mask, mask_text), spec.name, &out);
+    out.push_back('{');
+    bool first = true;
+    for (size_t k = 0; k < columns; ++k) {
+      const uint8_t col = spec.columns_by_name[k];
+      const ColumnValue& v = c.cells[col];
+      const Restorable* rule = rules[k];
+      if (v.kind == ColumnValue::Kind::kNull || (rule != nullptr && rule->source != Source::kMintedId)) continue;
+      if (!first) out.push_back(',');
+      first = false;
+      // Column names are the schema's identifiers: nothing in them to escape.
+      out.push_back('"');
+      out += spec.columns[col].name;
+      out += "\":";
+      if (rule != nullptr) {
+        AppendJsonString(MintedSuffix(v.text, writer.device_id), &out);
+      } else if (v.kind == ColumnValue::Kind::kInt) {
+        char buf[24];
+        const auto r = std::to_chars(buf, buf + sizeof buf, v.number);
+        out.append(buf, r.ptr);
+      } else {
+        AppendJsonString(v.text, &out);
+      }
+    }
+    out += "}}";
+  }
+  AppendOperationTextEnd(StoredHlc(op.hlc, writer), op.seq, op.wall_ms, &out);
+  return out;
 }
 
 namespace {

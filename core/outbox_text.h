@@ -23,6 +23,7 @@
 
 #include "core/operation.h"
 #include "core/status.h"
+#include "core/typed_change.h"
 
 namespace tillsync {
 
@@ -34,6 +35,9 @@ struct OutboxWriter {
 
 // The stored text of `op`, written by `writer`.
 std::string OutboxText(const Operation& op, const OutboxWriter& writer);
+// The same text for an operation of typed new rows (the Operation whose changes are `op`'s
+// changes as Json values, core/typed_change.h), written from the cells without building it.
+std::string TypedOutboxText(const TypedOperation& op, const OutboxWriter& writer);
 
 // The device's write-path state carried by its newest outbox row, so that a local write writes
 // no _ts_kv page: the scope checksums as the write left them (RowStore's held sums; a device

@@ -1042,6 +1042,29 @@ Status ReadPullPageFields(const JsonReader& r, PullResponse* resp) {
   return HlcTimestamp::Parse(resp->hub_hlc, &ts);
 }
 
+Status ValidateJsonValue(const ColumnSpec& col, const Json& v, const std::string& row_path) {
+  RawCell::Kind kind = RawCell::Kind::kStructured;
+  int64_t number = 0;
+  std::string_view text;
+  if (v.is_null()) {
+    kind = RawCell::Kind::kNull;
+  } else if (v.is_string()) {
+    kind = RawCell::Kind::kText;
+    text = v.get_ref<const std::string&>();
+  } else if (v.is_number_unsigned()) {
+    kind = v.get<uint64_t>() > uint64_t(INT64_MAX) ? RawCell::Kind::kTooBig : RawCell::Kind::kInt;
+    number = int64_t(v.get<uint64_t>());
+  } else if (v.is_number_integer()) {
+    kind = RawCell::Kind::kInt;
+    number = v.get<int64_t>();
+  } else if (v.is_number_float()) {
+    kind = RawCell::Kind::kFloat;
+  } else if (v.is_boolean()) {
+    kind = RawCell::Kind::kBool;
+  }
+  return ValidateCellParts(col, kind, number, text, row_path);
+}
+
 Status ValidatePageValue(const ColumnSpec& col, const ColumnValue& v, const std::string& row_path) {
   const RawCell::Kind kind = v.kind == ColumnValue::Kind::kInt    ? RawCell::Kind::kInt
                              : v.kind == ColumnValue::Kind::kText ? RawCell::Kind::kText

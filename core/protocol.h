@@ -135,6 +135,9 @@ Status DecodePullResponseGeneral(std::string_view body, PullResponse* out);
 // Shared by the two decoders of version 2 pages. The checks a value of a columnar row gets from
 // its column (ValidateValues' codes and messages, under `row_path`):
 Status ValidatePageValue(const ColumnSpec& col, const ColumnValue& v, const std::string& row_path);
+// The same checks on a value of any JSON type: ValidateValues (core/operation.h) checks each value
+// of a change or a version 1 row this way, so every value, however it arrived, meets one rule.
+Status ValidateJsonValue(const ColumnSpec& col, const Json& v, const std::string& row_path);
 // The answer's own fields besides its rows (cursor, more, remaining, checksum, hub_hlc), from its
 // top-level object:
 Status ReadPullPageFields(const JsonReader& r, PullResponse* resp);

@@ -187,13 +187,6 @@ void BindValue(Statement& st, int index, const Json& v) {
   else st.BindNull(index);
 }
 
-// BindValue without copying a text: for a statement that runs and is reset while `v` lives.
-void BindValueStatic(Statement& st, int index, const Json& v) {
-  if (v.is_string()) st.BindStatic(index, std::string_view(v.get_ref<const std::string&>()));
-  else if (v.is_number_integer()) st.Bind(index, v.get<int64_t>());
-  else st.BindNull(index);
-}
-
 // Binds `values` into `st` when it holds exactly the table's columns (a pulled row as the hub
 // sends it, a row Normalize made): one walk of both sorted lists. False, with nothing to rely
 // on bound, when a key is missing or extra; the caller normalizes and binds again.
@@ -287,49 +280,63 @@ uint64_t RowStore::TypedRowHash(const TableSpec& spec, const std::string& id, co
 Status RowStore::InsertChange(const TableSpec& spec, const std::string& id, const Json& values, bool* handled) {
   *handled = false;
   if (KeepsMeta(spec) || !values.is_object()) return Status::Ok();
+  // The values as typed cells (an absent column null), then InsertTyped: one way to store a new
+  // row. Anything else than a column's integer, text or null, or a required column left out,
+  // leaves it to the merge (which refuses what it refuses, with its own messages).
+  std::vector<ColumnValue> cells(spec.columns.size());
+  for (auto it = values.begin(); it != values.end(); ++it) {
+    const ColumnSpec* col = spec.FindColumn(it.key());
+    if (col == nullptr) return Status::Ok();
+    ColumnValue& cell = cells[size_t(col - spec.columns.data())];
+    if (it->is_string()) {
+      cell.kind = ColumnValue::Kind::kText;
+      cell.text = it->get_ref<const std::string&>();
+    } else if (it->is_number_integer() && !(it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX))) {
+      cell.kind = ColumnValue::Kind::kInt;
+      cell.number = it->get<int64_t>();
+    } else if (!it->is_null()) {
+      return Status::Ok();
+    }
+  }
+  for (size_t i = 0; i < spec.columns.size(); ++i)
+    if (spec.columns[i].required && cells[i].kind == ColumnValue::Kind::kNull) return Status::Ok();
+  *handled = true;
+  return InsertTyped(spec, id, cells);
+}
+
+const std::string& RowStore::TypedScope(const TableSpec& spec, const std::vector<ColumnValue>& values) {
+  static const std::string kNone;
+  if (spec.scope != Scope::kShop) return kNone;
+  const ColumnSpec* shop = spec.FindColumn("shop_id");
+  const ColumnValue* v = shop ? &values[size_t(shop - spec.columns.data())] : nullptr;
+  return v != nullptr && v->kind == ColumnValue::Kind::kText ? v->text : kNone;
+}
+
+Status RowStore::InsertTyped(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& cells) {
+  if (KeepsMeta(spec))
+    return ErrorWithMessage(ErrorCode::kInternal, {"typed rows are for tables without row metadata, not ", spec.name});
+  for (size_t i = 0; i < spec.columns.size(); ++i)
+    if (spec.columns[i].required && cells[i].kind == ColumnValue::Kind::kNull)
+      return ErrorWithMessage(ErrorCode::kMissingField,
+                              {"new ", spec.name, " row ", id, " needs column ", spec.columns[i].name});
   TableStatements* st = nullptr;
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
-  // The values' keys and the table's columns are both sorted by name (a Json object iterates
-  // its keys in order): one walk of the two binds every column and writes the canonical text of
-  // the normalized row (absent columns null), as Normalize + Write + RowHash would, without
-  // building that row; a key that is no column, or a required column absent or null, ends it.
-  // The id and the values' texts are bound without a copy (SQLite copied each, a malloc and a
-  // free per text column, about 40 a sale): they outlive the run, and every way out of here
-  // resets the statement, so no binding outlives them.
+  // The id and texts are bound without a copy: they outlive the run, and the statement is reset
+  // before this returns, so no binding outlives them.
   Statement& write = st->insert;
   write.Reset();
   write.BindStatic(1, id);
-  std::string& text = values_text_;
-  text.clear();
-  auto it = values.begin();
-  for (size_t k = 0; k < st->by_name.size(); ++k) {
-    const auto& [name, bind] = st->by_name[k];
-    text += st->canonical_keys[k].second;
-    const bool given = it != values.end() && it.key() == name;
-    if (given && !it->is_null()) {
-      BindValueStatic(write, bind, *it);
-      AppendJson(*it, &text);
-    } else {
-      if (spec.columns[size_t(bind - 2)].required) {
-        write.Reset();
-        return Status::Ok();
-      }
-      write.BindNull(bind);
-      text += "null";
-    }
-    if (given) ++it;
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    const ColumnValue& v = cells[i];
+    if (v.kind == ColumnValue::Kind::kInt) write.Bind(int(i) + 2, v.number);
+    else if (v.kind == ColumnValue::Kind::kText) write.BindStatic(int(i) + 2, std::string_view(v.text));
+    else write.BindNull(int(i) + 2);
   }
-  if (it != values.end()) {  // a key sorting after every column, or between two
-    write.Reset();
-    return Status::Ok();
-  }
-  text += st->by_name.empty() ? "{}" : "}";
-  const uint64_t hash = HashOfCanonicalText(spec, id, text);
+  const uint64_t hash = TypedRowHash(spec, id, cells);
   Status written = write.Run();
   write.Reset();
   TS_RETURN_IF_ERROR(written);
-  *handled = true;
-  return MoveChecksum(ScopeOf(spec, values), hash);
+  return MoveChecksum(TypedScope(spec, cells), hash);
 }
 
 Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values,
@@ -353,12 +360,7 @@ Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, co
   if (db_->Changes() == 0) return Status::Ok();  // held already: the caller merges
   *inserted = true;
   uint64_t hash = TypedRowHash(spec, id, values);
-  std::string scope;
-  if (spec.scope == Scope::kShop) {
-    const ColumnSpec* shop = spec.FindColumn("shop_id");
-    const ColumnValue* v = shop ? &values[size_t(shop - spec.columns.data())] : nullptr;
-    if (v != nullptr && v->kind == ColumnValue::Kind::kText) scope = v->text;
-  }
+  const std::string& scope = TypedScope(spec, values);
   if (KeepsMeta(spec)) {
     if (batching_) {
       if (queued_meta_.empty()) queued_meta_.resize(kMetaRowsPerStatement);

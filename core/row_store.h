@@ -76,11 +76,18 @@ class RowStore {
   // an id the caller knows is new (a device's freshly minted id): what MergeChange followed by
   // Insert stores for such a row (the same bound values, the same hash, the same checksum move;
   // a plain INSERT, refused if the id is taken after all), without building the normalized row
-  // and its column clocks, which nothing keeps for such a table. Every sale row comes this way.
-  // *handled is false, and nothing is written, when the table keeps metadata, the values name
-  // anything but its columns or leave a required column out or null: the caller then merges and
-  // stores as usual (and MergeChange refuses what it refuses, with its own messages).
+  // and its column clocks, which nothing keeps for such a table: the values as typed cells, then
+  // InsertTyped. *handled is false, and nothing is written, when the table keeps metadata, the
+  // values name anything but its columns, hold anything but integers, texts and nulls, or leave a
+  // required column out or null: the caller then merges and stores as usual (and MergeChange
+  // refuses what it refuses, with its own messages).
   Status InsertChange(const TableSpec& spec, const std::string& id, const Json& values, bool* handled);
+  // The same from typed cells (core/typed_change.h: `cells` in the order of spec.columns, a null
+  // cell a column left out), bound and hashed without a Json object: every sale row comes this
+  // way. Only for a table whose rows carry no _ts_rows entry in this store (kInternal
+  // otherwise); a required column left out is refused with MergeChange's code and message for a
+  // new row, as the Json path refuses it.
+  Status InsertTyped(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& cells);
   // Inserts a row from typed values (`values` in the order of spec.columns; a pulled row of a
   // columnar page) when the replica does not hold its id yet: bound directly and hashed without
   // building JSON (the same hash RowHash gives for the same values). `clocks_text` is the
@@ -159,6 +166,8 @@ class RowStore {
   Status Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
                StoredRow* row);
   Status StatementsFor(const TableSpec& spec, TableStatements** out);
+  // "" for catalog tables, else the text of the row's shop_id cell ("" when not text).
+  static const std::string& TypedScope(const TableSpec& spec, const std::vector<ColumnValue>& values);
   // RowHash's value for a row whose canonical values text is `text`.
   static uint64_t HashOfCanonicalText(const TableSpec& spec, const std::string& id, std::string_view text);
 

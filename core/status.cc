@@ -46,6 +46,12 @@ ErrorCode ErrorCodeFromName(std::string_view name) {
   return ErrorCode::kInternal;
 }
 
+Status ErrorWithMessage(ErrorCode code, std::initializer_list<std::string_view> message_parts) {
+  std::string message;
+  for (std::string_view part : message_parts) message += part;
+  return Status(code, std::move(message));
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
   return std::string(code_name()) + ": " + message_;

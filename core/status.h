@@ -6,6 +6,7 @@
 // version of an update_required answer). Value type; no ownership; thread-compatible.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,12 @@ class [[nodiscard]] Status {
   std::string message_;
   std::string detail_;
 };
+
+// A Status whose message is `message_parts` joined. Built out of line: an error path's
+// `"text " + id + " more"` inlines an append per "+" at the wasm build's -O2 (libc++'s string
+// members are compiled into the engine there, CMakeLists.txt), and every refusal site paid those
+// bytes in the .wasm for text that is almost never built.
+Status ErrorWithMessage(ErrorCode code, std::initializer_list<std::string_view> message_parts);
 
 }  // namespace tillsync
 

@@ -5,6 +5,7 @@
 // Immutable static data; thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +55,11 @@ struct TableSpec {
   std::vector<ColumnSpec> columns;  // every column except `id`
   bool tracking = false;            // has origin_shop_id / last_modified_shop_id / last_modified_at
   const char* status_column = nullptr;  // kMonotonicStatus: the one column that may change
+  // Indexes into `columns` in the order of their names (the first columns.size() entries): the
+  // order a Json object lists its keys, hence of every canonical text and validation of a row.
+  // Filled by AllTables; a fixed array, as no table has more than kMaxColumns columns.
+  static constexpr size_t kMaxColumns = 16;
+  std::array<uint8_t, kMaxColumns> columns_by_name{};
 
   const ColumnSpec* FindColumn(std::string_view name) const;
   // Position of a status value in its forward order, -1 when unknown.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/database.h"
+#include "core/json_reader.h"
 #include "core/migrations.h"
 
 namespace tillsync {
@@ -209,6 +210,20 @@ TEST_F(TableSpecTest, NamesMatchWhole) {
   EXPECT_EQ(orders->FindColumn("total_minorr"), nullptr);
   EXPECT_EQ(orders->FindColumn(std::string_view("total_minor\0", 12)), nullptr);
   EXPECT_EQ(orders->FindColumn(""), nullptr);
+}
+
+// The name order a typed row is validated and written in (core/typed_change.h) is the order a
+// Json object lists the same columns: every column once, names ascending.
+TEST_F(TableSpecTest, ColumnsByNameListEveryColumnOnceInTheOrderOfTheirNames) {
+  for (const TableSpec& t : AllTables()) {
+    ASSERT_LE(t.columns.size(), TableSpec::kMaxColumns) << t.name;
+    Json object = Json::object();
+    for (const ColumnSpec& c : t.columns) object[c.name] = 0;
+    std::vector<std::string> json_order, spec_order;
+    for (auto it = object.begin(); it != object.end(); ++it) json_order.push_back(it.key());
+    for (size_t k = 0; k < t.columns.size(); ++k) spec_order.push_back(t.columns[t.columns_by_name[k]].name);
+    EXPECT_EQ(spec_order, json_order) << t.name;
+  }
 }
 
 }  // namespace
