@@ -138,6 +138,17 @@ const context = await launchChromium(profile);
 const f = (x, d = 3) => (x === undefined || x === null ? '-' : Number(x).toFixed(d));
 const out = [];
 const line = (s = '') => { out.push(s); console.log(s); };
+// A page of the package served at `pkg.at`, ready, and a newly registered device's credentials.
+async function packagePage(pkg, deviceName) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e));
+  await page.goto(origin + pkg.at);
+  await page.waitForFunction(() => window.ready === true);
+  const device = await hub.registerDevice(shop.shop_token, deviceName);
+  const creds = { url: origin, shopId: device.reg.shop_id, deviceId: device.reg.device_id,
+    deviceToken: device.reg.device_token, receiptPrefix: device.reg.receipt_prefix };
+  return { page, creds };
+}
 try {
   if (PULL_ONLY) {
     // Initial pulls only: a new device and a new store each time, the packages alternated.
@@ -145,13 +156,7 @@ try {
     line(`initial pull of ${PRODUCTS.toLocaleString('en')} products, ${ROUNDS} round(s)`);
     for (let round = 0; round < ROUNDS; round++) {
       for (const pkg of (round % 2 ? [...packages].reverse() : packages)) {
-        const page = await context.newPage();
-        page.on('pageerror', (e) => console.error('page error:', e));
-        await page.goto(origin + pkg.at);
-        await page.waitForFunction(() => window.ready === true);
-        const device = await hub.registerDevice(shop.shop_token, `Bench till ${round} ${pkg.at}`);
-        const creds = { url: origin, shopId: device.reg.shop_id, deviceId: device.reg.device_id,
-          deviceToken: device.reg.device_token, receiptPrefix: device.reg.receipt_prefix };
+        const { page, creds } = await packagePage(pkg, `Bench till ${round} ${pkg.at}`);
         const r = await page.evaluate(async ([c, name]) => {
           await window.openTill({ name, hub: c, syncOnOpen: false, writeDebounceMs: 1e9, syncIntervalMs: 0 });
           const t0 = performance.now();
@@ -174,13 +179,7 @@ try {
     line(`recordSale round trip from the page, one at a time: ${COMMITS} sales after ${WARMUP} warm-up, in a store that pulled ${PRODUCTS.toLocaleString('en')} products, ${ROUNDS} round(s)`);
     for (let round = 0; round < ROUNDS; round++) {
       for (const pkg of (round % 2 ? [...packages].reverse() : packages)) {
-        const page = await context.newPage();
-        page.on('pageerror', (e) => console.error('page error:', e));
-        await page.goto(origin + pkg.at);
-        await page.waitForFunction(() => window.ready === true);
-        const device = await hub.registerDevice(shop.shop_token, `Bench till sales ${round} ${pkg.at}`);
-        const creds = { url: origin, shopId: device.reg.shop_id, deviceId: device.reg.device_id,
-          deviceToken: device.reg.device_token, receiptPrefix: device.reg.receipt_prefix };
+        const { page, creds } = await packagePage(pkg, `Bench till sales ${round} ${pkg.at}`);
         const r = await page.evaluate(async ([c, name, n, warmup]) => {
           await window.openTill({ name, hub: c, syncOnOpen: false, writeDebounceMs: 1e9, syncIntervalMs: 0 });
           await window.store.sync();
