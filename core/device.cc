@@ -299,20 +299,25 @@ Status Device::MintRowId(std::string* out) {
 
 // --- The write path -------------------------------------------------------------------------
 
+Status Device::BeginLocalOperation(size_t change_count, int64_t* seq, int64_t* wall_ms, std::string* hlc) {
+  if (change_count == 0) return ErrorWithMessage(ErrorCode::kBadRequest, {"a write needs at least one change"});
+  if (change_count > kMaxChangesPerOperation)
+    return ErrorWithMessage(ErrorCode::kTooLarge,
+                            {"a write may hold at most ", std::to_string(kMaxChangesPerOperation), " changes"});
+  TS_RETURN_IF_ERROR(LoadWriteState());
+  *seq = next_seq_;
+  *wall_ms = env_->NowMillis();
+  *hlc = clock_->Now().ToString();
+  return Status::Ok();
+}
+
 Status Device::WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t receipt_counter) {
   // Whatever happens here, the ids known to be new are used up (or, on failure, rolled back
   // with the transaction): later writes load their rows again.
   std::vector<std::string> new_ids;
   new_ids.swap(new_ids_);
-  if (changes.empty()) return Status(ErrorCode::kBadRequest, "a write needs at least one change");
-  if (changes.size() > kMaxChangesPerOperation)
-    return Status(ErrorCode::kTooLarge, "a write may hold at most " + std::to_string(kMaxChangesPerOperation) + " changes");
-  TS_RETURN_IF_ERROR(LoadWriteState());
-  const int64_t seq = next_seq_;
   Operation op;
-  op.seq = seq;
-  op.wall_ms = env_->NowMillis();
-  op.hlc = clock_->Now().ToString();
+  TS_RETURN_IF_ERROR(BeginLocalOperation(changes.size(), &op.seq, &op.wall_ms, &op.hlc));
   Caller self{identity_.shop_id, identity_.device_id, false};
 
   // A change creates a row without reading it first when its id is known to be new and no
@@ -421,15 +426,8 @@ Status Device::WriteTypedInTxn(std::vector<TypedChange> changes, WriteResult* ou
   // ids known to be new, which WriteInTxn consults, is used up all the same.
   new_ids_.clear();
   // WriteInTxn's steps in its order, so a refusal is the one it gives for the same changes.
-  if (changes.empty()) return ErrorWithMessage(ErrorCode::kBadRequest, {"a write needs at least one change"});
-  if (changes.size() > kMaxChangesPerOperation)
-    return ErrorWithMessage(ErrorCode::kTooLarge,
-                            {"a write may hold at most ", std::to_string(kMaxChangesPerOperation), " changes"});
-  TS_RETURN_IF_ERROR(LoadWriteState());
   TypedOperation op;
-  op.seq = next_seq_;
-  op.wall_ms = env_->NowMillis();
-  op.hlc = clock_->Now().ToString();
+  TS_RETURN_IF_ERROR(BeginLocalOperation(changes.size(), &op.seq, &op.wall_ms, &op.hlc));
   Caller self{identity_.shop_id, identity_.device_id, false};
   for (size_t i = 0; i < changes.size(); ++i) {
     TypedChange& c = changes[i];

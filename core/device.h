@@ -210,6 +210,9 @@ class Device {
   Status KvInt(const char* key, int64_t* out);
   Status KvAdd(const char* key, int64_t delta);
   Status Log(const std::string& kind, const std::string& detail);
+  // The start both local write paths share: the number of changes checked, the write state
+  // loaded, and the new operation's seq, wall time and clock reading.
+  Status BeginLocalOperation(size_t change_count, int64_t* seq, int64_t* wall_ms, std::string* hlc);
   // Applies changes locally and queues them, inside the caller's transaction. A positive
   // receipt_counter (a sale's new receipt number) is stored with the write path's counters.
   Status WriteInTxn(std::vector<Change> changes, WriteResult* out, int64_t receipt_counter = 0);
