@@ -43,6 +43,14 @@
 
 using emscripten::val;
 
+// Bindings off the hot paths (the sale, sqlBatch, engine reads, sync pages): opening, settings,
+// the test-facing VFS contract and SQL runner, conflicts, quarantine, listings, error answers.
+// minsize makes clang inline almost nothing into them (its threshold for minsize callers) and
+// choose the shorter code: the .wasm size budget is spent where the CPU goes. This works only
+// because the engine's threshold is set with -inlinedefault-threshold (CMakeLists.txt): an
+// explicit -inline-threshold applies to minsize callers too.
+#define TSW_COLD __attribute__((minsize))
+
 namespace {
 
 // ---- 1. Result helpers ------------------------------------------------------------------------
@@ -71,7 +79,7 @@ std::vector<uint8_t> CopyFromUint8Array(const val& bytes) {
 }
 
 // The message the VFS kept for its last failure (xGetLastError), or "".
-std::string VfsLastError(sqlite3_vfs* vfs) {
+TSW_COLD std::string VfsLastError(sqlite3_vfs* vfs) {
   if (!vfs || !vfs->xGetLastError) return "";
   char buf[1024];
   buf[0] = 0;
@@ -102,19 +110,19 @@ struct ContractFile {
 };
 std::vector<ContractFile> g_files;
 
-ContractFile* FileById(int id) {
+TSW_COLD ContractFile* FileById(int id) {
   if (id < 0 || id >= static_cast<int>(g_files.size()) || !g_files[id].file) return nullptr;
   return &g_files[id];
 }
 
-val NoSuchFile() { return Result(SQLITE_MISUSE, "vfsContract: no open file with that id"); }
+TSW_COLD val NoSuchFile() { return Result(SQLITE_MISUSE, "vfsContract: no open file with that id"); }
 
 // Result for one VFS call: the code, plus the VFS's message when it failed.
-val VfsResult(sqlite3_vfs* vfs, int rc) {
+TSW_COLD val VfsResult(sqlite3_vfs* vfs, int rc) {
   return Result(rc, rc == SQLITE_OK ? "" : VfsLastError(vfs));
 }
 
-val vfsContractOpen(std::string vfsName, std::string name, int flags) {
+TSW_COLD val vfsContractOpen(std::string vfsName, std::string name, int flags) {
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfsName.c_str());
   if (!vfs) return Result(SQLITE_ERROR, "no such vfs: " + vfsName);
   sqlite3_file* file = static_cast<sqlite3_file*>(sqlite3_malloc(vfs->szOsFile));
@@ -144,7 +152,7 @@ val vfsContractOpen(std::string vfsName, std::string name, int flags) {
   return r;
 }
 
-val vfsContractClose(int id) {
+TSW_COLD val vfsContractClose(int id) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   int rc = f->file->pMethods->xClose(f->file);
@@ -155,13 +163,13 @@ val vfsContractClose(int id) {
   return VfsResult(vfs, rc);
 }
 
-void vfsContractCloseAll() {
+TSW_COLD void vfsContractCloseAll() {
   for (size_t i = 0; i < g_files.size(); i++) {
     if (g_files[i].file) vfsContractClose(static_cast<int>(i));
   }
 }
 
-val vfsContractRead(int id, double offset, int n) {
+TSW_COLD val vfsContractRead(int id, double offset, int n) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   // Poison the buffer first: a VFS that forgets to zero-fill a short read must fail the
@@ -173,7 +181,7 @@ val vfsContractRead(int id, double offset, int n) {
   return r;
 }
 
-val vfsContractWrite(int id, double offset, val bytes) {
+TSW_COLD val vfsContractWrite(int id, double offset, val bytes) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   std::vector<uint8_t> buf = CopyFromUint8Array(bytes);
@@ -182,20 +190,20 @@ val vfsContractWrite(int id, double offset, val bytes) {
   return VfsResult(f->vfs, rc);
 }
 
-val vfsContractTruncate(int id, double size) {
+TSW_COLD val vfsContractTruncate(int id, double size) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   int rc = f->file->pMethods->xTruncate(f->file, static_cast<sqlite3_int64>(size));
   return VfsResult(f->vfs, rc);
 }
 
-val vfsContractSync(int id, int flags) {
+TSW_COLD val vfsContractSync(int id, int flags) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   return VfsResult(f->vfs, f->file->pMethods->xSync(f->file, flags));
 }
 
-val vfsContractSize(int id) {
+TSW_COLD val vfsContractSize(int id) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   sqlite3_int64 size = -1;
@@ -205,19 +213,19 @@ val vfsContractSize(int id) {
   return r;
 }
 
-val vfsContractLock(int id, int level) {
+TSW_COLD val vfsContractLock(int id, int level) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   return VfsResult(f->vfs, f->file->pMethods->xLock(f->file, level));
 }
 
-val vfsContractUnlock(int id, int level) {
+TSW_COLD val vfsContractUnlock(int id, int level) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   return VfsResult(f->vfs, f->file->pMethods->xUnlock(f->file, level));
 }
 
-val vfsContractCheckReservedLock(int id) {
+TSW_COLD val vfsContractCheckReservedLock(int id) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   int reserved = -1;
@@ -228,7 +236,7 @@ val vfsContractCheckReservedLock(int id) {
 }
 
 // Only integer-valued opcodes (LOCKSTATE, ...): enough for the contract.
-val vfsContractFileControlInt(int id, int op, int arg) {
+TSW_COLD val vfsContractFileControlInt(int id, int op, int arg) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   int value = arg;
@@ -238,7 +246,7 @@ val vfsContractFileControlInt(int id, int op, int arg) {
   return r;
 }
 
-val vfsContractCharacteristics(int id) {
+TSW_COLD val vfsContractCharacteristics(int id) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   val r = Ok();
@@ -247,7 +255,7 @@ val vfsContractCharacteristics(int id) {
   return r;
 }
 
-val vfsContractAccess(std::string vfsName, std::string name, int flags) {
+TSW_COLD val vfsContractAccess(std::string vfsName, std::string name, int flags) {
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfsName.c_str());
   if (!vfs) return Result(SQLITE_ERROR, "no such vfs: " + vfsName);
   int exists = -1;
@@ -257,20 +265,20 @@ val vfsContractAccess(std::string vfsName, std::string name, int flags) {
   return r;
 }
 
-val vfsContractDelete(std::string vfsName, std::string name) {
+TSW_COLD val vfsContractDelete(std::string vfsName, std::string name) {
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfsName.c_str());
   if (!vfs) return Result(SQLITE_ERROR, "no such vfs: " + vfsName);
   return VfsResult(vfs, vfs->xDelete(vfs, name.c_str(), 1));
 }
 
-val vfsContractLastError(std::string vfsName) {
+TSW_COLD val vfsContractLastError(std::string vfsName) {
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfsName.c_str());
   if (!vfs) return Result(SQLITE_ERROR, "no such vfs: " + vfsName);
   return Result(SQLITE_OK, VfsLastError(vfs));
 }
 
 // The SQLite constants the suite needs, so no test hard-codes a number.
-val sqliteConstants() {
+TSW_COLD val sqliteConstants() {
   val c = val::object();
 #define TS_CONST(name) c.set(#name, name)
   TS_CONST(SQLITE_OK); TS_CONST(SQLITE_ERROR); TS_CONST(SQLITE_BUSY); TS_CONST(SQLITE_FULL);
@@ -316,13 +324,13 @@ bool IsStorageError(int rc) {
          primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
 }
 
-val SqlError(SqlDb* d, int rc) {
+TSW_COLD val SqlError(SqlDb* d, int rc) {
   val r = Result(rc, d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(rc));
   r.set("detail", IsStorageError(rc) ? VfsLastError(sqlite3_vfs_find(d->vfsName.c_str())) : "");
   return r;
 }
 
-val sqlOpen(std::string path, std::string vfsName) {
+TSW_COLD val sqlOpen(std::string path, std::string vfsName) {
   SqlDb entry;
   entry.vfsName = vfsName;
   int rc = sqlite3_open_v2(path.c_str(), &entry.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
@@ -407,7 +415,7 @@ val sqlQuery(int id, std::string sql) {
   return r;
 }
 
-val sqlClose(int id) {
+TSW_COLD val sqlClose(int id) {
   SqlDb* d = DbById(id);
   if (!d) return Result(SQLITE_MISUSE, "sql: no open database with that id");
   int rc = sqlite3_close(d->db);
@@ -995,7 +1003,7 @@ std::string OkText(Json result) {
   return tillsync::DumpJson(out);
 }
 
-std::string ErrorText(const Status& s, const std::string& vfs_message = "") {
+TSW_COLD std::string ErrorText(const Status& s, const std::string& vfs_message = "") {
   Json detail = nullptr;
   if (!s.detail().empty()) {
     Json parsed;
@@ -1024,7 +1032,7 @@ Engine* EngineById(int id) {
   return g_engines[id].get();
 }
 
-std::string NoEngine() { return ErrorText(Status(ErrorCode::kNotOpen, "no open database with that id")); }
+TSW_COLD std::string NoEngine() { return ErrorText(Status(ErrorCode::kNotOpen, "no open database with that id")); }
 
 // Integers arrive from JS as doubles; anything that is not an exact integer is refused, never
 // truncated (a quantity of 2.5 must not become 2).
@@ -1050,7 +1058,7 @@ void TswRequest(sqlite3_context* ctx, int, sqlite3_value**) {
 
 // The worker's own tables beside the engine's: _tsw_requests (above) and _tsw_settings (the hub
 // URL and device token the worker syncs with; the identity itself lives in the core's _ts_kv).
-Status InstallWorkerTables(Engine* e) {
+TSW_COLD Status InstallWorkerTables(Engine* e) {
   tillsync::Database* db = e->device->db();
   TS_RETURN_IF_ERROR(db->Exec(
       "CREATE TABLE IF NOT EXISTS _tsw_settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID"));
@@ -1071,12 +1079,20 @@ Status InstallWorkerTables(Engine* e) {
   return db->Exec("DELETE FROM _tsw_requests WHERE at < (SELECT MAX(at) FROM _tsw_requests) - 604800000");
 }
 
-// Runs a mutating call once per request id. `body` returns the JSON text answer.
-template <typename Body>
-std::string Mutating(int id, const std::string& request_id, Body body) {
+// The start of every mutating call, one copy for all of them rather than one inlined into each
+// (about 700 bytes of .wasm each): finds the engine, checks the request id, and answers a
+// request id seen before with its first answer's seq. Returns the engine to run the call on
+// (with its request id set), or nullptr with the answer in *answer.
+Engine* BeginMutating(int id, const std::string& request_id, std::string* answer) {
   Engine* e = EngineById(id);
-  if (!e) return NoEngine();
-  if (request_id.size() > 128) return ErrorText(Status(ErrorCode::kBadId, "request id longer than 128 bytes"));
+  if (!e) {
+    *answer = NoEngine();
+    return nullptr;
+  }
+  if (request_id.size() > 128) {
+    *answer = ErrorText(Status(ErrorCode::kBadId, "request id longer than 128 bytes"));
+    return nullptr;
+  }
   if (!request_id.empty()) {
     tillsync::Statement* st = nullptr;
     Status s = e->device->db()->Cached("SELECT seq FROM _tsw_requests WHERE request_id=?1", &st);
@@ -1085,15 +1101,28 @@ std::string Mutating(int id, const std::string& request_id, Body body) {
       st->Bind(1, std::string_view(request_id));
       s = st->Step(&row);
     }
-    if (!s.ok()) return StatusText(s, nullptr);
+    if (!s.ok()) {
+      *answer = StatusText(s, nullptr);
+      return nullptr;
+    }
     if (row) {
       Json r = {{"seq", st->Int(0)}, {"replayed", true}};
       st->Reset();
-      return OkText(r);
+      *answer = OkText(r);
+      return nullptr;
     }
     st->Reset();
   }
   e->request_id = request_id;
+  return e;
+}
+
+// Runs a mutating call once per request id. `body` returns the JSON text answer.
+template <typename Body>
+std::string Mutating(int id, const std::string& request_id, Body body) {
+  std::string answer;
+  Engine* e = BeginMutating(id, request_id, &answer);
+  if (!e) return answer;
   std::string out = body(e);
   e->request_id.clear();
   return out;
@@ -1104,7 +1133,7 @@ Json WriteResultJson(const tillsync::WriteResult& w) { return Json{{"seq", w.seq
 // {"identity":{device_id, shop_id, receipt_prefix, currency}, "vfs", "journal_mode",
 //  "synchronous", "exclusive_locking", "clock":{"now_ms","seed"}, "push_batch", "pull_limit",
 //  "page_size" (new databases only)}
-Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* options, Engine* e,
+TSW_COLD Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* options, Engine* e,
                         int64_t* page_size) {
   JsonReader r(o, "options");
   TS_RETURN_IF_ERROR(r.ExpectObject({"identity", "vfs", "journal_mode", "synchronous", "exclusive_locking", "clock",
@@ -1152,7 +1181,7 @@ Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* 
   return Status::Ok();
 }
 
-Json IdentityJson(const DeviceIdentity& id) {
+TSW_COLD Json IdentityJson(const DeviceIdentity& id) {
   return Json{{"device_id", id.device_id}, {"shop_id", id.shop_id}, {"receipt_prefix", id.receipt_prefix},
               {"currency", id.currency}};
 }
@@ -1160,7 +1189,7 @@ Json IdentityJson(const DeviceIdentity& id) {
 // page_size applies to a database being created: SQLite fixes it with the first page written,
 // so it is set here, on a connection of our own, before the engine creates its schema. An
 // existing database keeps the page size it was created with.
-Status PrepareNewDatabase(const std::string& path, const std::string& vfs_name, int64_t page_size) {
+TSW_COLD Status PrepareNewDatabase(const std::string& path, const std::string& vfs_name, int64_t page_size) {
   if (page_size == 0) return Status::Ok();
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfs_name.empty() ? nullptr : vfs_name.c_str());
   if (!vfs) return Status(ErrorCode::kBadValue, "no such vfs: " + vfs_name);
@@ -1175,7 +1204,7 @@ Status PrepareNewDatabase(const std::string& path, const std::string& vfs_name, 
   return s;
 }
 
-std::string engineOpen(std::string path, std::string optionsJson) {
+TSW_COLD std::string engineOpen(std::string path, std::string optionsJson) {
   auto e = std::make_unique<Engine>();
   Json o;
   DeviceIdentity identity;
@@ -1199,7 +1228,7 @@ std::string engineOpen(std::string path, std::string optionsJson) {
 }
 
 // All worker settings as one object {key: value}.
-std::string engineSettings(int id) {
+TSW_COLD std::string engineSettings(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   tillsync::Statement st;
@@ -1216,7 +1245,7 @@ std::string engineSettings(int id) {
 }
 
 // Stores one setting (value: JSON text), durable on return.
-std::string engineSettingPut(int id, std::string key, std::string valueJson) {
+TSW_COLD std::string engineSettingPut(int id, std::string key, std::string valueJson) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json v;
@@ -1229,7 +1258,7 @@ std::string engineSettingPut(int id, std::string key, std::string valueJson) {
 
 // Deletes a CLOSED database's files (the database, its WAL and rollback journal) through the
 // default VFS; files that are not there are fine. Refused while an engine has it open.
-std::string engineDeleteDatabase(std::string path) {
+TSW_COLD std::string engineDeleteDatabase(std::string path) {
   for (const auto& e : g_engines) {
     if (e && e->device->db()->path() == path) {
       return ErrorText(Status(ErrorCode::kBusy, "the database is open; close it first"));
@@ -1246,24 +1275,24 @@ std::string engineDeleteDatabase(std::string path) {
   return OkText(nullptr);
 }
 
-std::string engineClose(int id) {
+TSW_COLD std::string engineClose(int id) {
   if (!EngineById(id)) return NoEngine();
   g_engines[id].reset();  // finalizes the statements and closes the connection
   return OkText(nullptr);
 }
 
-void engineCloseAll() {
+TSW_COLD void engineCloseAll() {
   for (auto& e : g_engines) e.reset();
 }
 
-std::string engineInfo() {
+TSW_COLD std::string engineInfo() {
   return OkText(Json{{"schema_version", tillsync::LatestSchemaVersion()},
                      {"protocol_version", tillsync::kProtocolVersion},
                      {"sqlite_version", sqlite3_libversion()}});
 }
 
 // Moves a fixed (test) clock; refused for a device on the real clock.
-std::string engineSetClock(int id, double now_ms) {
+TSW_COLD std::string engineSetClock(int id, double now_ms) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   int64_t now = 0;
@@ -1379,14 +1408,14 @@ std::string engineRecordSale(int id, std::string saleJson, std::string requestId
   });
 }
 
-std::string engineVoidSale(int id, std::string orderId, std::string requestId) {
+TSW_COLD std::string engineVoidSale(int id, std::string orderId, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     tillsync::WriteResult w;
     return StatusText(e->device->VoidSale(orderId, &w), WriteResultJson(w));
   });
 }
 
-std::string engineRefundSale(int id, std::string orderId, std::string requestId) {
+TSW_COLD std::string engineRefundSale(int id, std::string orderId, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     tillsync::WriteResult w;
     return StatusText(e->device->RefundSale(orderId, &w), WriteResultJson(w));
@@ -1395,7 +1424,7 @@ std::string engineRefundSale(int id, std::string orderId, std::string requestId)
 
 // kind: "receive" | "adjust". Quantities are checked to be exact integers here, then ranged by
 // the core.
-std::string engineStock(int id, std::string kind, std::string productId, double qty, std::string requestId) {
+TSW_COLD std::string engineStock(int id, std::string kind, std::string productId, double qty, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     int64_t n = 0;
     tillsync::WriteResult w;
@@ -1409,7 +1438,7 @@ std::string engineStock(int id, std::string kind, std::string productId, double 
   });
 }
 
-std::string engineRecordExpense(int id, std::string description, double amountMinor, std::string requestId) {
+TSW_COLD std::string engineRecordExpense(int id, std::string description, double amountMinor, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     int64_t n = 0;
     tillsync::WriteResult w;
@@ -1621,7 +1650,7 @@ std::string engineSyncSucceeded(int id) {
 
 // `code` is a stable error code name (e.g. from a problem+json answer, or "io_error" for a
 // network failure); `detail` JSON object text or "".
-std::string engineSyncFailed(int id, std::string code, std::string message, std::string detail, bool network) {
+TSW_COLD std::string engineSyncFailed(int id, std::string code, std::string message, std::string detail, bool network) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Status why(tillsync::ErrorCodeFromName(code), message, detail);
@@ -1643,7 +1672,7 @@ std::string engineStatus(int id) {
 }
 
 // Rows whose listed columns hold JSON text get those columns parsed, so JS receives objects.
-Json ParseColumns(Json rows, std::initializer_list<const char*> columns) {
+TSW_COLD Json ParseColumns(Json rows, std::initializer_list<const char*> columns) {
   for (Json& row : rows) {
     for (const char* c : columns) {
       auto it = row.find(c);
@@ -1655,7 +1684,7 @@ Json ParseColumns(Json rows, std::initializer_list<const char*> columns) {
   return rows;
 }
 
-std::string engineConflicts(int id) {
+TSW_COLD std::string engineConflicts(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json rows;
@@ -1663,7 +1692,7 @@ std::string engineConflicts(int id) {
   return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"mine", "theirs"}) : Json());
 }
 
-std::string engineResolveConflict(int id, double conflictId, std::string valuesJson, std::string requestId) {
+TSW_COLD std::string engineResolveConflict(int id, double conflictId, std::string valuesJson, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     int64_t cid = 0;
     Json values;
@@ -1675,7 +1704,7 @@ std::string engineResolveConflict(int id, double conflictId, std::string valuesJ
   });
 }
 
-std::string engineQuarantine(int id) {
+TSW_COLD std::string engineQuarantine(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json rows;
@@ -1683,7 +1712,7 @@ std::string engineQuarantine(int id) {
   return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"op"}) : Json());
 }
 
-std::string engineRetryQuarantined(int id, double seq, std::string requestId) {
+TSW_COLD std::string engineRetryQuarantined(int id, double seq, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     int64_t n = 0;
     tillsync::WriteResult w;
@@ -1693,7 +1722,7 @@ std::string engineRetryQuarantined(int id, double seq, std::string requestId) {
   });
 }
 
-std::string engineDiscardQuarantined(int id, double seq) {
+TSW_COLD std::string engineDiscardQuarantined(int id, double seq) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   int64_t n = 0;
@@ -1701,7 +1730,7 @@ std::string engineDiscardQuarantined(int id, double seq) {
   return StatusText(s, nullptr);
 }
 
-std::string engineOutbox(int id) {
+TSW_COLD std::string engineOutbox(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json rows;
@@ -1709,7 +1738,7 @@ std::string engineOutbox(int id) {
   return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"op"}) : Json());
 }
 
-std::string engineSyncLog(int id) {
+TSW_COLD std::string engineSyncLog(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json rows;
@@ -1719,7 +1748,7 @@ std::string engineSyncLog(int id) {
 
 // The canonical dump and checksum of the local replica: the same text the native build prints
 // for the same operations (tests/wasm/parity.test.mjs compares them).
-std::string engineCanonicalDump(int id) {
+TSW_COLD std::string engineCanonicalDump(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   std::string dump;
