@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/cold_code.h"
+
 namespace tillsync {
 
 namespace {
@@ -18,7 +20,7 @@ struct IndexDefinition {
 // Reads every (name, sql) row of `st`, the name without its first `name_skip` bytes. The
 // statement is read to the end and reset before any DROP or CREATE runs: SQLite refuses to change
 // the schema while a statement of the connection is still reading it.
-Status ReadDefinitions(Statement* st, size_t name_skip, std::vector<IndexDefinition>* out) {
+TS_COLD Status ReadDefinitions(Statement* st, size_t name_skip, std::vector<IndexDefinition>* out) {
   bool row = false;
   while (true) {
     Status s = st->Step(&row);
@@ -30,7 +32,7 @@ Status ReadDefinitions(Statement* st, size_t name_skip, std::vector<IndexDefinit
   }
 }
 
-Status IndexesOf(Database* db, const std::string& table, std::vector<IndexDefinition>* out) {
+TS_COLD Status IndexesOf(Database* db, const std::string& table, std::vector<IndexDefinition>* out) {
   Statement* st = nullptr;
   TS_RETURN_IF_ERROR(db->Cached(
       "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=?1 AND sql IS NOT NULL ORDER BY name", &st));
@@ -38,7 +40,7 @@ Status IndexesOf(Database* db, const std::string& table, std::vector<IndexDefini
   return ReadDefinitions(st, 0, out);
 }
 
-Status IndexExists(Database* db, const std::string& name, bool* exists) {
+TS_COLD Status IndexExists(Database* db, const std::string& name, bool* exists) {
   Statement* st = nullptr;
   TS_RETURN_IF_ERROR(db->Cached("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type='index' AND name=?1)", &st));
   st->Bind(1, name);
@@ -49,7 +51,7 @@ Status IndexExists(Database* db, const std::string& name, bool* exists) {
   return s;
 }
 
-Status Records(Database* db, std::vector<IndexDefinition>* out) {
+TS_COLD Status Records(Database* db, std::vector<IndexDefinition>* out) {
   Statement* st = nullptr;
   TS_RETURN_IF_ERROR(db->Cached("SELECT key, value FROM _ts_kv WHERE key >= ?1 AND key < ?2 ORDER BY key", &st));
   st->BindStatic(1, kKeyPrefix).BindStatic(2, kKeyEnd);
@@ -58,7 +60,7 @@ Status Records(Database* db, std::vector<IndexDefinition>* out) {
 
 }  // namespace
 
-Status DeferIndexesForBulkRows(Database* db, const std::vector<std::string>& tables, int64_t rows_to_come,
+TS_COLD Status DeferIndexesForBulkRows(Database* db, const std::vector<std::string>& tables, int64_t rows_to_come,
                                int64_t* deferred) {
   *deferred = 0;
   std::vector<IndexDefinition> drop;
@@ -94,7 +96,7 @@ Status DeferIndexesForBulkRows(Database* db, const std::vector<std::string>& tab
   return Status::Ok();
 }
 
-Status RestoreDeferredIndexes(Database* db, int64_t* restored) {
+TS_COLD Status RestoreDeferredIndexes(Database* db, int64_t* restored) {
   *restored = 0;
   std::vector<IndexDefinition> records;
   TS_RETURN_IF_ERROR(Records(db, &records));
@@ -113,7 +115,7 @@ Status RestoreDeferredIndexes(Database* db, int64_t* restored) {
   return Status::Ok();
 }
 
-Status DeferredIndexNames(Database* db, std::vector<std::string>* names) {
+TS_COLD Status DeferredIndexNames(Database* db, std::vector<std::string>* names) {
   names->clear();
   std::vector<IndexDefinition> records;
   TS_RETURN_IF_ERROR(Records(db, &records));

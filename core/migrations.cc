@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/cold_code.h"
+
 namespace tillsync {
 
 int LatestSchemaVersion() {
@@ -10,7 +12,7 @@ int LatestSchemaVersion() {
   return latest;
 }
 
-Status SchemaVersion(Database* db, int* version) {
+TS_COLD Status SchemaVersion(Database* db, int* version) {
   Statement st;
   TS_RETURN_IF_ERROR(db->Prepare("PRAGMA user_version", &st));
   bool row = false;
@@ -19,7 +21,7 @@ Status SchemaVersion(Database* db, int* version) {
   return Status::Ok();
 }
 
-Status Migrate(Database* db, const std::vector<Migration>& migrations) {
+TS_COLD Status Migrate(Database* db, const std::vector<Migration>& migrations) {
   int latest = 0;
   for (const Migration& m : migrations) latest = std::max(latest, m.version);
   int current = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/cold_code.h"
 #include "core/fnv_hash.h"
 
 namespace tillsync {
@@ -67,31 +68,37 @@ Status RowStore::StatementsFor(const TableSpec& spec, TableStatements** out) {
   auto it = statements_.find(spec.name);
   if (it == statements_.end()) {
     TableStatements st;
-    std::string cols, params;
-    for (size_t i = 0; i < spec.columns.size(); ++i) {
-      cols += std::string(", ") + spec.columns[i].name;
-      params += ", ?" + std::to_string(i + 2);
-    }
-    TS_RETURN_IF_ERROR(db_->Prepare("SELECT " + cols.substr(2) + " FROM " + spec.name + " WHERE id=?1", &st.select));
-    TS_RETURN_IF_ERROR(db_->Prepare("INSERT OR REPLACE INTO " + std::string(spec.name) + " (id" + cols +
-                                        ") VALUES (?1" + params + ")", &st.upsert));
-    TS_RETURN_IF_ERROR(db_->Prepare("INSERT INTO " + std::string(spec.name) + " (id" + cols + ") VALUES (?1" +
-                                        params + ")", &st.insert));
-    TS_RETURN_IF_ERROR(db_->Prepare("INSERT OR IGNORE INTO " + std::string(spec.name) + " (id" + cols +
-                                        ") VALUES (?1" + params + ")", &st.insert_if_absent));
-    for (size_t i = 0; i < spec.columns.size(); ++i) st.by_name.emplace_back(spec.columns[i].name, int(i) + 2);
-    std::sort(st.by_name.begin(), st.by_name.end());
-    for (const auto& [name, bind] : st.by_name) {
-      std::string key = st.canonical_keys.empty() ? "{" : ",";
-      AppendJsonString(name, &key);
-      key.push_back(':');
-      st.canonical_keys.emplace_back(size_t(bind - 2), std::move(key));
-    }
+    TS_RETURN_IF_ERROR(PrepareTableStatements(db_, spec, &st));
     it = statements_.emplace(spec.name, std::move(st)).first;
   }
   *out = &it->second;
   last_table_ = spec.name;
   last_statements_ = &it->second;
+  return Status::Ok();
+}
+
+// Once per table and connection: compiled for size (TS_COLD), out of StatementsFor's path.
+TS_COLD Status RowStore::PrepareTableStatements(Database* db, const TableSpec& spec, TableStatements* st) {
+  std::string cols, params;
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    cols += std::string(", ") + spec.columns[i].name;
+    params += ", ?" + std::to_string(i + 2);
+  }
+  TS_RETURN_IF_ERROR(db->Prepare("SELECT " + cols.substr(2) + " FROM " + spec.name + " WHERE id=?1", &st->select));
+  TS_RETURN_IF_ERROR(db->Prepare("INSERT OR REPLACE INTO " + std::string(spec.name) + " (id" + cols +
+                                     ") VALUES (?1" + params + ")", &st->upsert));
+  TS_RETURN_IF_ERROR(db->Prepare("INSERT INTO " + std::string(spec.name) + " (id" + cols + ") VALUES (?1" +
+                                     params + ")", &st->insert));
+  TS_RETURN_IF_ERROR(db->Prepare("INSERT OR IGNORE INTO " + std::string(spec.name) + " (id" + cols +
+                                     ") VALUES (?1" + params + ")", &st->insert_if_absent));
+  for (size_t i = 0; i < spec.columns.size(); ++i) st->by_name.emplace_back(spec.columns[i].name, int(i) + 2);
+  std::sort(st->by_name.begin(), st->by_name.end());
+  for (const auto& [name, bind] : st->by_name) {
+    std::string key = st->canonical_keys.empty() ? "{" : ",";
+    AppendJsonString(name, &key);
+    key.push_back(':');
+    st->canonical_keys.emplace_back(size_t(bind - 2), std::move(key));
+  }
   return Status::Ok();
 }
 
@@ -546,7 +553,7 @@ Status RowStore::ScopeChecksum(const std::string& scope, uint64_t* sum) {
   return Status::Ok();
 }
 
-Status RowStore::MoveTableChecksumsToKv(int64_t* moved) {
+TS_COLD Status RowStore::MoveTableChecksumsToKv(int64_t* moved) {
   *moved = 0;
   if (checksum_home_ != ChecksumHome::kKvTable) return Status::Ok();
   std::vector<std::pair<std::string, uint64_t>> old_sums;
@@ -568,7 +575,7 @@ Status RowStore::MoveTableChecksumsToKv(int64_t* moved) {
   return Status::Ok();
 }
 
-Status RowStore::RemoveAll() {
+TS_COLD Status RowStore::RemoveAll() {
   TS_RETURN_IF_ERROR(WriteQueuedMeta());  // queued _ts_rows entries first (see BeginBatch)
   pending_.clear();
   held_.clear();  // every sum is zero again: none held, none stored
@@ -578,7 +585,7 @@ Status RowStore::RemoveAll() {
   return db_->Exec("DELETE FROM _ts_kv WHERE key >= 'checksum:' AND key < 'checksum;'");  // ';' follows ':'
 }
 
-Status CanonicalDumpOf(Database* db, const std::vector<std::string>& scopes, std::string* out) {
+TS_COLD Status CanonicalDumpOf(Database* db, const std::vector<std::string>& scopes, std::string* out) {
   // Read from the domain tables themselves, not from the metadata: a row written behind the
   // engine's back shows up here too.
   out->clear();

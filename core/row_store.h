@@ -166,6 +166,8 @@ class RowStore {
   Status Write(const TableSpec& spec, const std::string& id, const StoredRow& before, bool must_be_new,
                StoredRow* row);
   Status StatementsFor(const TableSpec& spec, TableStatements** out);
+  // StatementsFor's first use of a table on this connection: builds and prepares its statements.
+  static Status PrepareTableStatements(Database* db, const TableSpec& spec, TableStatements* st);
   // "" for catalog tables, else the text of the row's shop_id cell ("" when not text).
   static const std::string& TypedScope(const TableSpec& spec, const std::vector<ColumnValue>& values);
   // RowHash's value for a row whose canonical values text is `text`.

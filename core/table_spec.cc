@@ -1,11 +1,14 @@
 #include "core/table_spec.h"
 
+#include "core/cold_code.h"
+
 namespace tillsync {
 namespace {
 
 using T = ColumnType;
 
-std::vector<TableSpec> MakeTables() {
+// Built once per process (AllTables).
+TS_COLD std::vector<TableSpec> MakeTables() {
   const ColumnSpec origin{"origin_shop_id", T::kText, false, 0, kMaxIdLength};
   const ColumnSpec modified_by{"last_modified_shop_id", T::kText, false, 0, kMaxIdLength};
   const ColumnSpec modified_at{"last_modified_at", T::kInteger, false, 0, INT64_MAX};
@@ -118,7 +121,7 @@ int TableSpec::StatusRank(std::string_view value) const {
 
 namespace {
 
-std::vector<TableSpec> MakeTablesWithNameOrder() {
+TS_COLD std::vector<TableSpec> MakeTablesWithNameOrder() {
   std::vector<TableSpec> tables = MakeTables();
   for (TableSpec& t : tables) {
     // An insertion sort of a dozen columns at most: no sort's code in the .wasm for it.

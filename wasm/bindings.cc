@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cold_code.h"
 #include "core/device.h"
 #include "core/env.h"
 #include "core/json_reader.h"
@@ -43,13 +44,9 @@
 
 using emscripten::val;
 
-// Bindings off the hot paths (the sale, sqlBatch, engine reads, sync pages): opening, settings,
-// the test-facing VFS contract and SQL runner, conflicts, quarantine, listings, error answers.
-// minsize makes clang inline almost nothing into them (its threshold for minsize callers) and
-// choose the shorter code: the .wasm size budget is spent where the CPU goes. This works only
-// because the engine's threshold is set with -inlinedefault-threshold (CMakeLists.txt): an
-// explicit -inline-threshold applies to minsize callers too.
-#define TSW_COLD __attribute__((minsize))
+// Bindings off the hot paths (the sale, sqlBatch, engine reads, sync pages) are marked TS_COLD
+// (core/cold_code.h: compiled for size): opening, settings, the test-facing VFS contract and SQL
+// runner, conflicts, quarantine, listings, error answers.
 
 namespace {
 
@@ -79,7 +76,7 @@ std::vector<uint8_t> CopyFromUint8Array(const val& bytes) {
 }
 
 // The message the VFS kept for its last failure (xGetLastError), or "".
-TSW_COLD std::string VfsLastError(sqlite3_vfs* vfs) {
+TS_COLD std::string VfsLastError(sqlite3_vfs* vfs) {
   if (!vfs || !vfs->xGetLastError) return "";
   char buf[1024];
   buf[0] = 0;
@@ -110,19 +107,19 @@ struct ContractFile {
 };
 std::vector<ContractFile> g_files;
 
-TSW_COLD ContractFile* FileById(int id) {
+TS_COLD ContractFile* FileById(int id) {
   if (id < 0 || id >= static_cast<int>(g_files.size()) || !g_files[id].file) return nullptr;
   return &g_files[id];
 }
 
-TSW_COLD val NoSuchFile() { return Result(SQLITE_MISUSE, "vfsContract: no open file with that id"); }
+TS_COLD val NoSuchFile() { return Result(SQLITE_MISUSE, "vfsContract: no open file with that id"); }
 
 // Result for one VFS call: the code, plus the VFS's message when it failed.
-TSW_COLD val VfsResult(sqlite3_vfs* vfs, int rc) {
+TS_COLD val VfsResult(sqlite3_vfs* vfs, int rc) {
   return Result(rc, rc == SQLITE_OK ? "" : VfsLastError(vfs));
 }
 
-TSW_COLD val vfsContractOpen(std::string vfsName, std::string name, int flags) {
+TS_COLD val vfsContractOpen(std::string vfsName, std::string name, int flags) {
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfsName.c_str());
   if (!vfs) return Result(SQLITE_ERROR, "no such vfs: " + vfsName);
   sqlite3_file* file = static_cast<sqlite3_file*>(sqlite3_malloc(vfs->szOsFile));
@@ -152,7 +149,7 @@ TSW_COLD val vfsContractOpen(std::string vfsName, std::string name, int flags) {
   return r;
 }
 
-TSW_COLD val vfsContractClose(int id) {
+TS_COLD val vfsContractClose(int id) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   int rc = f->file->pMethods->xClose(f->file);
@@ -163,13 +160,13 @@ TSW_COLD val vfsContractClose(int id) {
   return VfsResult(vfs, rc);
 }
 
-TSW_COLD void vfsContractCloseAll() {
+TS_COLD void vfsContractCloseAll() {
   for (size_t i = 0; i < g_files.size(); i++) {
     if (g_files[i].file) vfsContractClose(static_cast<int>(i));
   }
 }
 
-TSW_COLD val vfsContractRead(int id, double offset, int n) {
+TS_COLD val vfsContractRead(int id, double offset, int n) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   // Poison the buffer first: a VFS that forgets to zero-fill a short read must fail the
@@ -181,7 +178,7 @@ TSW_COLD val vfsContractRead(int id, double offset, int n) {
   return r;
 }
 
-TSW_COLD val vfsContractWrite(int id, double offset, val bytes) {
+TS_COLD val vfsContractWrite(int id, double offset, val bytes) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   std::vector<uint8_t> buf = CopyFromUint8Array(bytes);
@@ -190,20 +187,20 @@ TSW_COLD val vfsContractWrite(int id, double offset, val bytes) {
   return VfsResult(f->vfs, rc);
 }
 
-TSW_COLD val vfsContractTruncate(int id, double size) {
+TS_COLD val vfsContractTruncate(int id, double size) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   int rc = f->file->pMethods->xTruncate(f->file, static_cast<sqlite3_int64>(size));
   return VfsResult(f->vfs, rc);
 }
 
-TSW_COLD val vfsContractSync(int id, int flags) {
+TS_COLD val vfsContractSync(int id, int flags) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   return VfsResult(f->vfs, f->file->pMethods->xSync(f->file, flags));
 }
 
-TSW_COLD val vfsContractSize(int id) {
+TS_COLD val vfsContractSize(int id) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   sqlite3_int64 size = -1;
@@ -213,19 +210,19 @@ TSW_COLD val vfsContractSize(int id) {
   return r;
 }
 
-TSW_COLD val vfsContractLock(int id, int level) {
+TS_COLD val vfsContractLock(int id, int level) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   return VfsResult(f->vfs, f->file->pMethods->xLock(f->file, level));
 }
 
-TSW_COLD val vfsContractUnlock(int id, int level) {
+TS_COLD val vfsContractUnlock(int id, int level) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   return VfsResult(f->vfs, f->file->pMethods->xUnlock(f->file, level));
 }
 
-TSW_COLD val vfsContractCheckReservedLock(int id) {
+TS_COLD val vfsContractCheckReservedLock(int id) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   int reserved = -1;
@@ -236,7 +233,7 @@ TSW_COLD val vfsContractCheckReservedLock(int id) {
 }
 
 // Only integer-valued opcodes (LOCKSTATE, ...): enough for the contract.
-TSW_COLD val vfsContractFileControlInt(int id, int op, int arg) {
+TS_COLD val vfsContractFileControlInt(int id, int op, int arg) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   int value = arg;
@@ -246,7 +243,7 @@ TSW_COLD val vfsContractFileControlInt(int id, int op, int arg) {
   return r;
 }
 
-TSW_COLD val vfsContractCharacteristics(int id) {
+TS_COLD val vfsContractCharacteristics(int id) {
   ContractFile* f = FileById(id);
   if (!f) return NoSuchFile();
   val r = Ok();
@@ -255,7 +252,7 @@ TSW_COLD val vfsContractCharacteristics(int id) {
   return r;
 }
 
-TSW_COLD val vfsContractAccess(std::string vfsName, std::string name, int flags) {
+TS_COLD val vfsContractAccess(std::string vfsName, std::string name, int flags) {
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfsName.c_str());
   if (!vfs) return Result(SQLITE_ERROR, "no such vfs: " + vfsName);
   int exists = -1;
@@ -265,20 +262,20 @@ TSW_COLD val vfsContractAccess(std::string vfsName, std::string name, int flags)
   return r;
 }
 
-TSW_COLD val vfsContractDelete(std::string vfsName, std::string name) {
+TS_COLD val vfsContractDelete(std::string vfsName, std::string name) {
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfsName.c_str());
   if (!vfs) return Result(SQLITE_ERROR, "no such vfs: " + vfsName);
   return VfsResult(vfs, vfs->xDelete(vfs, name.c_str(), 1));
 }
 
-TSW_COLD val vfsContractLastError(std::string vfsName) {
+TS_COLD val vfsContractLastError(std::string vfsName) {
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfsName.c_str());
   if (!vfs) return Result(SQLITE_ERROR, "no such vfs: " + vfsName);
   return Result(SQLITE_OK, VfsLastError(vfs));
 }
 
 // The SQLite constants the suite needs, so no test hard-codes a number.
-TSW_COLD val sqliteConstants() {
+TS_COLD val sqliteConstants() {
   val c = val::object();
 #define TS_CONST(name) c.set(#name, name)
   TS_CONST(SQLITE_OK); TS_CONST(SQLITE_ERROR); TS_CONST(SQLITE_BUSY); TS_CONST(SQLITE_FULL);
@@ -324,13 +321,13 @@ bool IsStorageError(int rc) {
          primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
 }
 
-TSW_COLD val SqlError(SqlDb* d, int rc) {
+TS_COLD val SqlError(SqlDb* d, int rc) {
   val r = Result(rc, d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(rc));
   r.set("detail", IsStorageError(rc) ? VfsLastError(sqlite3_vfs_find(d->vfsName.c_str())) : "");
   return r;
 }
 
-TSW_COLD val sqlOpen(std::string path, std::string vfsName) {
+TS_COLD val sqlOpen(std::string path, std::string vfsName) {
   SqlDb entry;
   entry.vfsName = vfsName;
   int rc = sqlite3_open_v2(path.c_str(), &entry.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
@@ -415,7 +412,7 @@ val sqlQuery(int id, std::string sql) {
   return r;
 }
 
-TSW_COLD val sqlClose(int id) {
+TS_COLD val sqlClose(int id) {
   SqlDb* d = DbById(id);
   if (!d) return Result(SQLITE_MISUSE, "sql: no open database with that id");
   int rc = sqlite3_close(d->db);
@@ -1003,7 +1000,7 @@ std::string OkText(Json result) {
   return tillsync::DumpJson(out);
 }
 
-TSW_COLD std::string ErrorText(const Status& s, const std::string& vfs_message = "") {
+TS_COLD std::string ErrorText(const Status& s, const std::string& vfs_message = "") {
   Json detail = nullptr;
   if (!s.detail().empty()) {
     Json parsed;
@@ -1032,7 +1029,7 @@ Engine* EngineById(int id) {
   return g_engines[id].get();
 }
 
-TSW_COLD std::string NoEngine() { return ErrorText(Status(ErrorCode::kNotOpen, "no open database with that id")); }
+TS_COLD std::string NoEngine() { return ErrorText(Status(ErrorCode::kNotOpen, "no open database with that id")); }
 
 // Integers arrive from JS as doubles; anything that is not an exact integer is refused, never
 // truncated (a quantity of 2.5 must not become 2).
@@ -1058,7 +1055,7 @@ void TswRequest(sqlite3_context* ctx, int, sqlite3_value**) {
 
 // The worker's own tables beside the engine's: _tsw_requests (above) and _tsw_settings (the hub
 // URL and device token the worker syncs with; the identity itself lives in the core's _ts_kv).
-TSW_COLD Status InstallWorkerTables(Engine* e) {
+TS_COLD Status InstallWorkerTables(Engine* e) {
   tillsync::Database* db = e->device->db();
   TS_RETURN_IF_ERROR(db->Exec(
       "CREATE TABLE IF NOT EXISTS _tsw_settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID"));
@@ -1133,7 +1130,7 @@ Json WriteResultJson(const tillsync::WriteResult& w) { return Json{{"seq", w.seq
 // {"identity":{device_id, shop_id, receipt_prefix, currency}, "vfs", "journal_mode",
 //  "synchronous", "exclusive_locking", "clock":{"now_ms","seed"}, "push_batch", "pull_limit",
 //  "page_size" (new databases only)}
-TSW_COLD Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* options, Engine* e,
+TS_COLD Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* options, Engine* e,
                         int64_t* page_size) {
   JsonReader r(o, "options");
   TS_RETURN_IF_ERROR(r.ExpectObject({"identity", "vfs", "journal_mode", "synchronous", "exclusive_locking", "clock",
@@ -1181,7 +1178,7 @@ TSW_COLD Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, Device
   return Status::Ok();
 }
 
-TSW_COLD Json IdentityJson(const DeviceIdentity& id) {
+TS_COLD Json IdentityJson(const DeviceIdentity& id) {
   return Json{{"device_id", id.device_id}, {"shop_id", id.shop_id}, {"receipt_prefix", id.receipt_prefix},
               {"currency", id.currency}};
 }
@@ -1189,7 +1186,7 @@ TSW_COLD Json IdentityJson(const DeviceIdentity& id) {
 // page_size applies to a database being created: SQLite fixes it with the first page written,
 // so it is set here, on a connection of our own, before the engine creates its schema. An
 // existing database keeps the page size it was created with.
-TSW_COLD Status PrepareNewDatabase(const std::string& path, const std::string& vfs_name, int64_t page_size) {
+TS_COLD Status PrepareNewDatabase(const std::string& path, const std::string& vfs_name, int64_t page_size) {
   if (page_size == 0) return Status::Ok();
   sqlite3_vfs* vfs = sqlite3_vfs_find(vfs_name.empty() ? nullptr : vfs_name.c_str());
   if (!vfs) return Status(ErrorCode::kBadValue, "no such vfs: " + vfs_name);
@@ -1204,7 +1201,7 @@ TSW_COLD Status PrepareNewDatabase(const std::string& path, const std::string& v
   return s;
 }
 
-TSW_COLD std::string engineOpen(std::string path, std::string optionsJson) {
+TS_COLD std::string engineOpen(std::string path, std::string optionsJson) {
   auto e = std::make_unique<Engine>();
   Json o;
   DeviceIdentity identity;
@@ -1228,7 +1225,7 @@ TSW_COLD std::string engineOpen(std::string path, std::string optionsJson) {
 }
 
 // All worker settings as one object {key: value}.
-TSW_COLD std::string engineSettings(int id) {
+TS_COLD std::string engineSettings(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   tillsync::Statement st;
@@ -1245,7 +1242,7 @@ TSW_COLD std::string engineSettings(int id) {
 }
 
 // Stores one setting (value: JSON text), durable on return.
-TSW_COLD std::string engineSettingPut(int id, std::string key, std::string valueJson) {
+TS_COLD std::string engineSettingPut(int id, std::string key, std::string valueJson) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json v;
@@ -1258,7 +1255,7 @@ TSW_COLD std::string engineSettingPut(int id, std::string key, std::string value
 
 // Deletes a CLOSED database's files (the database, its WAL and rollback journal) through the
 // default VFS; files that are not there are fine. Refused while an engine has it open.
-TSW_COLD std::string engineDeleteDatabase(std::string path) {
+TS_COLD std::string engineDeleteDatabase(std::string path) {
   for (const auto& e : g_engines) {
     if (e && e->device->db()->path() == path) {
       return ErrorText(Status(ErrorCode::kBusy, "the database is open; close it first"));
@@ -1275,24 +1272,24 @@ TSW_COLD std::string engineDeleteDatabase(std::string path) {
   return OkText(nullptr);
 }
 
-TSW_COLD std::string engineClose(int id) {
+TS_COLD std::string engineClose(int id) {
   if (!EngineById(id)) return NoEngine();
   g_engines[id].reset();  // finalizes the statements and closes the connection
   return OkText(nullptr);
 }
 
-TSW_COLD void engineCloseAll() {
+TS_COLD void engineCloseAll() {
   for (auto& e : g_engines) e.reset();
 }
 
-TSW_COLD std::string engineInfo() {
+TS_COLD std::string engineInfo() {
   return OkText(Json{{"schema_version", tillsync::LatestSchemaVersion()},
                      {"protocol_version", tillsync::kProtocolVersion},
                      {"sqlite_version", sqlite3_libversion()}});
 }
 
 // Moves a fixed (test) clock; refused for a device on the real clock.
-TSW_COLD std::string engineSetClock(int id, double now_ms) {
+TS_COLD std::string engineSetClock(int id, double now_ms) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   int64_t now = 0;
@@ -1408,14 +1405,14 @@ std::string engineRecordSale(int id, std::string saleJson, std::string requestId
   });
 }
 
-TSW_COLD std::string engineVoidSale(int id, std::string orderId, std::string requestId) {
+TS_COLD std::string engineVoidSale(int id, std::string orderId, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     tillsync::WriteResult w;
     return StatusText(e->device->VoidSale(orderId, &w), WriteResultJson(w));
   });
 }
 
-TSW_COLD std::string engineRefundSale(int id, std::string orderId, std::string requestId) {
+TS_COLD std::string engineRefundSale(int id, std::string orderId, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     tillsync::WriteResult w;
     return StatusText(e->device->RefundSale(orderId, &w), WriteResultJson(w));
@@ -1424,7 +1421,7 @@ TSW_COLD std::string engineRefundSale(int id, std::string orderId, std::string r
 
 // kind: "receive" | "adjust". Quantities are checked to be exact integers here, then ranged by
 // the core.
-TSW_COLD std::string engineStock(int id, std::string kind, std::string productId, double qty, std::string requestId) {
+TS_COLD std::string engineStock(int id, std::string kind, std::string productId, double qty, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     int64_t n = 0;
     tillsync::WriteResult w;
@@ -1438,7 +1435,7 @@ TSW_COLD std::string engineStock(int id, std::string kind, std::string productId
   });
 }
 
-TSW_COLD std::string engineRecordExpense(int id, std::string description, double amountMinor, std::string requestId) {
+TS_COLD std::string engineRecordExpense(int id, std::string description, double amountMinor, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     int64_t n = 0;
     tillsync::WriteResult w;
@@ -1650,7 +1647,7 @@ std::string engineSyncSucceeded(int id) {
 
 // `code` is a stable error code name (e.g. from a problem+json answer, or "io_error" for a
 // network failure); `detail` JSON object text or "".
-TSW_COLD std::string engineSyncFailed(int id, std::string code, std::string message, std::string detail, bool network) {
+TS_COLD std::string engineSyncFailed(int id, std::string code, std::string message, std::string detail, bool network) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Status why(tillsync::ErrorCodeFromName(code), message, detail);
@@ -1672,7 +1669,7 @@ std::string engineStatus(int id) {
 }
 
 // Rows whose listed columns hold JSON text get those columns parsed, so JS receives objects.
-TSW_COLD Json ParseColumns(Json rows, std::initializer_list<const char*> columns) {
+TS_COLD Json ParseColumns(Json rows, std::initializer_list<const char*> columns) {
   for (Json& row : rows) {
     for (const char* c : columns) {
       auto it = row.find(c);
@@ -1684,7 +1681,7 @@ TSW_COLD Json ParseColumns(Json rows, std::initializer_list<const char*> columns
   return rows;
 }
 
-TSW_COLD std::string engineConflicts(int id) {
+TS_COLD std::string engineConflicts(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json rows;
@@ -1692,7 +1689,7 @@ TSW_COLD std::string engineConflicts(int id) {
   return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"mine", "theirs"}) : Json());
 }
 
-TSW_COLD std::string engineResolveConflict(int id, double conflictId, std::string valuesJson, std::string requestId) {
+TS_COLD std::string engineResolveConflict(int id, double conflictId, std::string valuesJson, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     int64_t cid = 0;
     Json values;
@@ -1704,7 +1701,7 @@ TSW_COLD std::string engineResolveConflict(int id, double conflictId, std::strin
   });
 }
 
-TSW_COLD std::string engineQuarantine(int id) {
+TS_COLD std::string engineQuarantine(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json rows;
@@ -1712,7 +1709,7 @@ TSW_COLD std::string engineQuarantine(int id) {
   return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"op"}) : Json());
 }
 
-TSW_COLD std::string engineRetryQuarantined(int id, double seq, std::string requestId) {
+TS_COLD std::string engineRetryQuarantined(int id, double seq, std::string requestId) {
   return Mutating(id, requestId, [&](Engine* e) {
     int64_t n = 0;
     tillsync::WriteResult w;
@@ -1722,7 +1719,7 @@ TSW_COLD std::string engineRetryQuarantined(int id, double seq, std::string requ
   });
 }
 
-TSW_COLD std::string engineDiscardQuarantined(int id, double seq) {
+TS_COLD std::string engineDiscardQuarantined(int id, double seq) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   int64_t n = 0;
@@ -1730,7 +1727,7 @@ TSW_COLD std::string engineDiscardQuarantined(int id, double seq) {
   return StatusText(s, nullptr);
 }
 
-TSW_COLD std::string engineOutbox(int id) {
+TS_COLD std::string engineOutbox(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json rows;
@@ -1738,7 +1735,7 @@ TSW_COLD std::string engineOutbox(int id) {
   return StatusText(s, s.ok() ? ParseColumns(std::move(rows), {"op"}) : Json());
 }
 
-TSW_COLD std::string engineSyncLog(int id) {
+TS_COLD std::string engineSyncLog(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   Json rows;
@@ -1748,7 +1745,7 @@ TSW_COLD std::string engineSyncLog(int id) {
 
 // The canonical dump and checksum of the local replica: the same text the native build prints
 // for the same operations (tests/wasm/parity.test.mjs compares them).
-TSW_COLD std::string engineCanonicalDump(int id) {
+TS_COLD std::string engineCanonicalDump(int id) {
   Engine* e = EngineById(id);
   if (!e) return NoEngine();
   std::string dump;
