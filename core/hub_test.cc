@@ -104,6 +104,18 @@ class HubTest : public ::testing::Test {
     return QueryInt(hub_db_, "SELECT last_seq FROM _hub_devices WHERE device_id='" + d.id + "'");
   }
 
+  // 12 extra catalog rows and 12 of shop A's rows, interleaved in hub sequence order, and one
+  // row of shop B's that shop A's devices must never get.
+  void SeedInterleavedCatalogAndShopRows() {
+    for (int i = 0; i < 12; ++i) {
+      std::string n = std::to_string(i);
+      ASSERT_TRUE(hub_->AdminWrite({Change{"products", "px" + n, Json{{"name", "P" + n}, {"price_minor", 100 + i},
+                                                                      {"tax_rate_bp", 0}, {"active", 1}}}}).ok());
+      ASSERT_TRUE(Push(a1_, Body(a1_, {Expense(i + 1, a1_, "e" + n, 100 + i)})).ok());
+    }
+    ASSERT_TRUE(Push(b1_, Body(b1_, {Expense(1, b1_, "b-e1", 1)})).ok());
+  }
+
   std::unique_ptr<Device> OpenDevice(const DeviceRecord& rec, int64_t pull_limit = kDefaultPullLimit) {
     DeviceOptions o;
     o.env = &env_;
@@ -549,15 +561,8 @@ TEST_F(HubTest, PullDeliversTheCatalogToEveryShopAndShopDataOnlyToItsOwn) {
 
 TEST_F(HubTest, PullPagesByCursorWithMoreAndRemaining) {
   // The changes after a cursor, page by page (a version 2 device's first download, and every
-  // device's pull after its first download): 12 extra catalog rows and 12 of shop A's rows,
-  // interleaved in hub sequence order.
-  for (int i = 0; i < 12; ++i) {
-    std::string n = std::to_string(i);
-    ASSERT_TRUE(hub_->AdminWrite({Change{"products", "px" + n, Json{{"name", "P" + n}, {"price_minor", 100 + i},
-                                                                    {"tax_rate_bp", 0}, {"active", 1}}}}).ok());
-    ASSERT_TRUE(Push(a1_, Body(a1_, {Expense(i + 1, a1_, "e" + n, 100 + i)})).ok());
-  }
-  ASSERT_TRUE(Push(b1_, Body(b1_, {Expense(1, b1_, "b-e1", 1)})).ok());  // must never show up
+  // device's pull after its first download).
+  SeedInterleavedCatalogAndShopRows();
   const int64_t total = QueryInt(hub_db_, "SELECT COUNT(*) FROM _ts_rows WHERE scope IN ('', '" + shop_a_.id + "')");
   ASSERT_GT(total, 24);
 
@@ -619,13 +624,7 @@ TEST_F(HubTest, FirstDownloadComesAsASnapshotInKeyOrder) {
   // The same rows as above, pulled from cursor 0 by a version 3 device: the catalog first, in key
   // order across every page, then the shop's rows as of the snapshot in seq order, then nothing
   // more (no change came meanwhile), with the cursor at the snapshot's sequence at the end.
-  for (int i = 0; i < 12; ++i) {
-    std::string n = std::to_string(i);
-    ASSERT_TRUE(hub_->AdminWrite({Change{"products", "px" + n, Json{{"name", "P" + n}, {"price_minor", 100 + i},
-                                                                    {"tax_rate_bp", 0}, {"active", 1}}}}).ok());
-    ASSERT_TRUE(Push(a1_, Body(a1_, {Expense(i + 1, a1_, "e" + n, 100 + i)})).ok());
-  }
-  ASSERT_TRUE(Push(b1_, Body(b1_, {Expense(1, b1_, "b-e1", 1)})).ok());  // must never show up
+  SeedInterleavedCatalogAndShopRows();
   const int64_t total = QueryInt(hub_db_, "SELECT COUNT(*) FROM _ts_rows WHERE scope IN ('', '" + shop_a_.id + "')");
   int64_t through = 0;
   ASSERT_TRUE(hub_->CommittedSeq(&through).ok());
