@@ -504,15 +504,12 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
     in_snapshot = true;
   } else if (req.cursor == 0 && req.page_version == kPullPageVersion3) {
     // A first download (or a repair's) that takes more than one page goes in key order.
-    int64_t visible = 0;
-    for (const std::string& scope : {std::string(), caller.shop_id}) {
-      int64_t count = 0;
-      TS_RETURN_IF_ERROR(store_->FeedCount(scope, 0, &count));
-      visible += count;
-    }
-    if (visible > req.limit) {
+    int64_t catalog = 0, shop = 0;
+    TS_RETURN_IF_ERROR(store_->FeedCount("", 0, &catalog));
+    TS_RETURN_IF_ERROR(store_->FeedCount(caller.shop_id, 0, &shop));
+    if (catalog + shop > req.limit) {
       TS_RETURN_IF_ERROR(CommittedSeq(&position.through));
-      TS_RETURN_IF_ERROR(store_->FeedCount("", 0, &position.catalog_left));
+      position.catalog_left = catalog;
       in_snapshot = true;
     }
   }
