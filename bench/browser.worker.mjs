@@ -255,7 +255,7 @@ serve({
     if (!lean) {
       contestants.push(await tillsyncContestant({ name: 'sql-nocoalesce', wasmUrl, coalesceWrites: false, engine: false }),
         await tillsyncContestant({ name: 'engine-nocoalesce', wasmUrl, coalesceWrites: false, engine: true }));
-      for (const pageSize of [1024, 2048, 4096]) {
+      for (const pageSize of [1024, 2048, 4096, 8192]) {
         contestants.push(await tillsyncContestant({ name: `engine-page-${pageSize}`, wasmUrl, coalesceWrites: true, pageSize, engine: true }));
       }
     }
@@ -289,7 +289,7 @@ serve({
     // the pairs' conditions (the crowd pass above adds about 0.1 ms of flush effect to each).
     // Without --lean, the page_size engines join this pass too (1024 and 2048: fewer bytes per
     // sale, more pages; the floor stays the 4096 engine's bytes).
-    const pageEngines = lean ? [] : [1024, 2048].map((size) => contestants.find((c) => c.name === `engine-page-${size}`));
+    const pageEngines = lean ? [] : [1024, 2048, 8192].map((size) => contestants.find((c) => c.name === `engine-page-${size}`));
     const alone = [...variantEngines, ...pageEngines];
     const buildsAlone = alone.length ? interleave([engine, ...alone, raw], n, warmup, 4 * (n + warmup)) : null;
 
@@ -324,7 +324,7 @@ serve({
         bulkParts: sqlFake ? { stringifyMs: median(sql.stringifyMs), fakeMs: bulkMs[sqlFake.name], fakeStringifyMs: median(sqlFake.stringifyMs),
           writes: bulkIo.write / ROUNDS, flushes: bulkIo.flush / ROUNDS, bytes: bulkIo.bytesWritten / ROUNDS } : null },
       oursNoCoalesce: lean ? null : { engineSale: sale['engine-nocoalesce'], sqlSale: sale['sql-nocoalesce'] },
-      oursPages: lean ? {} : { 1024: pick({ name: 'engine-page-1024' }), 2048: pick({ name: 'engine-page-2048' }), 4096: pick({ name: 'engine-page-4096' }) },
+      oursPages: lean ? {} : { 1024: pick({ name: 'engine-page-1024' }), 2048: pick({ name: 'engine-page-2048' }), 4096: pick({ name: 'engine-page-4096' }), 8192: pick({ name: 'engine-page-8192' }) },
       variants: variants.map((v, i) => ({ label: v.label, engineSale: sale[variantEngines[i].name], sqlSale: sale[variantSqls[i].name],
         reads: { totalMs: readMs[variantEngines[i].name] }, bulk: { totalMs: bulkMs[variantSqls[i].name] } })),
       official: { version: official.version,

@@ -98,7 +98,7 @@ class DeferredIndexesTest : public ::testing::Test {
   // read door, as a POS screen asks them.
   static std::string Lookups(Device* d) {
     Json rows;
-    Status s = d->Query("SELECT id, name FROM products WHERE barcode = ?1", Json::array({"4001007"}), &rows);
+    Status s = d->Query("SELECT id, name FROM products WHERE barcode = ?1", Json::array({"4001013"}), &rows);
     if (!s.ok()) return s.ToString();
     Json count;
     s = d->Query("SELECT COUNT(*) AS n FROM products WHERE category_id = ?1", Json::array({"c3"}), &count);
@@ -130,10 +130,11 @@ TEST_F(DeferredIndexesTest, BulkDownloadSetsAsideTheIndexesOfEmptyTablesAndBuild
   ASSERT_TRUE(PullPage(d.get(), &out).ok());
   ASSERT_TRUE(out.more);
   EXPECT_EQ(Deferred(d.get()).size(), 6u);
-  // Reads during the download find what has arrived (by a scan, without the index): the shop's
-  // row and p0 to p18 so far, of which p3, p7, p11 and p15 are in category c3.
-  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM products"), 19);
-  EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p7\",\"name\":\"Product 7\"}] [{\"n\":4}]");
+  // Reads during the download find what has arrived (by a scan, without the index). The catalog
+  // comes first, in key order (the shop's row after it): p0, p1, p10 to p19, p2 and p20 to p26
+  // so far, of which p11, p15, p19 and p23 are in category c3.
+  EXPECT_EQ(QueryInt(d->db(), "SELECT COUNT(*) FROM products"), 20);
+  EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p13\",\"name\":\"Product 13\"}] [{\"n\":4}]");
   ASSERT_TRUE(PullAll(hub_.get(), d.get(), &out).ok());
   EXPECT_TRUE(out.checksum_checked);
   EXPECT_FALSE(out.repair_started);
@@ -141,7 +142,7 @@ TEST_F(DeferredIndexesTest, BulkDownloadSetsAsideTheIndexesOfEmptyTablesAndBuild
   EXPECT_EQ(IndexDefinitions(d->db()), migration_indexes_);
   EXPECT_TRUE(Deferred(d.get()).empty());
   EXPECT_EQ(IntegrityCheck(d->db()), "ok");
-  EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p7\",\"name\":\"Product 7\"}] [{\"n\":7}]");
+  EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p13\",\"name\":\"Product 13\"}] [{\"n\":7}]");
   // The lookup goes through the rebuilt index.
   EXPECT_NE(QueryRowsText(d->db(), "EXPLAIN QUERY PLAN SELECT id FROM products WHERE barcode = '4001007'")
                 .find("USING INDEX products_by_barcode"), std::string::npos);
@@ -173,7 +174,7 @@ TEST_F(DeferredIndexesTest, DownloadInterruptedAfterAPageGetsItsIndexesBackAtOpe
   EXPECT_EQ(IndexDefinitions(d->db()), "");
   ASSERT_TRUE(PullAll(hub_.get(), d.get(), &out).ok());
   EXPECT_EQ(IndexDefinitions(d->db()), migration_indexes_);
-  EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p7\",\"name\":\"Product 7\"}] [{\"n\":7}]");
+  EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p13\",\"name\":\"Product 13\"}] [{\"n\":7}]");
   ExpectConverged(d.get());
 }
 
@@ -215,7 +216,7 @@ TEST_F(DeferredIndexesTest, CrashAtAnySyncOfTheFirstOrLastPageLeavesEveryIndexAf
       EXPECT_TRUE(Deferred(d.get()).empty());
       ASSERT_TRUE(PullAll(hub_.get(), d.get(), &out).ok());
       EXPECT_EQ(IndexDefinitions(d->db()), migration_indexes_);
-      EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p7\",\"name\":\"Product 7\"}] [{\"n\":7}]");
+      EXPECT_EQ(Lookups(d.get()), "[{\"id\":\"p13\",\"name\":\"Product 13\"}] [{\"n\":7}]");
       ExpectConverged(d.get());
       if (HasFailure()) return;
       if (!reached) break;
@@ -265,7 +266,7 @@ TEST_F(DeferredIndexesTest, SaleDuringTheDownloadIsInTheRebuiltIndexes) {
   ASSERT_TRUE(PullPage(d.get(), &out).ok());
   ASSERT_EQ(Deferred(d.get()).size(), 6u);
   SaleResult sale;
-  ASSERT_TRUE(d->RecordSale(test_support::Sale({{"p3", 2}}), &sale).ok());
+  ASSERT_TRUE(d->RecordSale(test_support::Sale({{"p13", 2}}), &sale).ok());  // in the first page (key order)
   ASSERT_TRUE(PullAll(hub_.get(), d.get(), &out).ok());
   EXPECT_EQ(IndexDefinitions(d->db()), migration_indexes_);
   EXPECT_EQ(IntegrityCheck(d->db()), "ok");

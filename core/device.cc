@@ -914,7 +914,7 @@ Status Device::BuildPull(std::string* body) {
     TS_RETURN_IF_ERROR(txn.Begin());
     TS_RETURN_IF_ERROR(LoadWriteState());
     TS_RETURN_IF_ERROR(rows_->RemoveAll());
-    TS_RETURN_IF_ERROR(KvPut("pull_cursor", "0"));
+    TS_RETURN_IF_ERROR(ForgetPullPosition());
     TS_RETURN_IF_ERROR(KvPut("repair_pending", "0"));
     TS_RETURN_IF_ERROR(Log("repair", "replica dropped after a discard; downloading again"));
     TS_RETURN_IF_ERROR(SaveWriteState());  // the sums are gone: none held, none stored
@@ -924,10 +924,17 @@ Status Device::BuildPull(std::string* body) {
   req.device_id = identity_.device_id;
   req.schema_version = LatestSchemaVersion();
   TS_RETURN_IF_ERROR(KvInt("pull_cursor", &req.cursor));
+  bool found = false;
+  TS_RETURN_IF_ERROR(KvGet("pull_snapshot", &req.snapshot, &found));
   req.limit = options_.pull_limit;
   req.page_version = options_.pull_page_version;
   *body = EncodePullRequest(req);
   return Status::Ok();
+}
+
+Status Device::ForgetPullPosition() {
+  TS_RETURN_IF_ERROR(KvPut("pull_cursor", "0"));
+  return KvPut("pull_snapshot", "");
 }
 
 Status Device::LocalChecksum(uint64_t* out) {
@@ -1044,8 +1051,9 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
       int64_t restored = 0;
       TS_RETURN_IF_ERROR(RestoreDeferredIndexes(db_.get(), &restored));
     }
-    // Rows and cursor commit together: a crash re-pulls this page, never skips it.
+    // Rows and position commit together: a crash re-pulls this page, never skips it.
     TS_RETURN_IF_ERROR(KvPut("pull_cursor", std::to_string(resp.cursor)));
+    TS_RETURN_IF_ERROR(KvPut("pull_snapshot", resp.snapshot));
     clock_->Observe(hub_ts);
     TS_RETURN_IF_ERROR(KvPut("hlc", clock_->last().ToString()));
     out->rows = int64_t(resp.rows.size());
@@ -1077,7 +1085,7 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
           TS_RETURN_IF_ERROR(Log("repair", "checksum " + ChecksumHex(local) + " differs from hub " + resp.checksum +
                                                "; downloading the replica again"));
           TS_RETURN_IF_ERROR(rows_->RemoveAll());
-          TS_RETURN_IF_ERROR(KvPut("pull_cursor", "0"));
+          TS_RETURN_IF_ERROR(ForgetPullPosition());
           TS_RETURN_IF_ERROR(KvAdd("stat_repairs", 1));
           out->repair_started = true;
           out->more = true;

@@ -50,8 +50,8 @@ struct DeviceOptions {
   Env* env = nullptr;  // nullptr: SystemEnv()
   size_t push_batch = 200;
   int64_t pull_limit = kDefaultPullLimit;
-  // The pull page form this device asks for (protocol.h); 1 only to act as an older device.
-  int pull_page_version = kPullPageVersion2;
+  // The pull page form this device asks for (protocol.h); 1 or 2 only to act as an older device.
+  int pull_page_version = kPullPageVersion3;
   // A pull page that arrives with at least this many rows still to apply (its own and the
   // remaining count) sets aside the secondary indexes of every replicated table that holds no
   // more rows than that, and the last page of the download builds them
@@ -205,6 +205,8 @@ class Device {
   // NewRowId without recording the id in new_ids_: for RecordSale, whose rows are all new and
   // go through WriteTypedInTxn, which needs no list of them (a copy of each id saved).
   Status MintRowId(std::string* out);
+  // The pull starts again from nothing: cursor 0 and no snapshot position (a repair).
+  Status ForgetPullPosition();
   Status KvGet(const char* key, std::string* out, bool* found);
   Status KvPut(const char* key, const std::string& value);
   Status KvInt(const char* key, int64_t* out);

@@ -5,6 +5,7 @@
 
 #include "core/fnv_hash.h"
 #include "core/migrations.h"  // LatestSchemaVersion: the schema this build understands
+#include "core/pull_snapshot.h"
 #include "core/sqlite_hub_store.h"
 
 namespace tillsync {
@@ -488,24 +489,37 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
   ReadSnapshot snapshot(store_.get());
   TS_RETURN_IF_ERROR(snapshot.Begin());
 
-  // Two feeds (catalog scope, shop scope), each already in seq order, merged here: one query
-  // over both scopes ordered by seq would sort every remaining row on every page. Each feed
-  // entry carries the row's metadata too, so a row on the page then costs one read of its values.
   std::vector<FeedEntry> refs;
-  int64_t remaining_total = 0;
-  for (const std::string& scope : {std::string(), caller.shop_id}) {
-    TS_RETURN_IF_ERROR(store_->Feed(scope, req.cursor, req.limit + 1, &refs));
-    int64_t count = 0;
-    TS_RETURN_IF_ERROR(store_->FeedCount(scope, req.cursor, &count));
-    remaining_total += count;
-  }
-  std::sort(refs.begin(), refs.end(), [](const FeedEntry& a, const FeedEntry& b) { return a.seq < b.seq; });
   PullResponse resp;
   resp.page_version = req.page_version;  // answer in the form the device reads
-  resp.more = int64_t(refs.size()) > req.limit;
-  if (resp.more) refs.resize(size_t(req.limit));
-  resp.cursor = refs.empty() ? req.cursor : refs.back().seq;
-  resp.remaining = remaining_total - int64_t(refs.size());
+  SnapshotPosition position;
+  bool in_snapshot = false;
+  if (!req.snapshot.empty()) {
+    if (req.cursor != 0) return Status(ErrorCode::kBadRequest, "a snapshot position goes with cursor 0");
+    TS_RETURN_IF_ERROR(ParseSnapshotPosition(req.snapshot, &position));
+    int64_t committed = 0;
+    TS_RETURN_IF_ERROR(CommittedSeq(&committed));
+    if (position.through > committed)
+      return Status(ErrorCode::kBadValue, "snapshot is not a position this hub gave: \"" + req.snapshot + "\"");
+    in_snapshot = true;
+  } else if (req.cursor == 0 && req.page_version == kPullPageVersion3) {
+    // A first download (or a repair's) that takes more than one page goes in key order.
+    int64_t catalog = 0, shop = 0;
+    TS_RETURN_IF_ERROR(store_->FeedCount("", 0, &catalog));
+    TS_RETURN_IF_ERROR(store_->FeedCount(caller.shop_id, 0, &shop));
+    if (catalog + shop > req.limit) {
+      TS_RETURN_IF_ERROR(CommittedSeq(&position.through));
+      position.catalog_left = catalog;
+      in_snapshot = true;
+    }
+  }
+  if (in_snapshot) TS_RETURN_IF_ERROR(CollectSnapshotPage(caller, req, &position, &refs, &resp));
+  else TS_RETURN_IF_ERROR(CollectChangePage(caller, req, &refs, &resp));
+  // Within a page, rows go in key order whatever their seq: the device fills its b-trees
+  // page by page, not row by row at random (its version 2 runs are then one per table, too).
+  std::sort(refs.begin(), refs.end(), [](const FeedEntry& a, const FeedEntry& b) {
+    return a.table != b.table ? a.table < b.table : a.id < b.id;
+  });
   resp.rows.reserve(refs.size());
   std::string checked_clocks;  // the last clocks text found sound
   for (FeedEntry& ref : refs) {
@@ -513,7 +527,7 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
     if (spec == nullptr) return Status(ErrorCode::kCorrupt, "row of unknown table " + ref.table);
     WireRow w;
     bool exists = false;
-    if (resp.page_version == kPullPageVersion2) {
+    if (IsColumnarPage(resp.page_version)) {
       // Typed cells, written out by the columnar encoder without a Json object per row.
       w.cells_spec = spec;
       TS_RETURN_IF_ERROR(store_->LoadRowCells(*spec, ref.id, &w.cells, &exists));
@@ -545,6 +559,86 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
   }
   resp.hub_hlc = clock_->Now().ToString();
   *response = EncodePullResponse(resp);
+  return Status::Ok();
+}
+
+Status Hub::CollectChangePage(const Caller& caller, const PullRequest& req, std::vector<FeedEntry>* refs,
+                              PullResponse* resp) {
+  // Two feeds (catalog scope, shop scope), each already in seq order, merged here: one query
+  // over both scopes ordered by seq would sort every remaining row on every page. Each feed
+  // entry carries the row's metadata too, so a row on the page then costs one read of its values.
+  int64_t remaining_total = 0;
+  for (const std::string& scope : {std::string(), caller.shop_id}) {
+    TS_RETURN_IF_ERROR(store_->Feed(scope, req.cursor, req.limit + 1, refs));
+    int64_t count = 0;
+    TS_RETURN_IF_ERROR(store_->FeedCount(scope, req.cursor, &count));
+    remaining_total += count;
+  }
+  std::sort(refs->begin(), refs->end(), [](const FeedEntry& a, const FeedEntry& b) { return a.seq < b.seq; });
+  resp->more = int64_t(refs->size()) > req.limit;
+  if (resp->more) refs->resize(size_t(req.limit));
+  resp->cursor = refs->empty() ? req.cursor : refs->back().seq;
+  resp->remaining = remaining_total - int64_t(refs->size());
+  return Status::Ok();
+}
+
+Status Hub::CollectSnapshotPage(const Caller& caller, const PullRequest& req, SnapshotPosition* position,
+                                std::vector<FeedEntry>* refs, PullResponse* resp) {
+  // One row more than the page holds: whether it exists says whether the snapshot goes on.
+  const size_t want = size_t(req.limit) + 1;
+  if (!position->in_shop) {
+    for (const TableSpec* spec : SnapshotCatalogTables()) {
+      if (spec->name < position->table) continue;  // sent already
+      const std::string after = spec->name == position->table ? position->id : std::string();
+      TS_RETURN_IF_ERROR(store_->KeyFeed(spec->name, after, int64_t(want - refs->size()), refs));
+      if (refs->size() >= want) break;
+    }
+  }
+  if (refs->size() < want) {
+    // The shop's rows as of `through`; a later change of one comes with the changes after it.
+    const size_t catalog_rows = refs->size();
+    TS_RETURN_IF_ERROR(store_->Feed(caller.shop_id, position->in_shop ? position->shop_seq : 0,
+                                    int64_t(want - catalog_rows), refs));
+    size_t kept = catalog_rows;
+    while (kept < refs->size() && (*refs)[kept].seq <= position->through) ++kept;
+    refs->resize(kept);
+  }
+  int64_t remaining = 0;
+  for (const std::string& scope : {std::string(), caller.shop_id}) {
+    int64_t count = 0;
+    TS_RETURN_IF_ERROR(store_->FeedCount(scope, position->through, &count));
+    remaining += count;  // the changes after the snapshot (a catalog row may also be counted below)
+  }
+  if (refs->size() < want) {
+    // The snapshot ends with this page; the changes since it follow by cursor.
+    resp->cursor = position->through;
+    resp->more = remaining > 0;
+    resp->remaining = remaining;
+    return Status::Ok();
+  }
+  refs->resize(size_t(req.limit));
+  const FeedEntry& last = refs->back();
+  const TableSpec* last_spec = FindTable(last.table);
+  if (last_spec == nullptr) return Status(ErrorCode::kCorrupt, "row of unknown table " + last.table);
+  if (last_spec->scope == Scope::kCatalog) {
+    // Every row of the page is a catalog row (they come before the shop's).
+    position->table = last.table;
+    position->id = last.id;
+    position->catalog_left = std::max<int64_t>(0, position->catalog_left - int64_t(refs->size()));
+    remaining += position->catalog_left;
+  } else {
+    position->in_shop = true;
+    position->shop_seq = last.seq;
+  }
+  // The shop's rows after the position, up to `through` (those after it are counted above).
+  int64_t shop_after = 0, shop_after_through = 0;
+  TS_RETURN_IF_ERROR(store_->FeedCount(caller.shop_id, position->in_shop ? position->shop_seq : 0, &shop_after));
+  TS_RETURN_IF_ERROR(store_->FeedCount(caller.shop_id, position->through, &shop_after_through));
+  remaining += shop_after - shop_after_through;
+  resp->cursor = req.cursor;
+  resp->snapshot = FormatSnapshotPosition(*position);
+  resp->more = true;
+  resp->remaining = remaining;
   return Status::Ok();
 }
 

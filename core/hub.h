@@ -29,6 +29,7 @@
 #include "core/merge.h"
 #include "core/operation.h"
 #include "core/protocol.h"
+#include "core/pull_snapshot.h"
 
 namespace tillsync {
 
@@ -130,6 +131,13 @@ class Hub {
                          StoredRow* next, MergeOutcome* outcome, Status* refusal);
   Status StoreChange(const TableSpec& spec, const std::string& id, const StoredRow& before, StoredRow* row);
   Status ReplayAnswer(const std::string& device_id, const PreparedOp& prepared, OpResult* out);
+  // A pull page's rows (metadata only, values read after) and its cursor, more and remaining:
+  // the changes after the request's cursor in seq order, or the next part of a first download
+  // in key order (core/pull_snapshot.h; *position moves to the page's end).
+  Status CollectChangePage(const Caller& caller, const PullRequest& req, std::vector<FeedEntry>* refs,
+                           PullResponse* resp);
+  Status CollectSnapshotPage(const Caller& caller, const PullRequest& req, SnapshotPosition* position,
+                             std::vector<FeedEntry>* refs, PullResponse* resp);
   Status LoadState();
   Status SaveState();
   std::string NewId(const char* prefix);

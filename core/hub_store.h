@@ -98,6 +98,11 @@ class HubStore {
   // `limit` of them; FeedCount counts all of them. Hub merges the catalog's and the shop's feed.
   virtual Status Feed(const std::string& scope, int64_t cursor, int64_t limit, std::vector<FeedEntry>* out) = 0;
   virtual Status FeedCount(const std::string& scope, int64_t cursor, int64_t* count) = 0;
+  // The catalog in key order, for a large first download (Hub::Pull, "snapshot"): the catalog
+  // rows of `table` whose id sorts after `after_id` ("" = from the first), in id order (bytewise),
+  // at most `limit` of them.
+  virtual Status KeyFeed(const std::string& table, const std::string& after_id, int64_t limit,
+                         std::vector<FeedEntry>* out) = 0;
 
   // Exactly-once bookkeeping.
   virtual Status FindDeviceCursor(const std::string& device_id, DeviceCursor* out) = 0;

@@ -104,6 +104,18 @@ class HubTest : public ::testing::Test {
     return QueryInt(hub_db_, "SELECT last_seq FROM _hub_devices WHERE device_id='" + d.id + "'");
   }
 
+  // 12 extra catalog rows and 12 of shop A's rows, interleaved in hub sequence order, and one
+  // row of shop B's that shop A's devices must never get.
+  void SeedInterleavedCatalogAndShopRows() {
+    for (int i = 0; i < 12; ++i) {
+      std::string n = std::to_string(i);
+      ASSERT_TRUE(hub_->AdminWrite({Change{"products", "px" + n, Json{{"name", "P" + n}, {"price_minor", 100 + i},
+                                                                      {"tax_rate_bp", 0}, {"active", 1}}}}).ok());
+      ASSERT_TRUE(Push(a1_, Body(a1_, {Expense(i + 1, a1_, "e" + n, 100 + i)})).ok());
+    }
+    ASSERT_TRUE(Push(b1_, Body(b1_, {Expense(1, b1_, "b-e1", 1)})).ok());
+  }
+
   std::unique_ptr<Device> OpenDevice(const DeviceRecord& rec, int64_t pull_limit = kDefaultPullLimit) {
     DeviceOptions o;
     o.env = &env_;
@@ -548,14 +560,9 @@ TEST_F(HubTest, PullDeliversTheCatalogToEveryShopAndShopDataOnlyToItsOwn) {
 }
 
 TEST_F(HubTest, PullPagesByCursorWithMoreAndRemaining) {
-  // 12 extra catalog rows and 12 of shop A's rows, interleaved in hub sequence order.
-  for (int i = 0; i < 12; ++i) {
-    std::string n = std::to_string(i);
-    ASSERT_TRUE(hub_->AdminWrite({Change{"products", "px" + n, Json{{"name", "P" + n}, {"price_minor", 100 + i},
-                                                                    {"tax_rate_bp", 0}, {"active", 1}}}}).ok());
-    ASSERT_TRUE(Push(a1_, Body(a1_, {Expense(i + 1, a1_, "e" + n, 100 + i)})).ok());
-  }
-  ASSERT_TRUE(Push(b1_, Body(b1_, {Expense(1, b1_, "b-e1", 1)})).ok());  // must never show up
+  // The changes after a cursor, page by page (a version 2 device's first download, and every
+  // device's pull after its first download).
+  SeedInterleavedCatalogAndShopRows();
   const int64_t total = QueryInt(hub_db_, "SELECT COUNT(*) FROM _ts_rows WHERE scope IN ('', '" + shop_a_.id + "')");
   ASSERT_GT(total, 24);
 
@@ -565,20 +572,26 @@ TEST_F(HubTest, PullPagesByCursorWithMoreAndRemaining) {
   while (more) {
     ASSERT_LT(++pages, 100);
     std::string answer;
-    ASSERT_TRUE(hub_->Pull(CallerOf(a2_), EncodePullRequest(PullRequest{a2_.id, LatestSchemaVersion(), cursor, 5}),
+    ASSERT_TRUE(hub_->Pull(CallerOf(a2_),
+                           EncodePullRequest(PullRequest{a2_.id, LatestSchemaVersion(), cursor, 5, kPullPageVersion2}),
                            &answer).ok());
     PullResponse page;
     ASSERT_TRUE(DecodePullResponse(answer, &page).ok());
+    EXPECT_TRUE(page.snapshot.empty());
     int64_t last_seq = cursor;
+    std::string last_key;
     const std::vector<WireRow> rows = PageRowsOf(PullResponse(page));
     for (const WireRow& row : rows) {
-      EXPECT_GT(row.seq, last_seq) << "rows come in hub sequence order, after the cursor";
-      last_seq = row.seq;
-      EXPECT_TRUE(seen.insert(row.table + "/" + row.id).second) << "delivered twice: " << row.id;
+      EXPECT_GT(row.seq, cursor) << "rows come after the cursor";
+      last_seq = std::max(last_seq, row.seq);
+      const std::string key = row.table + "/" + row.id;
+      EXPECT_LT(last_key, key) << "within a page, rows come in key order";
+      last_key = key;
+      EXPECT_TRUE(seen.insert(key).second) << "delivered twice: " << row.id;
       EXPECT_NE(row.id, "b-e1");
     }
     delivered += int64_t(rows.size());
-    EXPECT_EQ(page.cursor, last_seq);
+    EXPECT_EQ(page.cursor, last_seq) << "the page is the next rows in seq order, up to the cursor";
     EXPECT_EQ(page.remaining, total - delivered);
     more = page.more;
     if (more) {
@@ -605,6 +618,167 @@ TEST_F(HubTest, PullPagesByCursorWithMoreAndRemaining) {
   EXPECT_EQ(end.cursor, cursor);
   EXPECT_EQ(end.remaining, 0);
   EXPECT_FALSE(end.checksum.empty());
+}
+
+TEST_F(HubTest, FirstDownloadComesAsASnapshotInKeyOrder) {
+  // The same rows as above, pulled from cursor 0 by a version 3 device: the catalog first, in key
+  // order across every page, then the shop's rows as of the snapshot in seq order, then nothing
+  // more (no change came meanwhile), with the cursor at the snapshot's sequence at the end.
+  SeedInterleavedCatalogAndShopRows();
+  const int64_t total = QueryInt(hub_db_, "SELECT COUNT(*) FROM _ts_rows WHERE scope IN ('', '" + shop_a_.id + "')");
+  int64_t through = 0;
+  ASSERT_TRUE(hub_->CommittedSeq(&through).ok());
+
+  PullRequest req{a2_.id, LatestSchemaVersion(), 0, 5};
+  ASSERT_EQ(req.page_version, kPullPageVersion3);
+  int64_t delivered = 0, pages = 0, last_shop_seq = 0;
+  std::string last_catalog_key;
+  bool in_shop_rows = false;
+  std::set<std::string> seen;
+  while (true) {
+    ASSERT_LT(++pages, 100);
+    std::string answer;
+    ASSERT_TRUE(hub_->Pull(CallerOf(a2_), EncodePullRequest(req), &answer).ok());
+    EXPECT_NE(answer.find("\"v\":3}"), std::string::npos);
+    PullResponse page;
+    ASSERT_TRUE(DecodePullResponse(answer, &page).ok());
+    const std::vector<WireRow> rows = PageRowsOf(PullResponse(page));
+    int64_t page_max_seq = 0;
+    for (const WireRow& row : rows) {
+      const std::string key = row.table + "/" + row.id;
+      EXPECT_TRUE(seen.insert(key).second) << "delivered twice: " << key;
+      EXPECT_NE(row.id, "b-e1");
+      if (FindTable(row.table)->scope == Scope::kCatalog) {
+        EXPECT_FALSE(in_shop_rows) << "the catalog comes before the shop's rows: " << key;
+        EXPECT_LT(last_catalog_key, key) << "the catalog comes in key order";
+        last_catalog_key = key;
+      } else {
+        EXPECT_GT(row.seq, last_shop_seq) << "the shop's rows come in seq order, page after page";
+        EXPECT_LE(row.seq, through) << "as of the snapshot";
+        page_max_seq = std::max(page_max_seq, row.seq);
+      }
+    }
+    for (const WireRow& row : rows) in_shop_rows = in_shop_rows || FindTable(row.table)->scope != Scope::kCatalog;
+    last_shop_seq = std::max(last_shop_seq, page_max_seq);
+    delivered += int64_t(rows.size());
+    EXPECT_EQ(page.remaining, total - delivered);
+    if (page.snapshot.empty()) {
+      EXPECT_FALSE(page.more);
+      EXPECT_EQ(page.cursor, through) << "after the snapshot: the changes since its sequence";
+      EXPECT_EQ(page.checksum.size(), 16u);
+      req.cursor = page.cursor;
+      break;
+    }
+    EXPECT_TRUE(page.more);
+    EXPECT_EQ(page.cursor, 0) << "the cursor waits at 0 while the snapshot is sent";
+    EXPECT_EQ(rows.size(), 5u);
+    EXPECT_TRUE(page.checksum.empty());
+    req.snapshot = page.snapshot;
+  }
+  EXPECT_TRUE(in_shop_rows);
+  EXPECT_EQ(delivered, total);
+  EXPECT_EQ(pages, (total + 4) / 5);
+
+  // From the end: nothing, the same cursor, no snapshot.
+  req.snapshot.clear();
+  std::string answer;
+  ASSERT_TRUE(hub_->Pull(CallerOf(a2_), EncodePullRequest(req), &answer).ok());
+  PullResponse end;
+  ASSERT_TRUE(DecodePullResponse(answer, &end).ok());
+  EXPECT_TRUE(end.tables.empty());
+  EXPECT_FALSE(end.more);
+  EXPECT_TRUE(end.snapshot.empty());
+  EXPECT_EQ(end.cursor, through);
+
+  // A first download that fits in one page is one page of changes: no snapshot.
+  ASSERT_TRUE(hub_->Pull(CallerOf(a2_), EncodePullRequest(PullRequest{a2_.id, LatestSchemaVersion(), 0, total}),
+                         &answer).ok());
+  PullResponse whole;
+  ASSERT_TRUE(DecodePullResponse(answer, &whole).ok());
+  EXPECT_TRUE(whole.snapshot.empty());
+  EXPECT_FALSE(whole.more);
+  EXPECT_EQ(whole.cursor, through - 1);  // the last row this shop can see (shop B's expense came after it)
+  EXPECT_EQ(int64_t(PageRowsOf(std::move(whole)).size()), total);
+}
+
+TEST_F(HubTest, ChangesMadeWhileASnapshotIsSentReachTheDeviceAfterIt) {
+  std::vector<Change> catalog;
+  for (int i = 0; i < 30; ++i)
+    catalog.push_back(Change{"products", "p-" + std::to_string(i),
+                             Json{{"name", "P" + std::to_string(i)}, {"price_minor", 100 + i}, {"tax_rate_bp", 0},
+                                  {"active", 1}}});
+  ASSERT_TRUE(hub_->AdminWrite(catalog).ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(Push(a1_, Body(a1_, {Expense(i + 1, a1_, "e" + std::to_string(i), 10)})).ok());
+  auto a2 = OpenDevice(a2_, /*pull_limit=*/7);
+  PullOutcome out;
+  for (int page = 0; page < 2; ++page) {
+    std::string body, answer;
+    ASSERT_TRUE(a2->BuildPull(&body).ok());
+    ASSERT_TRUE(hub_->Pull(CallerOf(a2_), body, &answer).ok());
+    ASSERT_TRUE(a2->HandlePullResponse(answer, &out).ok());
+    ASSERT_TRUE(out.more);
+  }
+  std::string body;
+  ASSERT_TRUE(a2->BuildPull(&body).ok());
+  ASSERT_NE(body.find("\"snapshot\":\"" ), std::string::npos) << body;  // 14 catalog rows sent, in key order
+  // Meanwhile: a row already sent changes, so does one still to come; a new row sorts before the
+  // position (a snapshot never goes back for it) and one after it; the shop gets a new row.
+  ASSERT_TRUE(hub_->AdminWrite({Change{"products", "p-1", Json{{"price_minor", 901}}},
+                                Change{"products", "p-9", Json{{"price_minor", 909}}},
+                                Change{"products", "a-new", Json{{"name", "Early"}, {"price_minor", 1},
+                                                                 {"tax_rate_bp", 0}, {"active", 1}}},
+                                Change{"products", "z-new", Json{{"name", "Late"}, {"price_minor", 2},
+                                                                 {"tax_rate_bp", 0}, {"active", 1}}}}).ok());
+  ASSERT_TRUE(Push(a1_, Body(a1_, {Expense(7, a1_, "e-late", 70)})).ok());
+  // A close and an open mid-download: the position was committed with the last page.
+  a2.reset();
+  a2 = OpenDevice(a2_, 7);
+  std::string again;
+  ASSERT_TRUE(a2->BuildPull(&again).ok());
+  EXPECT_EQ(again, body);
+  ASSERT_TRUE(PullAll(hub_.get(), a2.get(), &out).ok());
+  EXPECT_TRUE(out.checksum_checked);
+  EXPECT_FALSE(out.repair_started);
+  std::string hub_dump, device_dump;
+  ASSERT_TRUE(hub_->CanonicalDump(shop_a_.id, &hub_dump).ok());
+  ASSERT_TRUE(a2->CanonicalDump(&device_dump).ok());
+  EXPECT_EQ(device_dump, hub_dump);
+  EXPECT_EQ(QueryInt(a2->db(), "SELECT price_minor FROM products WHERE id='p-1'"), 901);
+  EXPECT_EQ(QueryInt(a2->db(), "SELECT price_minor FROM products WHERE id='p-9'"), 909);
+  EXPECT_EQ(QueryInt(a2->db(), "SELECT COUNT(*) FROM products WHERE id IN ('a-new', 'z-new')"), 2);
+  EXPECT_EQ(QueryInt(a2->db(), "SELECT COUNT(*) FROM expenses WHERE id='e-late'"), 1);
+  ASSERT_TRUE(a2->BuildPull(&body).ok());
+  EXPECT_EQ(body.find("snapshot"), std::string::npos) << "the position is forgotten once the snapshot ends: " << body;
+}
+
+TEST_F(HubTest, PullRefusesASnapshotPositionItDidNotGive) {
+  std::vector<Change> catalog;
+  for (int i = 0; i < 8; ++i)
+    catalog.push_back(Change{"products", "p-" + std::to_string(i),
+                             Json{{"name", "P"}, {"price_minor", 1}, {"tax_rate_bp", 0}, {"active", 1}}});
+  ASSERT_TRUE(hub_->AdminWrite(catalog).ok());
+  int64_t committed = 0;
+  ASSERT_TRUE(hub_->CommittedSeq(&committed).ok());
+  auto pull = [&](const std::string& snapshot, int64_t cursor = 0) {
+    PullRequest req{a1_.id, LatestSchemaVersion(), cursor, 3};
+    req.snapshot = snapshot;
+    std::string answer;
+    return hub_->Pull(CallerOf(a1_), EncodePullRequest(req), &answer).code();
+  };
+  EXPECT_EQ(pull(std::to_string(committed) + " 5 products p-3"), ErrorCode::kOk);
+  EXPECT_EQ(pull(std::to_string(committed) + " 1"), ErrorCode::kOk);
+  EXPECT_EQ(pull("garbage"), ErrorCode::kBadValue);
+  EXPECT_EQ(pull(std::to_string(committed + 1) + " 5 products p-3"), ErrorCode::kBadValue);  // ahead of the hub
+  EXPECT_EQ(pull(std::to_string(committed) + " 5 expenses e1"), ErrorCode::kBadValue);        // not a catalog table
+  EXPECT_EQ(pull(std::to_string(committed) + " 5 products bad/id"), ErrorCode::kBadValue);
+  EXPECT_EQ(pull(std::to_string(committed) + " 5 products p-3", /*cursor=*/5), ErrorCode::kBadRequest);
+  // Only version 3 speaks of snapshots.
+  std::string answer;
+  EXPECT_EQ(hub_->Pull(CallerOf(a1_),
+                       R"({"cursor":0,"device_id":")" + a1_.id + R"(","limit":3,"schema_version":)" +
+                           std::to_string(LatestSchemaVersion()) + R"(,"snapshot":"1 1","v":2})",
+                       &answer).code(),
+            ErrorCode::kBadRequest);
 }
 
 TEST_F(HubTest, ChangedRowIsDeliveredAgainAfterTheCursor) {

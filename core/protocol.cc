@@ -778,23 +778,30 @@ Status DecodePushResponse(std::string_view body, PushResponse* out) {
 }
 
 std::string EncodePullRequest(const PullRequest& r) {
-  return DumpJson(Json{{"v", r.page_version}, {"device_id", r.device_id}, {"schema_version", r.schema_version},
-                       {"cursor", r.cursor}, {"limit", r.limit}});
+  Json j{{"v", r.page_version}, {"device_id", r.device_id}, {"schema_version", r.schema_version},
+         {"cursor", r.cursor}, {"limit", r.limit}};
+  if (!r.snapshot.empty()) j["snapshot"] = r.snapshot;
+  return DumpJson(j);
 }
 
 Status DecodePullRequest(std::string_view body, PullRequest* out) {
   Json j;
   TS_RETURN_IF_ERROR(ParseJson(body, &j));
   JsonReader r(j, "");
-  TS_RETURN_IF_ERROR(r.ExpectObject({"v", "device_id", "schema_version", "cursor", "limit"}));
+  TS_RETURN_IF_ERROR(r.ExpectObject({"v", "device_id", "schema_version", "cursor", "limit", "snapshot"}));
   PullRequest req;
-  // A pull request's version names the page form the device reads (1 or 2).
+  // A pull request's version names the page form the device reads (1, 2 or 3).
   int64_t v = 0;
   TS_RETURN_IF_ERROR(r.Int("v", &v));
-  if (v != kPullPageVersion1 && v != kPullPageVersion2)
+  if (v != kPullPageVersion1 && v != kPullPageVersion2 && v != kPullPageVersion3)
     return Status(ErrorCode::kBadVersion, "pull protocol version " + std::to_string(v) +
-                                              " is not supported (this side speaks 1 and 2)");
+                                              " is not supported (this side speaks 1, 2 and 3)");
   req.page_version = int(v);
+  if (r.Has("snapshot")) {
+    if (req.page_version != kPullPageVersion3)
+      return Status(ErrorCode::kBadRequest, "snapshot needs pull protocol version 3");
+    TS_RETURN_IF_ERROR(r.String("snapshot", &req.snapshot, kMaxSnapshotLength));
+  }
   TS_RETURN_IF_ERROR(ReadDeviceId(r, &req.device_id));
   TS_RETURN_IF_ERROR(r.Int("schema_version", &req.schema_version));
   TS_RETURN_IF_ERROR(r.Int("cursor", &req.cursor));
@@ -942,7 +949,7 @@ std::string EncodePullResponse(const PullResponse& r) {
   // Written out directly rather than through a DOM of the whole page (up to 5,000 rows): the same
   // bytes DumpJson would give (keys in sorted order, compact), without copying every row's values
   // into a second tree first.
-  const bool columnar = r.page_version == kPullPageVersion2;
+  const bool columnar = IsColumnarPage(r.page_version);
   std::string out;
   out.reserve(64 + r.rows.size() * (columnar ? 160 : 320));
   out += "{";
@@ -952,9 +959,10 @@ std::string EncodePullResponse(const PullResponse& r) {
   out += r.more ? ",\"more\":true" : ",\"more\":false";
   out += ",\"remaining\":" + std::to_string(r.remaining);
   if (columnar) {
+    if (r.page_version == kPullPageVersion3 && !r.snapshot.empty()) out += ",\"snapshot\":" + DumpJson(Json(r.snapshot));
     out += ",";
     AppendTableRuns(r.rows, &out);
-    out += ",\"v\":" + std::to_string(kPullPageVersion2) + "}";
+    out += ",\"v\":" + std::to_string(r.page_version) + "}";
     return out;
   }
   out += ",\"rows\":[";
@@ -990,10 +998,14 @@ Status DecodePullResponseGeneral(std::string_view body, PullResponse* out) {
   JsonReader r(j, "");
   PullResponse resp;
   auto v = j.is_object() ? j.find("v") : j.end();
-  if (j.is_object() && v != j.end() && v->is_number_integer() && *v == kPullPageVersion2) {
-    // Version 2 (columnar): the same checks in the same order, on "tables" instead of "rows".
-    TS_RETURN_IF_ERROR(r.ExpectObject({"v", "tables", "cursor", "more", "remaining", "checksum", "hub_hlc"}));
-    resp.page_version = kPullPageVersion2;
+  if (j.is_object() && v != j.end() && v->is_number_integer() && (*v == kPullPageVersion2 || *v == kPullPageVersion3)) {
+    // Versions 2 and 3 (columnar): the same checks in the same order, on "tables" instead of
+    // "rows"; only version 3 may carry a snapshot position.
+    resp.page_version = int(*v);
+    if (resp.page_version == kPullPageVersion3)
+      TS_RETURN_IF_ERROR(r.ExpectObject({"v", "tables", "cursor", "more", "remaining", "checksum", "hub_hlc", "snapshot"}));
+    else
+      TS_RETURN_IF_ERROR(r.ExpectObject({"v", "tables", "cursor", "more", "remaining", "checksum", "hub_hlc"}));
     if (!page.tables_streamed()) {
       const Json* tables = nullptr;
       TS_RETURN_IF_ERROR(r.Array("tables", &tables, size_t(kMaxPullLimit)));
@@ -1038,6 +1050,7 @@ Status ReadPullPageFields(const JsonReader& r, PullResponse* resp) {
     if (resp->checksum.size() != 16) return Status(ErrorCode::kBadValue, "checksum must be 16 hex digits");
   }
   TS_RETURN_IF_ERROR(r.String("hub_hlc", &resp->hub_hlc, 100));
+  if (r.Has("snapshot")) TS_RETURN_IF_ERROR(r.String("snapshot", &resp->snapshot, kMaxSnapshotLength));
   HlcTimestamp ts;
   return HlcTimestamp::Parse(resp->hub_hlc, &ts);
 }

@@ -23,6 +23,12 @@ constexpr int kProtocolVersion = 1;
 // it reads ("v"); the hub answers in that form, so devices built before version 2 keep working.
 constexpr int kPullPageVersion1 = 1;
 constexpr int kPullPageVersion2 = 2;
+// Version 3: version 2's columnar page, and a large first download sent in key order. A device
+// that reads version 3 may get a `snapshot` position with a page: opaque to it, stored with the
+// page's rows and sent back in its next pull, until an answer comes without one (see
+// schema/protocol.md, "Initial download in key order").
+constexpr int kPullPageVersion3 = 3;
+constexpr size_t kMaxSnapshotLength = 200;
 constexpr size_t kMaxOpsPerPush = 500;
 constexpr int64_t kDefaultPullLimit = 1000;
 constexpr int64_t kMaxPullLimit = 5000;
@@ -78,7 +84,8 @@ struct PullRequest {
   int64_t schema_version = 0;
   int64_t cursor = 0;
   int64_t limit = kDefaultPullLimit;
-  int page_version = kPullPageVersion2;  // the page form the device reads ("v" of the request)
+  int page_version = kPullPageVersion3;  // the page form the device reads ("v" of the request)
+  std::string snapshot;  // version 3: the position the last answer gave, "" if none
 };
 
 // A row of a columnar page, decoded and checked: values in the order of the table's columns
@@ -104,8 +111,9 @@ WireRow WireRowOf(const PageTable& table, PageRow&& row);
 struct PullResponse {
   int page_version = kPullPageVersion1;
   std::vector<WireRow> rows;       // version 1
-  std::vector<PageTable> tables;   // version 2: runs of rows, in the hub's sequence order
+  std::vector<PageTable> tables;   // versions 2 and 3: runs of rows
   int64_t cursor = 0;     // pass back in the next pull
+  std::string snapshot;   // version 3: pass back in the next pull; "" when the answer has none
   bool more = false;      // another page is ready now
   int64_t remaining = 0;  // rows after this page (for progress bars)
   // Sum of row hashes of everything the shop can see, as 16 hex digits. Present only on the last
@@ -138,7 +146,10 @@ Status ValidatePageValue(const ColumnSpec& col, const ColumnValue& v, const std:
 // The same checks on a value of any JSON type: ValidateValues (core/operation.h) checks each value
 // of a change or a version 1 row this way, so every value, however it arrived, meets one rule.
 Status ValidateJsonValue(const ColumnSpec& col, const Json& v, const std::string& row_path);
-// The answer's own fields besides its rows (cursor, more, remaining, checksum, hub_hlc), from its
+// Whether pages of this version are columnar (2 and 3).
+inline bool IsColumnarPage(int page_version) { return page_version >= kPullPageVersion2; }
+
+// The answer's own fields besides its rows (cursor, more, remaining, checksum, hub_hlc, snapshot), from its
 // top-level object:
 Status ReadPullPageFields(const JsonReader& r, PullResponse* resp);
 

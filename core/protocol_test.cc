@@ -537,7 +537,7 @@ TEST(ProtocolTest, PullDecoderChecksTheAnswerBeforeItsRows) {
   Json j = Json::parse(EncodePullResponse(SamplePullResponse()));
   j["rows"][0]["table"] = "users";
   Json v = j;
-  v["v"] = 3;  // 2 is the columnar form, whose checks refuse "rows" before they reach a row
+  v["v"] = 4;  // 2 and 3 are the columnar forms, whose checks refuse "rows" before they reach a row
   EXPECT_EQ(DecodePull(v.dump(), &out).code(), ErrorCode::kBadVersion);
   Json unknown = j;
   unknown["zzz"] = 1;  // after "rows" in the text
@@ -571,15 +571,29 @@ TEST(ProtocolTest, PullDecoderTakesAFullPageAndRefusesAHugeOne) {
 
 TEST(ProtocolTest, PullRequestSaysWhichPageFormItReads) {
   PullRequest in = SamplePullRequest(), out;
-  EXPECT_EQ(in.page_version, kPullPageVersion2);  // what this build's devices ask for
+  EXPECT_EQ(in.page_version, kPullPageVersion3);  // what this build's devices ask for
+  ASSERT_TRUE(DecodePullRequest(EncodePullRequest(in), &out).ok());
+  EXPECT_EQ(out.page_version, kPullPageVersion3);
+  EXPECT_TRUE(out.snapshot.empty());
+  EXPECT_EQ(EncodePullRequest(in).find("snapshot"), std::string::npos);  // sent only when there is one
+  in.snapshot = "812 5 products p-1";  // a snapshot position goes back as it came
+  ASSERT_TRUE(DecodePullRequest(EncodePullRequest(in), &out).ok());
+  EXPECT_EQ(out.snapshot, "812 5 products p-1");
+  in.page_version = kPullPageVersion2;  // a device built before version 3: no snapshot
+  EXPECT_EQ(DecodePullRequest(EncodePullRequest(in), &out).code(), ErrorCode::kBadRequest);
+  in.snapshot.clear();
   ASSERT_TRUE(DecodePullRequest(EncodePullRequest(in), &out).ok());
   EXPECT_EQ(out.page_version, kPullPageVersion2);
+  in.page_version = kPullPageVersion3;
+  in.snapshot = std::string(kMaxSnapshotLength + 1, '1');
+  EXPECT_NE(DecodePullRequest(EncodePullRequest(in), &out).code(), ErrorCode::kOk);
+  in.snapshot.clear();
   in.page_version = kPullPageVersion1;  // a device built before version 2
   std::string old_body = EncodePullRequest(in);
   EXPECT_NE(old_body.find("\"v\":1"), std::string::npos) << old_body;
   ASSERT_TRUE(DecodePullRequest(old_body, &out).ok());
   EXPECT_EQ(out.page_version, kPullPageVersion1);
-  for (int v : {0, 3, -1})
+  for (int v : {0, 4, -1})
     EXPECT_EQ(DecodePullRequest("{\"v\":" + std::to_string(v) + R"(,"device_id":"d","schema_version":1,"cursor":0})", &out)
                   .code(),
               ErrorCode::kBadVersion);
@@ -778,7 +792,10 @@ TEST(ProtocolTest, ColumnarPageRefusesWhatItsGrammarDoesNotAllow) {
       {"no tables", [](Json& j) { j.erase("tables"); }, ErrorCode::kBadRequest},
       {"rows beside tables", [](Json& j) { j["rows"] = Json::array(); }, ErrorCode::kBadRequest},
       {"tables in a version 1 answer", [](Json& j) { j["v"] = 1; }, ErrorCode::kBadRequest},
-      {"version 3", [](Json& j) { j["v"] = 3; }, ErrorCode::kBadRequest},
+      {"version 4", [](Json& j) { j["v"] = 4; }, ErrorCode::kBadRequest},
+      {"a snapshot in a version 2 answer", [](Json& j) { j["snapshot"] = "1 1"; }, ErrorCode::kBadRequest},
+      {"a snapshot not a string in a version 3 answer", [](Json& j) { j["v"] = 3; j["snapshot"] = 1; },
+       ErrorCode::kBadRequest},
       {"5001 rows", [](Json& j) { j["tables"][0]["rows"] = Big(size_t(kMaxPullLimit) + 1, j["tables"][0]["rows"][2]); },
        ErrorCode::kTooLarge},
       {"5001 rows over two runs, the first bad",

@@ -247,9 +247,13 @@ bool ScanCanonicalPullPage(std::string_view body, PullResponse* out) {
   else if (s.Expect("false")) top["more"] = false;
   else return false;
   if (!s.Expect(",\"remaining\":") || !integer("remaining")) return false;
+  const bool has_snapshot = s.Expect(",\"snapshot\":");
+  if (has_snapshot) {
+    if (!s.String(&text)) return false;
+    top["snapshot"] = text;
+  }
   if (!s.Expect(",\"tables\":[")) return false;
   PullResponse resp;
-  resp.page_version = kPullPageVersion2;
   size_t total_rows = 0;
   if (!s.Peek(']')) {
     do {
@@ -257,7 +261,11 @@ bool ScanCanonicalPullPage(std::string_view body, PullResponse* out) {
       if (!ScanRun(s, body, &total_rows, &resp.tables.back())) return false;
     } while (s.Expect(","));
   }
-  if (!s.Expect("],\"v\":2}") || !s.AtEnd()) return false;
+  // Version 2, or 3 (the only one that may carry a snapshot position).
+  if (s.Expect("],\"v\":3}")) resp.page_version = kPullPageVersion3;
+  else if (!has_snapshot && s.Expect("],\"v\":2}")) resp.page_version = kPullPageVersion2;
+  else return false;
+  if (!s.AtEnd()) return false;
   // The answer's own fields, checked by the code the general decoder runs on them.
   if (!ReadPullPageFields(JsonReader(top, ""), &resp).ok()) return false;
   *out = std::move(resp);

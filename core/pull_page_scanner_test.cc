@@ -59,6 +59,7 @@ void ExpectSamePage(const PullResponse& a, const PullResponse& b) {
   EXPECT_EQ(a.remaining, b.remaining);
   EXPECT_EQ(a.checksum, b.checksum);
   EXPECT_EQ(a.hub_hlc, b.hub_hlc);
+  EXPECT_EQ(a.snapshot, b.snapshot);
   EXPECT_TRUE(a.rows.empty());
   EXPECT_TRUE(b.rows.empty());
   ASSERT_EQ(a.tables.size(), b.tables.size());
@@ -100,6 +101,29 @@ TEST(PullPageScannerTest, TakesThePagesTheHubWritesAndGivesWhatTheGeneralDecoder
                 "\u20ac 5 \xf0\x9f\x98\x80");
     }
   }
+  // Version 3, with and without a snapshot position (before "tables": the worker's prefetch
+  // finds it in the answer's head).
+  for (const std::string snapshot : {"", "812 5 products p-1"}) {
+    PullResponse v3 = Page(false, true);
+    v3.page_version = kPullPageVersion3;
+    v3.snapshot = snapshot;
+    const std::string body = EncodePullResponse(v3);
+    EXPECT_NE(body.find("],\"v\":3}"), std::string::npos) << body;
+    EXPECT_EQ(body.find("\"snapshot\":\"812 5 products p-1\",\"tables\":[") != std::string::npos, !snapshot.empty());
+    PullResponse fast, general;
+    ASSERT_TRUE(ScanCanonicalPullPage(body, &fast)) << body;
+    ASSERT_TRUE(DecodePullResponseGeneral(body, &general).ok());
+    ExpectSamePage(fast, general);
+    EXPECT_EQ(fast.page_version, kPullPageVersion3);
+    EXPECT_EQ(fast.snapshot, snapshot);
+  }
+  // A version 2 page never carries one: the scanner leaves such text to the general decoder, which refuses it.
+  PullResponse v2 = Page(false, true);
+  std::string v2_with_snapshot = EncodePullResponse(v2);
+  v2_with_snapshot.insert(v2_with_snapshot.find(",\"tables\":"), ",\"snapshot\":\"1 1\"");
+  PullResponse refused;
+  EXPECT_FALSE(ScanCanonicalPullPage(v2_with_snapshot, &refused));
+  EXPECT_EQ(DecodePullResponse(v2_with_snapshot, &refused).code(), ErrorCode::kBadRequest);
   // An empty page, and a full one.
   PullResponse empty = Page(true, false);
   empty.rows.clear();

@@ -111,13 +111,10 @@ Status SqliteHubStore::ScopeChecksum(const std::string& scope, uint64_t* sum) {
   return rows_->ScopeChecksum(scope, sum);
 }
 
-Status SqliteHubStore::Feed(const std::string& scope, int64_t cursor, int64_t limit, std::vector<FeedEntry>* out) {
-  // An index range scan on (scope, seq), already in seq order; it returns the row's metadata
-  // too, so a row on the page then costs one primary-key read of its values.
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached(
-      "SELECT seq, tbl, id, version, clocks FROM _ts_rows WHERE scope=?1 AND seq>?2 ORDER BY seq LIMIT ?3", &st));
-  st->Bind(1, scope).Bind(2, cursor).Bind(3, limit);
+namespace {
+
+// Appends the rows of a feed statement (columns: seq, tbl, id, version, clocks) to *out.
+Status ReadFeedEntries(Statement* st, std::vector<FeedEntry>* out) {
   bool row = false;
   while (true) {
     Status s = st->Step(&row);
@@ -138,16 +135,46 @@ Status SqliteHubStore::Feed(const std::string& scope, int64_t cursor, int64_t li
   return Status::Ok();
 }
 
-Status SqliteHubStore::FeedCount(const std::string& scope, int64_t cursor, int64_t* count) {
-  Statement* st = nullptr;
-  TS_RETURN_IF_ERROR(db_->Cached("SELECT COUNT(*) FROM _ts_rows WHERE scope=?1 AND seq>?2", &st));
-  st->Bind(1, scope).Bind(2, cursor);
+// The single integer a COUNT(*) statement gives.
+Status ReadCount(Statement* st, int64_t* count) {
   bool row = false;
   Status s = st->Step(&row);
   *count = s.ok() && row ? st->Int(0) : 0;
   st->Reset();
   return s;
 }
+
+}  // namespace
+
+Status SqliteHubStore::Feed(const std::string& scope, int64_t cursor, int64_t limit, std::vector<FeedEntry>* out) {
+  // An index range scan on (scope, seq), already in seq order; it returns the row's metadata
+  // too, so a row on the page then costs one primary-key read of its values.
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached(
+      "SELECT seq, tbl, id, version, clocks FROM _ts_rows WHERE scope=?1 AND seq>?2 ORDER BY seq LIMIT ?3", &st));
+  st->Bind(1, scope).Bind(2, cursor).Bind(3, limit);
+  return ReadFeedEntries(st, out);
+}
+
+Status SqliteHubStore::FeedCount(const std::string& scope, int64_t cursor, int64_t* count) {
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached("SELECT COUNT(*) FROM _ts_rows WHERE scope=?1 AND seq>?2", &st));
+  st->Bind(1, scope).Bind(2, cursor);
+  return ReadCount(st, count);
+}
+
+Status SqliteHubStore::KeyFeed(const std::string& table, const std::string& after_id, int64_t limit,
+                               std::vector<FeedEntry>* out) {
+  // A range of _ts_rows' primary key (tbl, id): in key order with no sort, and only this table's
+  // rows are read (a catalog table holds catalog rows only; scope='' says so anyway).
+  Statement* st = nullptr;
+  TS_RETURN_IF_ERROR(db_->Cached(
+      "SELECT seq, tbl, id, version, clocks FROM _ts_rows WHERE tbl=?1 AND id>?2 AND scope='' ORDER BY id LIMIT ?3",
+      &st));
+  st->Bind(1, table).Bind(2, after_id).Bind(3, limit);
+  return ReadFeedEntries(st, out);
+}
+
 
 // --- exactly-once bookkeeping ----------------------------------------------------------------
 

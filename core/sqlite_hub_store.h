@@ -40,6 +40,8 @@ class SqliteHubStore : public HubStore {
 
   Status Feed(const std::string& scope, int64_t cursor, int64_t limit, std::vector<FeedEntry>* out) override;
   Status FeedCount(const std::string& scope, int64_t cursor, int64_t* count) override;
+  Status KeyFeed(const std::string& table, const std::string& after_id, int64_t limit,
+                 std::vector<FeedEntry>* out) override;
 
   Status FindDeviceCursor(const std::string& device_id, DeviceCursor* out) override;
   Status AddDeviceCursor(const std::string& device_id, const std::string& shop_id) override;

@@ -76,11 +76,12 @@ const UTF8_DECODER = new TextDecoder();
 
 // The request for the page after the answer `bytes` (UTF-8), if the hub says there is one, so it
 // can be fetched while the engine applies `bytes`; null when it cannot tell. The answer is canonical JSON with
-// sorted keys (schema/protocol.md), so its top-level "cursor" and "more" come before the rows
-// ("rows" in a version 1 page, "tables" in a columnar version 2 page, whose runs hold "rows"
-// keys of their own further on) and are the first matches: inside rows, quotes in text values
-// are escaped and no column is named cursor or more. Only a guess: the owner uses the request
-// only if the engine then asks for it.
+// sorted keys (schema/protocol.md), so its top-level "cursor", "more" and "snapshot" (the position
+// in a first download sent in key order) come before the rows ("rows" in a version 1 page,
+// "tables" in a columnar page, whose runs hold "rows" keys of their own further on) and are the
+// first matches: inside rows, quotes in text values are escaped and no column is named cursor,
+// more or snapshot. Only a guess: the owner uses the request only if the engine then asks for
+// it, byte for byte (so its keys are written sorted, as the engine writes them).
 function nextPullBody(body, bytes) {
   // The top-level keys before the rows fit in the first few hundred bytes; only those are
   // decoded (a 0.5 MB page as a string would cost more than the rest of this together).
@@ -90,8 +91,13 @@ function nextPullBody(body, bytes) {
   const head = text.slice(0, Math.min(...at));
   const cursor = /"cursor":(\d+)/.exec(head);
   if (!cursor || !/"more":true/.test(head)) return null;
+  const snapshot = /"snapshot":("(?:[^"\\]|\\.)*")/.exec(head);
   try {
-    return JSON.stringify({ ...JSON.parse(body), cursor: Number(cursor[1]) });
+    const next = { ...JSON.parse(body), cursor: Number(cursor[1]) };
+    if (snapshot) next.snapshot = JSON.parse(snapshot[1]);
+    else delete next.snapshot;
+    const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return JSON.stringify(sorted);
   } catch {
     return null;
   }

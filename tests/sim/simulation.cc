@@ -17,11 +17,12 @@ std::string SimReport::Summary() const {
   std::snprintf(buf, sizeof buf,
                 "writes=%lld sales=%lld voids=%lld catalog_edits=%lld crashes=%lld syncs=%lld lost=%lld dup=%lld "
                 "delayed=%lld reached_hub_during_faults=%lld quarantined=%lld conflicts=%lld heal_rounds=%lld "
-                "trace=%016llx",
+                "snapshot_pages=%lld trace=%016llx",
                 (long long)writes, (long long)sales, (long long)voids, (long long)catalog_edits, (long long)crashes,
                 (long long)sync_cycles, (long long)lost_messages, (long long)duplicated_messages,
                 (long long)delayed_requests, (long long)reached_hub_in_fault_phase, (long long)quarantined,
-                (long long)conflicts, (long long)heal_rounds, (unsigned long long)trace_hash);
+                (long long)conflicts, (long long)heal_rounds, (long long)snapshot_pages,
+                (unsigned long long)trace_hash);
   return buf;
 }
 
@@ -389,6 +390,8 @@ void Simulation::DoSync(SimDevice* d, bool faults, int crash_point) {
     if (!Check(dev->BuildPull(&body), "build pull")) return;
     if (faults && Chance(5)) return network_down("pull-request");
     if (!Check(hub_->Pull(CallerOf(*d), body, &answer), "hub pull")) return;
+    // A snapshot position can only appear as the answer's own field: inside a text value its quotes are escaped.
+    if (answer.find(",\"snapshot\":\"") != std::string::npos) ++report_.snapshot_pages;
     if (faults && Chance(5)) return network_down("pull-answer");
     if (crash_point == 4 && page == 0) {
       vfs_.FreezeAtNthSync(1);

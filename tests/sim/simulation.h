@@ -39,6 +39,7 @@ struct SimReport {
   int64_t lost_messages = 0, duplicated_messages = 0, delayed_requests = 0;
   int64_t reached_hub_in_fault_phase = 0;  // operations the hub applied/answered before healing
   int64_t quarantined = 0, conflicts = 0, heal_rounds = 0;
+  int64_t snapshot_pages = 0;  // pull answers of a first download sent in key order (core/pull_snapshot.h)
 
   std::string Summary() const;
 };

@@ -164,14 +164,18 @@ test('TheInitialCatalogDownloadReportsProgressInRowsDoneOfTotal', async () => {
 });
 
 // The owner fetches page N+1 while the engine applies page N. Every page must still be asked
-// for once and applied once, in cursor order; a prefetch that fails ends the cycle like any
-// network failure, and the next cycle resumes where the engine's committed cursor says.
+// for once and applied once; a prefetch that fails ends the cycle like any network failure, and
+// the next cycle resumes where the engine's committed position says. A position is the cursor
+// and, while a first download comes in key order, the hub's snapshot position (the cursor stays
+// 0 meanwhile).
 function pullRecorder() {
-  const net = { cursors: [], failPull: 0 };
+  const net = { positions: [], snapshots: 0, failPull: 0 };
   net.fetch = async (url, init) => {
     if (url.endsWith('/v1/pull')) {
-      net.cursors.push(JSON.parse(init.body).cursor);
-      if (net.cursors.length === net.failPull) throw new TypeError('fetch failed');
+      const { cursor, snapshot } = JSON.parse(init.body);
+      if (snapshot !== undefined) net.snapshots++;
+      net.positions.push(`${cursor} ${snapshot ?? ''}`);
+      if (net.positions.length === net.failPull) throw new TypeError('fetch failed');
     }
     return fetch(url, init);
   };
@@ -187,9 +191,10 @@ test('TheDownloadFetchesTheNextPageDuringTheApplyAndNeverAPageTwice', async () =
   assert.equal(owner.statusInfo().state, 'idle');
   const pulled = owner.lastCycle.pulled;
   assert.ok(pulled >= 3500, `pulled ${pulled}`);
-  assert.equal(net.cursors.length, Math.ceil(pulled / 1000), `pull requests: ${JSON.stringify(net.cursors)}`);
-  assert.equal(net.cursors.length, owner.lastCycle.requests, 'every request made was used');
-  for (let i = 1; i < net.cursors.length; i++) assert.ok(net.cursors[i] > net.cursors[i - 1], JSON.stringify(net.cursors));
+  assert.equal(net.positions.length, Math.ceil(pulled / 1000), `pull requests: ${JSON.stringify(net.positions)}`);
+  assert.equal(net.positions.length, owner.lastCycle.requests, 'every request made was used');
+  assert.equal(new Set(net.positions).size, net.positions.length, `a page asked for twice: ${JSON.stringify(net.positions)}`);
+  assert.ok(net.snapshots >= 3, `the first download came in key order: ${JSON.stringify(net.positions)}`);
   assert.equal((await owner.call('query', ["SELECT count(*) AS n FROM products WHERE id LIKE 'p-pre-%'"]))[0].n, 3500);
   await owner.close();
 });
@@ -200,14 +205,15 @@ test('APrefetchedPageThatFailsEndsTheCycleAndTheNextCycleResumesAtTheCommittedCu
   const { owner } = await openOwner(await credentials('Till prefetch failure'), { net, engine: { pull_limit: 1000 } });
   await owner.cycle;
   assert.equal(owner.statusInfo().lastError?.code, 'io_error', JSON.stringify(owner.statusInfo()));
-  const afterFailure = net.cursors.slice();
+  const afterFailure = net.positions.slice();
   assert.equal(afterFailure.length, 3);
   net.failPull = 0;
   await owner.syncNow();
   assert.equal(owner.statusInfo().state, 'idle');
   // Page 2 was applied before the failure surfaced: the next cycle asks for page 3 again first.
-  assert.equal(net.cursors[3], afterFailure[2], JSON.stringify(net.cursors));
-  for (let i = 4; i < net.cursors.length; i++) assert.ok(net.cursors[i] > net.cursors[i - 1], JSON.stringify(net.cursors));
+  assert.equal(net.positions[3], afterFailure[2], JSON.stringify(net.positions));
+  const resumed = net.positions.slice(3);
+  assert.equal(new Set(resumed).size, resumed.length, `a page asked for twice: ${JSON.stringify(net.positions)}`);
   assert.equal((await owner.call('query', ["SELECT count(*) AS n FROM products WHERE id LIKE 'p-pre-%'"]))[0].n, 3500);
   await owner.close();
 });
@@ -246,13 +252,13 @@ test('ASyncCalledRightAfterAWriteCarriesItAndNoSecondCycleFollows', async () => 
   const net = pullRecorder();
   const { owner } = await openOwner(await credentials('Till one cycle'), { net, writeDebounceMs: 150 });
   await owner.cycle;  // the sync at open
-  const pullsBefore = net.cursors.length;
+  const pullsBefore = net.positions.length;
   await owner.call('recordSale', [sale('o-one-cycle')], 'rq-one');
   await owner.syncNow();  // before the write's debounced trigger fires
   assert.equal(owner.statusInfo().pending, 0, 'the sync carried the write');
   await new Promise((r) => setTimeout(r, 400));  // past the debounce
   assert.equal(owner.cycle, null);
-  assert.equal(net.cursors.length - pullsBefore, 1, `pull requests after the write: ${net.cursors.length - pullsBefore}`);
+  assert.equal(net.positions.length - pullsBefore, 1, `pull requests after the write: ${net.positions.length - pullsBefore}`);
   await owner.close();
 });
 
