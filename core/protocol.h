@@ -85,7 +85,7 @@ struct PullRequest {
   int64_t cursor = 0;
   int64_t limit = kDefaultPullLimit;
   int page_version = kPullPageVersion3;  // the page form the device reads ("v" of the request)
-  std::string snapshot;  // version 3: the position the last answer gave, "" if none
+  std::string snapshot{};  // version 3: the position the last answer gave, "" if none
 };
 
 // A row of a columnar page, decoded and checked: values in the order of the table's columns
