@@ -22,7 +22,7 @@ import { CpuDirectory } from './cpu_workload.mjs';
 const BASE = 'tillsync-browser-bench';
 // What the 10,000-row insert's two sides run with, printed beside the row so a reader can check
 // that the comparison is like for like (durability, page size, journal, cache).
-const BULK_PRAGMAS = ['journal_mode', 'locking_mode', 'synchronous', 'page_size', 'cache_size'];
+const BULK_PRAGMAS = ['journal_mode', 'locking_mode', 'synchronous', 'page_size', 'cache_size', 'wal_autocheckpoint'];
 const ROUNDS = 7;  // alternating rounds of the reads and of the bulk insert; bench/browser.mjs prints it
 
 function summarize(times) {
@@ -73,7 +73,8 @@ async function tillsyncContestant({ name, wasmUrl, glueUrl, coalesceWrites, page
     const db = M.sqlOpen('sql.db', 'opfs').db;
     const exec = (sql) => { const r = M.sqlExec(db, sql); if (r.code !== 0) throw new Error(`${r.message} ${r.detail}`); };
     if (pageSize) exec(`PRAGMA page_size=${pageSize};`);  // before the first write fixes it
-    exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;');
+    // The engine's own database settings (worker/owner.js, BROWSER_OPEN_OPTIONS), as SQL.
+    exec(`PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=${BROWSER_OPEN_OPTIONS.wal_autocheckpoint};`);
     exec(schemaSql);
     // The same 1,000 products the official databases hold before their sales and bulk insert.
     const insertProduct = 'INSERT INTO products (id, name, price_minor, tax_rate_bp, active) VALUES (?, ?, ?, ?, ?)';

@@ -110,6 +110,8 @@ Status Database::Open(const std::string& path, const OpenOptions& options,
   }
   if (!options.synchronous.empty())
     TS_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=" + options.synchronous));
+  if (options.wal_autocheckpoint_pages > 0)
+    TS_RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages)));
   TS_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=OFF; PRAGMA trusted_schema=OFF"));
   *out = std::move(db);
   return Status::Ok();

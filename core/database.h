@@ -69,6 +69,9 @@ struct OpenOptions {
   std::string journal_mode = "WAL";
   std::string synchronous = "FULL";
   bool exclusive_locking = false;  // locking_mode=EXCLUSIVE, set before the first WAL access
+  // PRAGMA wal_autocheckpoint: the WAL size, in pages, at which a commit copies it into the
+  // database file. 0 leaves SQLite's default (1000 pages).
+  int64_t wal_autocheckpoint_pages = 0;
 };
 
 class Database {

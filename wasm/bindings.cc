@@ -1128,13 +1128,13 @@ std::string Mutating(int id, const std::string& request_id, Body body) {
 Json WriteResultJson(const tillsync::WriteResult& w) { return Json{{"seq", w.seq}, {"hlc", w.hlc}}; }
 
 // {"identity":{device_id, shop_id, receipt_prefix, currency}, "vfs", "journal_mode",
-//  "synchronous", "exclusive_locking", "clock":{"now_ms","seed"}, "push_batch", "pull_limit",
-//  "page_size" (new databases only)}
+//  "synchronous", "exclusive_locking", "wal_autocheckpoint" (pages), "clock":{"now_ms","seed"},
+//  "push_batch", "pull_limit", "page_size" (new databases only)}
 TS_COLD Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceOptions* options, Engine* e,
                         int64_t* page_size) {
   JsonReader r(o, "options");
-  TS_RETURN_IF_ERROR(r.ExpectObject({"identity", "vfs", "journal_mode", "synchronous", "exclusive_locking", "clock",
-                                     "push_batch", "pull_limit", "page_size"}));
+  TS_RETURN_IF_ERROR(r.ExpectObject({"identity", "vfs", "journal_mode", "synchronous", "exclusive_locking",
+                                     "wal_autocheckpoint", "clock", "push_batch", "pull_limit", "page_size"}));
   if (r.Has("identity")) {
     const Json* id = nullptr;
     TS_RETURN_IF_ERROR(r.Object("identity", &id));
@@ -1151,6 +1151,11 @@ TS_COLD Status ParseOpenOptions(const Json& o, DeviceIdentity* identity, DeviceO
   bool present = false;
   TS_RETURN_IF_ERROR(r.Bool("exclusive_locking", &options->open.exclusive_locking, &present));
   int64_t n = 0;
+  TS_RETURN_IF_ERROR(r.OptionalInt("wal_autocheckpoint", &n, &present));
+  if (present) {
+    if (n < 1 || n > 1000000) return Status(ErrorCode::kBadValue, "wal_autocheckpoint must be 1 to 1000000 pages");
+    options->open.wal_autocheckpoint_pages = n;
+  }
   TS_RETURN_IF_ERROR(r.OptionalInt("push_batch", &n, &present));
   if (present) {
     if (n < 1 || n > int64_t(tillsync::kMaxOpsPerPush)) return Status(ErrorCode::kBadValue, "push_batch out of range");

@@ -55,7 +55,7 @@ export function withUtf8(M, text, fn) {
 }
 
 export class Engine {
-  // options: {identity, vfs, journal_mode, synchronous, exclusive_locking, clock, push_batch,
+  // options: {identity, vfs, journal_mode, synchronous, exclusive_locking, wal_autocheckpoint, clock, push_batch,
   // pull_limit} (snake_case, as wasm/bindings.cc reads them).
   static open(M, path, options = {}) {
     const r = unwrap(M.engineOpen(path, JSON.stringify(options)));

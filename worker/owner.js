@@ -35,6 +35,13 @@ import { TillsyncError } from './errors.js';
 //     survives a crash (NORMAL would only flush at checkpoints: fast, but not durable).
 //   - coalesceWrites (wasm/opfs_vfs.js): the WAL appends of one commit (2 per changed page) reach
 //     OPFS as one write; a sale touches ~20 pages, so this turns ~40 write calls into 1.
+//   - wal_autocheckpoint 2000 pages: SQLite checkpoints when the WAL reaches 1000 pages by
+//     default, i.e. 4 MB at our 4096-byte pages (8 MB at the 8192 of the official package's
+//     build). At 8 MB too, a bulk write (a 10,000-row insert, a catalog download) stops for a
+//     checkpoint half as often, and a page many commits rewrite (an index's right edge, the
+//     outbox) is copied into the database file half as often; a sale that triggers a checkpoint
+//     copies up to 8 MB instead of 4, once per about 95 sales instead of 48 (bench/README
+//     "Session 9 (lead)": the 10,000-row insert and the sale's p50/p99 with both settings).
 //   - push_batch 500 and pull_limit 5000, the protocol's maxima (core/protocol.h): a tablet on
 //     shop Wi-Fi pays a round trip per request (20-50 ms), and the hub an fsync per push, so a
 //     first download of 100,000 products takes 20 requests instead of 100 and 10,000 queued
@@ -45,6 +52,7 @@ export const BROWSER_OPEN_OPTIONS = Object.freeze({
   journal_mode: 'WAL',
   synchronous: 'FULL',
   exclusive_locking: true,
+  wal_autocheckpoint: 2000,
   push_batch: 500,
   pull_limit: 5000,
 });

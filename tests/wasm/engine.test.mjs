@@ -48,6 +48,22 @@ test('OpenAnswersThePlainIdentityAndASmallIntegerId', async () => {
   M.releaseOpfsPool();
 });
 
+test('TheBrowserSettingsReachTheDatabaseAndABadOneIsRefused', async () => {
+  const { M, engine } = await openEngine();
+  // journal_mode is left out: SQLite does not count reading it as read-only, and query() takes
+  // only read-only statements (WriteCoalescingTurnsACommitsWalAppendsIntoOneWrite shows the WAL).
+  const pragma = (name) => Object.values(engine.query(`PRAGMA ${name}`)[0])[0];
+  assert.equal(pragma('synchronous'), 2);
+  assert.equal(pragma('locking_mode'), 'exclusive');
+  assert.equal(pragma('wal_autocheckpoint'), BROWSER_OPEN_OPTIONS.wal_autocheckpoint);
+  engine.close();
+  for (const bad of [0, -1, 1_000_001, 1.5, 'many']) {
+    assert.equal(codeOf(() => Engine.open(M, 'other.db', { ...BROWSER_OPEN_OPTIONS, identity: IDENTITY, wal_autocheckpoint: bad })),
+      typeof bad === 'number' && Number.isInteger(bad) ? 'bad_value' : 'bad_request', `wal_autocheckpoint ${bad}`);
+  }
+  M.releaseOpfsPool();
+});
+
 test('ClosedIdsAnswerNotOpenAndAreReused', async () => {
   const { M, engine } = await openEngine();
   const id = engine.id;
