@@ -494,20 +494,27 @@ Status Hub::Pull(const Caller& caller, std::string_view body, std::string* respo
   resp.page_version = req.page_version;  // answer in the form the device reads
   SnapshotPosition position;
   bool in_snapshot = false;
+  bool start_snapshot = false;
   if (!req.snapshot.empty()) {
     if (req.cursor != 0) return Status(ErrorCode::kBadRequest, "a snapshot position goes with cursor 0");
     TS_RETURN_IF_ERROR(ParseSnapshotPosition(req.snapshot, &position));
     int64_t committed = 0;
     TS_RETURN_IF_ERROR(CommittedSeq(&committed));
-    if (position.through > committed)
-      return Status(ErrorCode::kBadValue, "snapshot is not a position this hub gave: \"" + req.snapshot + "\"");
-    in_snapshot = true;
+    // A position from further than this hub has come (its database restored from a backup, say)
+    // cannot be resumed, and refusing it would leave the device asking for it for ever: the
+    // download starts again (rows the device holds already apply as no change).
+    in_snapshot = position.through <= committed;
+    start_snapshot = !in_snapshot;
   } else if (req.cursor == 0 && req.page_version == kPullPageVersion3) {
+    start_snapshot = true;
+  }
+  if (start_snapshot) {
     // A first download (or a repair's) that takes more than one page goes in key order.
     int64_t catalog = 0, shop = 0;
     TS_RETURN_IF_ERROR(store_->FeedCount("", 0, &catalog));
     TS_RETURN_IF_ERROR(store_->FeedCount(caller.shop_id, 0, &shop));
     if (catalog + shop > req.limit) {
+      position = SnapshotPosition();
       TS_RETURN_IF_ERROR(CommittedSeq(&position.through));
       position.catalog_left = catalog;
       in_snapshot = true;

@@ -751,7 +751,7 @@ TEST_F(HubTest, ChangesMadeWhileASnapshotIsSentReachTheDeviceAfterIt) {
   EXPECT_EQ(body.find("snapshot"), std::string::npos) << "the position is forgotten once the snapshot ends: " << body;
 }
 
-TEST_F(HubTest, PullRefusesASnapshotPositionItDidNotGive) {
+TEST_F(HubTest, PullRefusesAnUnreadableSnapshotPositionAndStartsAgainFromAStaleOne) {
   std::vector<Change> catalog;
   for (int i = 0; i < 8; ++i)
     catalog.push_back(Change{"products", "p-" + std::to_string(i),
@@ -768,10 +768,22 @@ TEST_F(HubTest, PullRefusesASnapshotPositionItDidNotGive) {
   EXPECT_EQ(pull(std::to_string(committed) + " 5 products p-3"), ErrorCode::kOk);
   EXPECT_EQ(pull(std::to_string(committed) + " 1"), ErrorCode::kOk);
   EXPECT_EQ(pull("garbage"), ErrorCode::kBadValue);
-  EXPECT_EQ(pull(std::to_string(committed + 1) + " 5 products p-3"), ErrorCode::kBadValue);  // ahead of the hub
   EXPECT_EQ(pull(std::to_string(committed) + " 5 expenses e1"), ErrorCode::kBadValue);        // not a catalog table
   EXPECT_EQ(pull(std::to_string(committed) + " 5 products bad/id"), ErrorCode::kBadValue);
   EXPECT_EQ(pull(std::to_string(committed) + " 5 products p-3", /*cursor=*/5), ErrorCode::kBadRequest);
+  // A position from further than the hub has come (a hub restored from a backup) starts the
+  // download again rather than leave the device stuck on it: the first page of the catalog.
+  PullRequest ahead{a1_.id, LatestSchemaVersion(), 0, 3};
+  ahead.snapshot = std::to_string(committed + 100) + " 2 products p-6";
+  std::string restarted;
+  ASSERT_TRUE(hub_->Pull(CallerOf(a1_), EncodePullRequest(ahead), &restarted).ok());
+  PullResponse first;
+  ASSERT_TRUE(DecodePullResponse(restarted, &first).ok());
+  std::vector<WireRow> rows = PageRowsOf(PullResponse(first));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].table + "/" + rows[0].id, "categories/cat1");  // the first catalog table's first id
+  EXPECT_EQ(first.cursor, 0);
+  EXPECT_EQ(first.snapshot.substr(0, std::to_string(committed).size() + 1), std::to_string(committed) + " ");
   // Only version 3 speaks of snapshots.
   std::string answer;
   EXPECT_EQ(hub_->Pull(CallerOf(a1_),
