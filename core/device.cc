@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "core/cold_code.h"  // TS_COLD: opening, rare writes, conflicts, quarantine, listings
 #include "core/deferred_indexes.h"
 #include "core/kv_table.h"
 #include "core/migrations.h"
@@ -94,7 +95,7 @@ bool IsPlainRead(std::string_view s) {
 
 // --- Opening --------------------------------------------------------------------------------
 
-Status Device::Open(const std::string& path, const DeviceIdentity& identity, const DeviceOptions& options,
+TS_COLD Status Device::Open(const std::string& path, const DeviceIdentity& identity, const DeviceOptions& options,
                     std::unique_ptr<Device>* out) {
   std::unique_ptr<Device> d(new Device());
   d->options_ = options;
@@ -148,7 +149,7 @@ Status Device::Open(const std::string& path, const DeviceIdentity& identity, con
   return Status::Ok();
 }
 
-Status Device::RestoreIndexesAtOpen() {
+TS_COLD Status Device::RestoreIndexesAtOpen() {
   // Before the migrations, so a later one finds every index its predecessors made; only on a
   // database of a version this build knows (Migrate refuses a newer one untouched).
   int version = 0;
@@ -165,7 +166,7 @@ Status Device::RestoreIndexesAtOpen() {
   return txn.Commit();
 }
 
-Status Device::MoveOldChecksums() {
+TS_COLD Status Device::MoveOldChecksums() {
   // Databases written before the device kept its checksums in _ts_kv have them in _ts_checksum.
   // One read tells; the move itself happens once per database.
   Statement* any = nullptr;
@@ -231,7 +232,7 @@ Status Device::SaveWriteState() {
   return st->Run();
 }
 
-Status Device::LoadState() {
+TS_COLD Status Device::LoadState() {
   std::string text;
   bool found = false;
   TS_RETURN_IF_ERROR(KvGet("hlc", &text, &found));
@@ -638,7 +639,7 @@ Status Device::RecordSale(const SaleInput& sale, SaleResult* out) {
   return Status::Ok();
 }
 
-Status Device::MoveSaleStatus(const std::string& order_id, const char* status, const char* movement_kind,
+TS_COLD Status Device::MoveSaleStatus(const std::string& order_id, const char* status, const char* movement_kind,
                               WriteResult* out) {
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
@@ -672,14 +673,14 @@ Status Device::MoveSaleStatus(const std::string& order_id, const char* status, c
   return s;
 }
 
-Status Device::VoidSale(const std::string& order_id, WriteResult* out) {
+TS_COLD Status Device::VoidSale(const std::string& order_id, WriteResult* out) {
   return MoveSaleStatus(order_id, "voided", "void", out);
 }
-Status Device::RefundSale(const std::string& order_id, WriteResult* out) {
+TS_COLD Status Device::RefundSale(const std::string& order_id, WriteResult* out) {
   return MoveSaleStatus(order_id, "refunded", "refund", out);
 }
 
-Status Device::ReceiveStock(const std::string& product_id, int64_t qty, WriteResult* out) {
+TS_COLD Status Device::ReceiveStock(const std::string& product_id, int64_t qty, WriteResult* out) {
   if (qty < 1 || qty > kMaxQuantity) return Status(ErrorCode::kBadQuantity, "received quantity must be 1 to " + std::to_string(kMaxQuantity));
   std::string id;
   TS_RETURN_IF_ERROR(NewRowId(&id));
@@ -689,7 +690,7 @@ Status Device::ReceiveStock(const std::string& product_id, int64_t qty, WriteRes
                out);
 }
 
-Status Device::AdjustStock(const std::string& product_id, int64_t delta, WriteResult* out) {
+TS_COLD Status Device::AdjustStock(const std::string& product_id, int64_t delta, WriteResult* out) {
   if (delta == 0) return Status(ErrorCode::kBadQuantity, "an adjustment must change the stock");
   std::string id;
   TS_RETURN_IF_ERROR(NewRowId(&id));
@@ -699,7 +700,7 @@ Status Device::AdjustStock(const std::string& product_id, int64_t delta, WriteRe
                out);
 }
 
-Status Device::RecordExpense(const std::string& description, int64_t amount_minor, WriteResult* out) {
+TS_COLD Status Device::RecordExpense(const std::string& description, int64_t amount_minor, WriteResult* out) {
   std::string id;
   TS_RETURN_IF_ERROR(NewRowId(&id));
   return Write({Change{"expenses", id,
@@ -810,7 +811,7 @@ Status Device::StoreWireRow(const WireRow& w) {
   return rows_->Store(*spec, w.id, local, &remote);
 }
 
-Status Device::RecordConflicts(const OpResult& result, const Operation& op) {
+TS_COLD Status Device::RecordConflicts(const OpResult& result, const Operation& op) {
   for (const WireRow& theirs : result.current) {
     const TableSpec* spec = FindTable(theirs.table);
     if (spec == nullptr) return Status(ErrorCode::kUnknownTable, "unknown table " + theirs.table);
@@ -1126,7 +1127,7 @@ Status Device::SyncSucceeded() {
   return txn.Commit();
 }
 
-Status Device::SyncFailed(const Status& why, bool network) {
+TS_COLD Status Device::SyncFailed(const Status& why, bool network) {
   int64_t delay = backoff_->NextDelayMs();
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
@@ -1204,12 +1205,12 @@ Status Device::GetStatus(SyncStatus* out) {
 
 // --- People decide --------------------------------------------------------------------------
 
-Status Device::ListConflicts(Json* out) {
+TS_COLD Status Device::ListConflicts(Json* out) {
   return Query("SELECT id, tbl AS table_name, row_id, mine, theirs, theirs_version, created_at "
                "FROM _ts_conflicts WHERE resolved_at IS NULL ORDER BY id", Json::array(), out);
 }
 
-Status Device::ResolveConflict(int64_t conflict_id, const Json& values, WriteResult* out) {
+TS_COLD Status Device::ResolveConflict(int64_t conflict_id, const Json& values, WriteResult* out) {
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
   Statement st;
@@ -1239,11 +1240,11 @@ Status Device::ResolveConflict(int64_t conflict_id, const Json& values, WriteRes
   return s;
 }
 
-Status Device::ListQuarantine(Json* out) {
+TS_COLD Status Device::ListQuarantine(Json* out) {
   return Query("SELECT seq, op, code, reason, created_at FROM _ts_quarantine ORDER BY seq", Json::array(), out);
 }
 
-Status Device::RetryQuarantined(int64_t seq, WriteResult* out) {
+TS_COLD Status Device::RetryQuarantined(int64_t seq, WriteResult* out) {
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
   Statement st;
@@ -1267,7 +1268,7 @@ Status Device::RetryQuarantined(int64_t seq, WriteResult* out) {
   return s;
 }
 
-Status Device::DiscardQuarantined(int64_t seq) {
+TS_COLD Status Device::DiscardQuarantined(int64_t seq) {
   Transaction txn(db_.get());
   TS_RETURN_IF_ERROR(txn.Begin());
   Statement del;
@@ -1279,7 +1280,7 @@ Status Device::DiscardQuarantined(int64_t seq) {
   return txn.Commit();
 }
 
-Status Device::ListOutbox(Json* out) {
+TS_COLD Status Device::ListOutbox(Json* out) {
   TS_RETURN_IF_ERROR(Query("SELECT seq, op, created_at FROM _ts_outbox ORDER BY seq", Json::array(), out));
   // Shown as it will be pushed: the stored form leaves out values the device restores.
   for (Json& row : *out) {
@@ -1291,11 +1292,11 @@ Status Device::ListOutbox(Json* out) {
   return Status::Ok();
 }
 
-Status Device::SyncLog(Json* out) {
+TS_COLD Status Device::SyncLog(Json* out) {
   return Query("SELECT id, at, kind, detail FROM _ts_sync_log ORDER BY id DESC LIMIT 100", Json::array(), out);
 }
 
-Status Device::CanonicalDump(std::string* out) {
+TS_COLD Status Device::CanonicalDump(std::string* out) {
   return CanonicalDumpOf(db_.get(), {std::string(), identity_.shop_id}, out);
 }
 
