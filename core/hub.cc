@@ -610,12 +610,11 @@ Status Hub::CollectSnapshotPage(const Caller& caller, const PullRequest& req, Sn
     while (kept < refs->size() && (*refs)[kept].seq <= position->through) ++kept;
     refs->resize(kept);
   }
-  int64_t remaining = 0;
-  for (const std::string& scope : {std::string(), caller.shop_id}) {
-    int64_t count = 0;
-    TS_RETURN_IF_ERROR(store_->FeedCount(scope, position->through, &count));
-    remaining += count;  // the changes after the snapshot (a catalog row may also be counted below)
-  }
+  // The changes after the snapshot (a catalog row may also be counted below).
+  int64_t catalog_changes = 0, shop_changes = 0;
+  TS_RETURN_IF_ERROR(store_->FeedCount("", position->through, &catalog_changes));
+  TS_RETURN_IF_ERROR(store_->FeedCount(caller.shop_id, position->through, &shop_changes));
+  int64_t remaining = catalog_changes + shop_changes;
   if (refs->size() < want) {
     // The snapshot ends with this page; the changes since it follow by cursor.
     resp->cursor = position->through;
@@ -638,10 +637,9 @@ Status Hub::CollectSnapshotPage(const Caller& caller, const PullRequest& req, Sn
     position->shop_seq = last.seq;
   }
   // The shop's rows after the position, up to `through` (those after it are counted above).
-  int64_t shop_after = 0, shop_after_through = 0;
+  int64_t shop_after = 0;
   TS_RETURN_IF_ERROR(store_->FeedCount(caller.shop_id, position->in_shop ? position->shop_seq : 0, &shop_after));
-  TS_RETURN_IF_ERROR(store_->FeedCount(caller.shop_id, position->through, &shop_after_through));
-  remaining += shop_after - shop_after_through;
+  remaining += shop_after - shop_changes;
   resp->cursor = req.cursor;
   resp->snapshot = FormatSnapshotPosition(*position);
   resp->more = true;
