@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "core/sql_rows.h"
+
 namespace tillsync {
 
 Status StatusFromSqlite(int rc, std::string_view context, sqlite3* db) {
@@ -99,6 +101,8 @@ Status Database::Open(const std::string& path, const OpenOptions& options,
   sqlite3_extended_result_codes(db->db_, 1);
   sqlite3_busy_timeout(db->db_, 5000);
   sqlite3_rollback_hook(db->db_, &Database::CountRollback, db.get());
+  rc = RegisterSqlRows(db->db_);  // tillsync_rows(?): core/sql_rows.h
+  if (rc != SQLITE_OK) return StatusFromSqlite(rc, "open " + path, db->db_);
   // EXCLUSIVE must come before the first WAL access: SQLite then keeps the WAL index in heap
   // memory and needs no shared-memory file (the browser VFS has none).
   if (options.exclusive_locking) TS_RETURN_IF_ERROR(db->Exec("PRAGMA locking_mode=EXCLUSIVE"));
@@ -180,7 +184,7 @@ void Transaction::Rollback() {
   open_ = false;
 }
 
-Savepoint::~Savepoint() { RollbackTo(); }
+Savepoint::~Savepoint() { (void)RollbackTo(); }
 Status Savepoint::Begin() {
   TS_RETURN_IF_ERROR(db_->Exec(std::string("SAVEPOINT ") + name_));
   open_ = true;
@@ -191,11 +195,12 @@ Status Savepoint::Release() {
   open_ = false;
   return Status::Ok();
 }
-void Savepoint::RollbackTo() {
-  if (!open_) return;
-  (void)db_->Exec(std::string("ROLLBACK TO ") + name_);
-  (void)db_->Exec(std::string("RELEASE ") + name_);
+Status Savepoint::RollbackTo() {
+  if (!open_) return Status::Ok();
   open_ = false;
+  Status undone = db_->Exec(std::string("ROLLBACK TO ") + name_);
+  Status released = db_->Exec(std::string("RELEASE ") + name_);
+  return undone.ok() ? released : undone;
 }
 
 }  // namespace tillsync

@@ -130,7 +130,9 @@ class Savepoint {
   ~Savepoint();
   Status Begin();
   Status Release();
-  void RollbackTo();
+  // Undoes everything since Begin and ends the savepoint. An error here (the undo could not be
+  // read back) leaves the enclosing transaction unusable: the caller must fail it.
+  Status RollbackTo();
 
  private:
   Database* db_;

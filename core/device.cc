@@ -1021,6 +1021,10 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
     // pushed come back in its next pull), and such rows take the merge path above.
     std::vector<bool> held_seen(AllTables().size(), false);
     std::vector<std::string> clock_texts;
+    std::vector<RowStore::NewRow> new_rows;
+    // Below this a run's rows go one statement each: the savepoint around the one statement
+    // costs about what a few rows' statements do.
+    constexpr size_t kInsertAllMinRows = 8;
     for (PageTable& t : resp.tables) {
       const TableSpec& spec = *t.spec;
       const size_t table_index = size_t(t.spec - AllTables().data());
@@ -1030,12 +1034,42 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
         clock_texts.emplace_back();
         AppendJson(clocks, &clock_texts.back());  // the text StoreMeta would write
       }
-      for (PageRow& row : t.rows) {
-        if (spec.scope == Scope::kShop) {
-          const ColumnValue* shop = shop_col ? &row.values[size_t(shop_col - spec.columns.data())] : nullptr;
-          if (shop == nullptr || shop->kind != ColumnValue::Kind::kText || shop->text != identity_.shop_id)
-            return Status(ErrorCode::kShopMismatch, "pull answer holds a row of another shop");
+      auto check_shop = [&](const PageRow& row) -> Status {
+        if (spec.scope != Scope::kShop) return Status::Ok();
+        const ColumnValue* shop = shop_col ? &row.values[size_t(shop_col - spec.columns.data())] : nullptr;
+        if (shop == nullptr || shop->kind != ColumnValue::Kind::kText || shop->text != identity_.shop_id)
+          return Status(ErrorCode::kShopMismatch, "pull answer holds a row of another shop");
+        return Status::Ok();
+      };
+      size_t row_by_row_from = 0;
+      if (!held_seen[table_index] && t.rows.size() >= kInsertAllMinRows) {
+        // The run as one statement (RowStore::InsertAllIfAbsent). Its first row goes alone
+        // first: when the device holds it (its own rows, back after its push, come as whole
+        // runs) the run goes row by row at once; otherwise the rest is tried as one statement,
+        // which writes nothing when a row of it is held, and the loop below takes it.
+        PageRow& first = t.rows.front();
+        TS_RETURN_IF_ERROR(check_shop(first));
+        bool inserted = false;
+        TS_RETURN_IF_ERROR(rows_->InsertIfAbsent(spec, first.id, first.values, first.seq, first.version,
+                                                 clock_texts[first.clock], &inserted));
+        if (!inserted) {
+          held_seen[table_index] = true;
+        } else {
+          row_by_row_from = 1;
+          new_rows.clear();
+          for (size_t r = 1; r < t.rows.size(); ++r) {
+            const PageRow& row = t.rows[r];
+            TS_RETURN_IF_ERROR(check_shop(row));
+            new_rows.push_back(RowStore::NewRow{&row.id, &row.values, row.seq, row.version, clock_texts[row.clock]});
+          }
+          bool all_inserted = false;
+          TS_RETURN_IF_ERROR(rows_->InsertAllIfAbsent(spec, new_rows, &all_inserted));
+          if (all_inserted) continue;
         }
+      }
+      for (size_t r = row_by_row_from; r < t.rows.size(); ++r) {
+        PageRow& row = t.rows[r];
+        TS_RETURN_IF_ERROR(check_shop(row));
         if (!held_seen[table_index]) {
           bool inserted = false;
           TS_RETURN_IF_ERROR(rows_->InsertIfAbsent(spec, row.id, row.values, row.seq, row.version, clock_texts[row.clock], &inserted));

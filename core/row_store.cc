@@ -5,8 +5,13 @@
 
 #include "core/cold_code.h"
 #include "core/fnv_hash.h"
+#include "core/sql_rows.h"
 
 namespace tillsync {
+
+// The _ts_rows upsert up to its rows, for the one-row statement, the many-row one and the one
+// over tillsync_rows alike.
+constexpr char kMetaUpsertHead[] = "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) ";
 
 std::string StoredRow::ClockOf(const std::string& column) const {
   auto it = clocks.find(column);
@@ -366,6 +371,11 @@ Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, co
   TS_RETURN_IF_ERROR(written);
   if (db_->Changes() == 0) return Status::Ok();  // held already: the caller merges
   *inserted = true;
+  return RecordNewRow(spec, id, values, seq, version, clocks_text);
+}
+
+Status RowStore::RecordNewRow(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values,
+                              int64_t seq, int64_t version, std::string_view clocks_text) {
   uint64_t hash = TypedRowHash(spec, id, values);
   const std::string& scope = TypedScope(spec, values);
   if (KeepsMeta(spec)) {
@@ -387,6 +397,140 @@ Status RowStore::InsertIfAbsent(const TableSpec& spec, const std::string& id, co
   return MoveChecksum(scope, hash);
 }
 
+namespace {
+
+// The rows of one InsertAllIfAbsent as tillsync_rows' source: c0 the id, c1.. the values.
+class NewRowSource : public SqlRowSource {
+ public:
+  NewRowSource(const std::vector<RowStore::NewRow>& rows) : rows_(rows) {}
+  bool Next() override { return ++at_ < rows_.size(); }
+  SqlCell Cell(int column) const override {
+    const RowStore::NewRow& row = rows_[at_];
+    SqlCell cell;
+    if (column == 0) {
+      cell.kind = SqlCell::Kind::kText;
+      cell.text = *row.id;
+    } else if (size_t(column) <= row.values->size()) {
+      const ColumnValue& v = (*row.values)[size_t(column) - 1];
+      if (v.kind == ColumnValue::Kind::kInt) {
+        cell.kind = SqlCell::Kind::kInt;
+        cell.integer = v.number;
+      } else if (v.kind == ColumnValue::Kind::kText) {
+        cell.kind = SqlCell::Kind::kText;
+        cell.text = v.text;
+      }
+    }
+    return cell;
+  }
+
+ private:
+  const std::vector<RowStore::NewRow>& rows_;
+  size_t at_ = size_t(-1);  // before the first row
+};
+
+}  // namespace
+
+Status RowStore::InsertAllIfAbsent(const TableSpec& spec, const std::vector<NewRow>& rows, bool* all_inserted) {
+  *all_inserted = false;
+  if (rows.empty()) {
+    *all_inserted = true;
+    return Status::Ok();
+  }
+  TableStatements* st = nullptr;
+  TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
+  Statement& write = st->insert_all_if_absent;
+  if (write.raw() == nullptr) {
+    std::string cols, cells;
+    for (size_t i = 0; i < spec.columns.size(); ++i) {
+      cols += std::string(", ") + spec.columns[i].name;
+      cells += ", c" + std::to_string(i + 1);
+    }
+    TS_RETURN_IF_ERROR(db_->Prepare("INSERT OR IGNORE INTO " + std::string(spec.name) + " (id" + cols +
+                                        ") SELECT c0" + cells + " FROM tillsync_rows(?1)", &write));
+  }
+  // Optimistic: a held row is rare in a large page (an initial download holds none), so the
+  // statement runs over all of them and is undone when it did not insert every one.
+  Savepoint attempt(db_, "ts_insert_all");
+  TS_RETURN_IF_ERROR(attempt.Begin());
+  NewRowSource source(rows);
+  Status written = BindSqlRows(&write, 1, &source);
+  if (written.ok()) written = write.Run();
+  write.Reset();
+  TS_RETURN_IF_ERROR(written);
+  if (db_->Changes() != int64_t(rows.size())) return attempt.RollbackTo();
+  TS_RETURN_IF_ERROR(attempt.Release());
+  *all_inserted = true;
+  // What RecordNewRow does per row, for all of them: the _ts_rows entries as one statement too,
+  // and the hashes added to their scopes' sums once per run of one scope.
+  new_row_hashes_.resize(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) new_row_hashes_[i] = TypedRowHash(spec, *rows[i].id, *rows[i].values);
+  if (KeepsMeta(spec)) {
+    TS_RETURN_IF_ERROR(WriteQueuedMeta());  // entries queued before these go first, as they came
+    TS_RETURN_IF_ERROR(StoreNewRowsMeta(spec, rows));
+  }
+  const std::string* scope = nullptr;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string& row_scope = TypedScope(spec, *rows[i].values);
+    if (scope != nullptr && *scope != row_scope) {
+      TS_RETURN_IF_ERROR(MoveChecksum(*scope, sum));
+      sum = 0;
+    }
+    scope = &row_scope;
+    sum += new_row_hashes_[i];
+  }
+  return MoveChecksum(*scope, sum);
+}
+
+namespace {
+
+// The _ts_rows entries of InsertAllIfAbsent's rows as tillsync_rows' source: c0 id, c1 scope,
+// c2 seq, c3 version, c4 clocks, c5 hash (the table's name is the statement's ?2).
+class NewRowMetaSource : public SqlRowSource {
+ public:
+  NewRowMetaSource(const TableSpec& spec, const std::vector<RowStore::NewRow>& rows, const std::vector<uint64_t>& hashes,
+                   const std::string& (*scope_of)(const TableSpec&, const std::vector<ColumnValue>&))
+      : spec_(spec), rows_(rows), hashes_(hashes), scope_of_(scope_of) {}
+  bool Next() override { return ++at_ < rows_.size(); }
+  SqlCell Cell(int column) const override {
+    const RowStore::NewRow& row = rows_[at_];
+    SqlCell cell;
+    cell.kind = SqlCell::Kind::kInt;
+    switch (column) {
+      case 0: cell.kind = SqlCell::Kind::kText; cell.text = *row.id; break;
+      case 1: cell.kind = SqlCell::Kind::kText; cell.text = scope_of_(spec_, *row.values); break;
+      case 2: cell.integer = row.seq; break;
+      case 3: cell.integer = row.version; break;
+      case 4: cell.kind = SqlCell::Kind::kText; cell.text = row.clocks_text; break;
+      case 5: cell.integer = int64_t(hashes_[at_]); break;
+      default: cell.kind = SqlCell::Kind::kNull; break;
+    }
+    return cell;
+  }
+
+ private:
+  const TableSpec& spec_;
+  const std::vector<RowStore::NewRow>& rows_;
+  const std::vector<uint64_t>& hashes_;
+  const std::string& (*scope_of_)(const TableSpec&, const std::vector<ColumnValue>&);
+  size_t at_ = size_t(-1);
+};
+
+}  // namespace
+
+Status RowStore::StoreNewRowsMeta(const TableSpec& spec, const std::vector<NewRow>& rows) {
+  if (meta_upsert_rows_.raw() == nullptr) {
+    TS_RETURN_IF_ERROR(db_->Prepare(std::string(kMetaUpsertHead) +
+                                        "SELECT ?2, c0, c1, c2, c3, c4, c5 FROM tillsync_rows(?1)", &meta_upsert_rows_));
+  }
+  NewRowMetaSource source(spec, rows, new_row_hashes_, &RowStore::TypedScope);
+  Status s = BindSqlRows(&meta_upsert_rows_, 1, &source);
+  meta_upsert_rows_.BindStatic(2, std::string_view(spec.name));
+  if (s.ok()) s = meta_upsert_rows_.Run();
+  meta_upsert_rows_.Reset();
+  return s;
+}
+
 bool RowStore::KeepsMeta(const TableSpec& spec) const {
   if (meta_ == RowMeta::kEveryRow) return true;
   switch (spec.rule) {
@@ -406,8 +550,6 @@ bool RowStore::Unchanged(const TableSpec& spec, const StoredRow& before, const S
   return before.seq == after.seq && before.version == after.version && before.clocks == after.clocks;
 }
 
-// The _ts_rows upsert up to its rows, for the one-row statement and the many-row one alike.
-constexpr char kMetaUpsertHead[] = "INSERT OR REPLACE INTO _ts_rows (tbl, id, scope, seq, version, clocks, hash) VALUES ";
 
 Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                                int64_t version, std::string_view clocks_text, uint64_t hash) {
@@ -417,7 +559,7 @@ Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, con
 Status RowStore::StoreMetaTextRow(const char* table, const std::string& id, const std::string& scope, int64_t seq,
                                   int64_t version, std::string_view clocks_text, uint64_t hash) {
   if (!meta_upsert_ready_) {
-    TS_RETURN_IF_ERROR(db_->Prepare(std::string(kMetaUpsertHead) + "(?1,?2,?3,?4,?5,?6,?7)", &meta_upsert_));
+    TS_RETURN_IF_ERROR(db_->Prepare(std::string(kMetaUpsertHead) + "VALUES (?1,?2,?3,?4,?5,?6,?7)", &meta_upsert_));
     meta_upsert_ready_ = true;
   }
   Statement* meta = &meta_upsert_;
@@ -442,7 +584,7 @@ Status RowStore::WriteQueuedMeta() {
     return Status::Ok();
   }
   if (!meta_upsert_many_ready_) {
-    std::string sql = kMetaUpsertHead;
+    std::string sql = std::string(kMetaUpsertHead) + "VALUES ";
     for (size_t r = 0; r < kMetaRowsPerStatement; ++r) sql += r == 0 ? "(?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?)";
     TS_RETURN_IF_ERROR(db_->Prepare(sql, &meta_upsert_many_));
     meta_upsert_many_ready_ = true;

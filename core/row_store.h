@@ -96,6 +96,19 @@ class RowStore {
   // a new row costs one b-tree descent instead of a read before the write.
   Status InsertIfAbsent(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values,
                         int64_t seq, int64_t version, std::string_view clocks_text, bool* inserted);
+  // One row for InsertAllIfAbsent, as views of the caller's data (alive for the call).
+  struct NewRow {
+    const std::string* id;
+    const std::vector<ColumnValue>* values;  // in spec.columns order
+    int64_t seq, version;
+    std::string_view clocks_text;
+  };
+  // InsertIfAbsent for many rows of one table as ONE statement (core/sql_rows.h: the cursors stay
+  // on the leaf the last row went to, which is where the next goes when rows come in key order).
+  // All or nothing: when any row is held already (or breaks a constraint) nothing is written
+  // (*all_inserted false; a savepoint undoes the statement) and the caller takes the rows one by
+  // one with InsertIfAbsent, merging the held ones as before.
+  Status InsertAllIfAbsent(const TableSpec& spec, const std::vector<NewRow>& rows, bool* all_inserted);
   // The hash RowHash gives for the row whose values are `values` (in spec.columns order).
   uint64_t TypedRowHash(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values);
   // True when storing `after` over `before` would change nothing (a pulled copy of a row this
@@ -155,6 +168,7 @@ class RowStore {
  private:
   struct TableStatements {
     Statement select, upsert, insert, insert_if_absent;
+    Statement insert_all_if_absent;  // INSERT OR IGNORE ... SELECT FROM tillsync_rows(?1); prepared at first use
     // The table's columns in the order a Json object iterates its keys (sorted by name), each
     // with its bind index in upsert/insert: a row holding exactly these keys binds in one pass
     // over its object, without a lookup per column.
@@ -173,11 +187,17 @@ class RowStore {
   // RowHash's value for a row whose canonical values text is `text`.
   static uint64_t HashOfCanonicalText(const TableSpec& spec, const std::string& id, std::string_view text);
 
+  // What follows a new row's insert: its _ts_rows entry (queued in bulk mode) and its hash added
+  // to its scope's sum.
+  Status RecordNewRow(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values,
+                      int64_t seq, int64_t version, std::string_view clocks_text);
   Status MoveChecksum(const std::string& scope, uint64_t delta);
   // The scope's sum as stored (no pending deltas).
   Status StoredChecksum(const std::string& scope, uint64_t* sum);
   Status PutStoredChecksum(const std::string& scope, uint64_t sum);
   Status StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row);
+  // InsertAllIfAbsent's _ts_rows entries (hashes in new_row_hashes_) as one statement.
+  Status StoreNewRowsMeta(const TableSpec& spec, const std::vector<NewRow>& rows);
   Status StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                        int64_t version, std::string_view clocks_text, uint64_t hash);
   Status StoreMetaTextRow(const char* table, const std::string& id, const std::string& scope, int64_t seq,
@@ -206,6 +226,8 @@ class RowStore {
   std::vector<QueuedMeta> queued_meta_;  // kMetaRowsPerStatement slots, reused (their buffers too)
   size_t queued_count_ = 0;
   Statement meta_upsert_many_;
+  Statement meta_upsert_rows_;  // StoreNewRowsMeta's; prepared at first use
+  std::vector<uint64_t> new_row_hashes_;  // InsertAllIfAbsent's, reused
   bool meta_upsert_many_ready_ = false;
   std::string clocks_text_;  // reused buffer for the clocks column of _ts_rows
   std::string values_text_;  // reused buffer for a typed row's canonical JSON (its hash)

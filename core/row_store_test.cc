@@ -16,6 +16,7 @@
 namespace tillsync {
 namespace {
 
+using test_support::QueryInt;
 using test_support::QueryRowsText;
 
 class RowStoreTest : public ::testing::Test {
@@ -356,6 +357,26 @@ TEST_F(RowStoreTest, InsertChangeStoresWhatMergeAndInsertStore) {
   EXPECT_EQ(QueryRowsText(a_db.get(), "SELECT * FROM payments WHERE id='pay-1'") + QueryRowsText(a_db.get(), sums), with_one);
 }
 
+// A row every column of which is set, so the store's own constraints (NOT NULL) hold; shop rows
+// alternate between two scopes unevenly (s1 every fourth).
+TypedRow ValidRow(const TableSpec& spec, int i, std::mt19937_64& rng) {
+  TypedRow row;
+  for (const ColumnSpec& c : spec.columns) {
+    ColumnValue v;
+    if (c.type == ColumnType::kText || c.type == ColumnType::kEnum) {
+      v.kind = ColumnValue::Kind::kText;
+      v.text = std::string(c.name) == "shop_id" ? (i % 4 == 0 ? "s1" : "s2") : "t\"" + std::to_string(rng() % 1000);
+      row.values[c.name] = v.text;
+    } else {
+      v.kind = ColumnValue::Kind::kInt;
+      v.number = int64_t(rng() % 2);
+      row.values[c.name] = v.number;
+    }
+    row.typed.push_back(v);
+  }
+  return row;
+}
+
 TEST_F(RowStoreTest, InsertIfAbsentStoresWhatStoreStoresAndNeverOverwrites) {
   // The same rows through the typed insert on one database and through Load + Store on another:
   // the same domain rows, the same metadata (hash and clocks text included), the same checksums.
@@ -367,21 +388,7 @@ TEST_F(RowStoreTest, InsertIfAbsentStoresWhatStoreStoresAndNeverOverwrites) {
   rows_->BeginBatch();
   for (int i = 0; i < 200; ++i) {
     const TableSpec& spec = i % 2 ? products : customers;
-    TypedRow row;
-    // Valid rows: the store's own constraints (NOT NULL) hold.
-    for (const ColumnSpec& c : spec.columns) {
-      ColumnValue v;
-      if (c.type == ColumnType::kText || c.type == ColumnType::kEnum) {
-        v.kind = ColumnValue::Kind::kText;
-        v.text = std::string(c.name) == "shop_id" ? (i % 4 == 0 ? "s1" : "s2") : "t\"" + std::to_string(rng() % 1000);
-        row.values[c.name] = v.text;
-      } else {
-        v.kind = ColumnValue::Kind::kInt;
-        v.number = int64_t(rng() % 2);
-        row.values[c.name] = v.number;
-      }
-      row.typed.push_back(v);
-    }
+    const TypedRow row = ValidRow(spec, i, rng);
     const std::string id = "id-" + std::to_string(i);
     const std::string clocks_text = "{\"*\":\"0clock" + std::to_string(i) + "\"}";
     bool inserted = false;
@@ -422,6 +429,82 @@ TEST_F(RowStoreTest, InsertIfAbsentStoresWhatStoreStoresAndNeverOverwrites) {
   ASSERT_TRUE(CanonicalDumpOf(db_.get(), {"", "s1", "s2"}, &a).ok());
   EXPECT_EQ(a, b);
   ExpectChecksumsMatchScratch();
+}
+
+TEST_F(RowStoreTest, InsertAllIfAbsentStoresWhatInsertIfAbsentStoresOrNothingAtAll) {
+  // The same rows as one statement per table on one database and one InsertIfAbsent each on
+  // another, in bulk mode and out of it: the same rows, metadata and checksums.
+  const TableSpec& products = *FindTable("products");
+  const TableSpec& customers = *FindTable("customers");
+  const char* meta = "SELECT tbl, id, scope, seq, version, clocks, hash FROM _ts_rows ORDER BY tbl, id";
+  const char* sums = "SELECT scope, sum FROM _ts_checksum ORDER BY scope";
+  for (bool batching : {true, false}) {
+    SCOPED_TRACE(batching ? "bulk mode" : "row by row");
+    std::unique_ptr<Database> all_db = NewDb(), each_db = NewDb();
+    RowStore all(all_db.get()), each(each_db.get());
+    if (batching) {
+      all.BeginBatch();
+      each.BeginBatch();
+    }
+    std::mt19937_64 rng(11);
+    std::vector<std::string> ids;
+    std::vector<TypedRow> typed;
+    std::vector<std::string> clocks;
+    for (int i = 0; i < 120; ++i) {
+      ids.push_back((i < 60 ? "c-" : "p-") + std::to_string(1000 + i));
+      typed.push_back(ValidRow(i < 60 ? customers : products, i, rng));
+      clocks.push_back("{\"*\":\"0clock" + std::to_string(i) + "\"}");
+    }
+    // A row queued before the statement (bulk mode) must be written before its entries.
+    bool inserted = false;
+    const TypedRow first = ValidRow(customers, 0, rng);
+    ASSERT_TRUE(all.InsertIfAbsent(customers, "c-0", first.typed, 1, 1, "{}", &inserted).ok());
+    ASSERT_TRUE(each.InsertIfAbsent(customers, "c-0", first.typed, 1, 1, "{}", &inserted).ok());
+    for (int part = 0; part < 2; ++part) {
+      const TableSpec& spec = part == 0 ? customers : products;
+      std::vector<RowStore::NewRow> rows;
+      for (int i = part * 60; i < part * 60 + 60; ++i) {
+        rows.push_back(RowStore::NewRow{&ids[size_t(i)], &typed[size_t(i)].typed, 100 + i, 2, clocks[size_t(i)]});
+        ASSERT_TRUE(each.InsertIfAbsent(spec, ids[size_t(i)], typed[size_t(i)].typed, 100 + i, 2, clocks[size_t(i)], &inserted).ok());
+        EXPECT_TRUE(inserted);
+      }
+      bool all_inserted = false;
+      ASSERT_TRUE(all.InsertAllIfAbsent(spec, rows, &all_inserted).ok());
+      EXPECT_TRUE(all_inserted);
+    }
+    ASSERT_TRUE(all.FlushChecksums().ok());
+    ASSERT_TRUE(each.FlushChecksums().ok());
+    EXPECT_EQ(QueryRowsText(all_db.get(), meta), QueryRowsText(each_db.get(), meta));
+    EXPECT_EQ(QueryRowsText(all_db.get(), sums), QueryRowsText(each_db.get(), sums));
+    std::string a, b;
+    ASSERT_TRUE(CanonicalDumpOf(all_db.get(), {"", "s1", "s2"}, &a).ok());
+    ASSERT_TRUE(CanonicalDumpOf(each_db.get(), {"", "s1", "s2"}, &b).ok());
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(QueryInt(all_db.get(), "SELECT COUNT(*) FROM _ts_rows"), 121);
+    const std::string rows_before = QueryRowsText(all_db.get(), "SELECT * FROM products ORDER BY id") +
+                                    QueryRowsText(all_db.get(), meta) + QueryRowsText(all_db.get(), sums);
+
+    // New rows and one held (p-1061, stored above): nothing written, the caller told.
+    std::vector<std::string> more_ids = {"p-2000", "p-2001", "p-1061", "p-2002"};
+    std::vector<RowStore::NewRow> mixed;
+    for (const std::string& id : more_ids) mixed.push_back(RowStore::NewRow{&id, &typed[70].typed, 999, 9, "{}"});
+    bool all_inserted = true;
+    ASSERT_TRUE(all.InsertAllIfAbsent(products, mixed, &all_inserted).ok());
+    EXPECT_FALSE(all_inserted);
+    // New rows, one of which breaks NOT NULL (a product's name): nothing written either.
+    std::vector<ColumnValue> no_name = typed[70].typed;
+    no_name[size_t(products.FindColumn("name") - products.columns.data())] = ColumnValue();
+    std::vector<std::string> new_ids = {"p-3000", "p-3001"};
+    std::vector<RowStore::NewRow> broken = {RowStore::NewRow{&new_ids[0], &typed[70].typed, 999, 9, "{}"},
+                                            RowStore::NewRow{&new_ids[1], &no_name, 999, 9, "{}"}};
+    all_inserted = true;
+    ASSERT_TRUE(all.InsertAllIfAbsent(products, broken, &all_inserted).ok());
+    EXPECT_FALSE(all_inserted);
+    ASSERT_TRUE(all.FlushChecksums().ok());
+    EXPECT_EQ(QueryRowsText(all_db.get(), "SELECT * FROM products ORDER BY id") + QueryRowsText(all_db.get(), meta) +
+                  QueryRowsText(all_db.get(), sums),
+              rows_before);
+  }
 }
 
 }  // namespace

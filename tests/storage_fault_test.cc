@@ -173,16 +173,21 @@ Scenario ApplyPulledPageScenario() {
   return {
       "ApplyPulledPage",
       [](World* w, std::string* page) {
-        // Another till of the shop sells and spends; the hub changes the catalog.
+        // Another till of the shop sells and spends; the hub changes the catalog. Five sales
+        // make runs of 10 new lines and 10 new movements, which the till inserts as one
+        // statement each (RowStore::InsertAllIfAbsent); the products' run holds p2, which the
+        // till has, so its one statement is undone and the run goes row by row.
         SaleResult sale;
         WriteResult wr;
-        for (int i = 0; i < 3; ++i)
+        for (int i = 0; i < 5; ++i)
           TS_RETURN_IF_ERROR(w->helper()->RecordSale(Sale({{"p1", 1 + i}, {"p3", 1}}), &sale));
         TS_RETURN_IF_ERROR(w->helper()->RecordExpense("window cleaner", 2500, &wr));
         TS_RETURN_IF_ERROR(SyncOnce(w->hub(), w->helper()));
-        TS_RETURN_IF_ERROR(w->hub()->AdminWrite(
-            {Change{"products", "p2", Json{{"price_minor", 999}}},
-             Change{"products", "p4", Json{{"name", "New"}, {"price_minor", 50}, {"tax_rate_bp", 0}, {"active", 1}}}}));
+        std::vector<Change> catalog = {Change{"products", "p2", Json{{"price_minor", 999}}}};
+        for (int i = 4; i < 14; ++i)
+          catalog.push_back(Change{"products", "p" + std::to_string(i),
+                                   Json{{"name", "New"}, {"price_minor", 50 + i}, {"tax_rate_bp", 0}, {"active", 1}}});
+        TS_RETURN_IF_ERROR(w->hub()->AdminWrite(catalog));
         // The till's next page: everything new, as one last page with the shop's checksum.
         std::string body;
         TS_RETURN_IF_ERROR(w->till()->BuildPull(&body));
