@@ -14,7 +14,7 @@
 //   4. sqlBatch: one prepared statement run over many parameter rows inside one transaction,
 //      the row loop kept in wasm (bench/browser.mjs compares it with a per-row JS loop); a
 //      plain INSERT runs as one INSERT ... SELECT over the rows (table function
-//      tillsync_batch_rows), so its cursors stay open from row to row.
+//      tillsync_rows), so its cursors stay open from row to row.
 //   5. engine: the Device side of core/ (open, writes, reads, sync bytes, status, conflicts,
 //      quarantine) for worker/. Product API; its JS face is worker/engine.js.
 //
@@ -39,6 +39,7 @@
 #include "core/json_reader.h"
 #include "core/migrations.h"
 #include "core/protocol.h"
+#include "core/sql_rows.h"
 #include "core/status.h"
 #include "sqlite3.h"
 
@@ -306,7 +307,7 @@ TS_COLD val sqliteConstants() {
 struct SqlDb {
   sqlite3* db = nullptr;
   std::string vfsName;
-  bool batchRowsModule = false;  // tillsync_batch_rows registered on db (sqlBatch's fast path)
+  bool batchRowsModule = false;  // tillsync_rows registered on db (sqlBatch's fast path)
 };
 std::vector<SqlDb> g_dbs;
 
@@ -602,174 +603,85 @@ struct RowScanner {
   }
 };
 
-// The rows as a table: sqlBatch's fast path for a plain INSERT.
-// Run once per row, an INSERT opens its table's and indexes' cursors, seeks each from the root
-// and closes them again at sqlite3_reset: for `products` (a rowid table, its text primary key's
-// index and two more indexes) that is four cursors and four descents a row. Run as ONE statement,
-// `INSERT INTO t (a, b) SELECT c0, c1 FROM tillsync_batch_rows(?)`, the cursors stay open and
-// positioned from row to row, so SQLite's own shortcuts apply (the rowid append, and an index
-// key that goes after the cursor's last entry needs no descent). The module below is an
-// eponymous table-valued function over the JSON rows: `?` is a pointer to a BatchRows
-// (sqlite3_bind_pointer), each row is scanned when the statement steps to it, and its values
-// are the columns c0, c1, ... (a short row's missing values are NULL, a long row's extra values
-// are read and ignored: what the per-row binds did). Only `INSERT|REPLACE [OR x] INTO name
-// [(columns)] VALUES (?, ..., ?)` is rewritten (RowsInsertAsSelect); anything else (UPDATE,
+// The rows as a table: sqlBatch's fast path for a plain INSERT. Run once per row, an INSERT
+// opens its table's and indexes' cursors, seeks each from the root and closes them again at
+// sqlite3_reset: for `products` (a rowid table, its text primary key's index and two more
+// indexes) that is four cursors and four descents a row. Run as ONE statement, `INSERT INTO t
+// (a, b) SELECT c0, c1 FROM tillsync_rows(?)` (core/sql_rows.h, the table-valued function the
+// engine's pull uses too), the cursors stay open and positioned from row to row, so SQLite's own
+// shortcuts apply. The source below scans each JSON row when the statement steps to it; its
+// values are the columns c0, c1, ... (a short row's missing values are NULL, a long row's extra
+// values are read and ignored: what the per-row binds did). Only `INSERT|REPLACE [OR x] INTO
+// name [(columns)] VALUES (?, ..., ?)` is rewritten (RowsInsertAsSelect); anything else (UPDATE,
 // ON CONFLICT, RETURNING, numbered parameters, expressions) runs per row as before.
-constexpr int kBatchRowsColumns = 64;  // widest VALUES list the fast path takes
-constexpr const char* kBatchRowsPointerType = "tillsync-batch-rows";
+constexpr int kBatchRowsColumns = tillsync::kSqlRowsColumns;  // widest VALUES list the fast path takes
 
-// What one sqlBatch call hands the table: the scanner (after the opening '['), and what the
-// scan found (the syntax flag and the row count) for sqlBatch to report.
-struct BatchRows {
-  RowScanner* in;
+class BatchRows : public tillsync::SqlRowSource {
+ public:
+  BatchRows(RowScanner* in) : in_(in) {}
   int columns = 0;  // the statement's c0 .. c(columns - 1): only those are read back
-  bool syntax = false;
+  bool syntax = false;  // a malformed row ended the statement (sqlBatch reports the syntax error)
   double count = 0;
-};
 
-struct BatchRowsCursor {
-  sqlite3_vtab_cursor base;  // first: SQLite casts between the two
-  BatchRows* rows = nullptr;
-  sqlite3_int64 rowid = 0;
-  bool eof = true;
-  ScannedValue values[kBatchRowsColumns];
-  std::string escaped[kBatchRowsColumns];  // an escaped string's bytes, per column (the scanner's buffer is shared)
-};
-
-int BatchRowsConnect(sqlite3* db, void*, int, const char* const*, sqlite3_vtab** out, char**) {
-  std::string schema = "CREATE TABLE x(";
-  for (int i = 0; i < kBatchRowsColumns; i++) schema += "c" + std::to_string(i) + ", ";
-  schema += "rows HIDDEN)";
-  int rc = sqlite3_declare_vtab(db, schema.c_str());
-  if (rc != SQLITE_OK) return rc;
-  *out = static_cast<sqlite3_vtab*>(sqlite3_malloc(sizeof(sqlite3_vtab)));
-  if (!*out) return SQLITE_NOMEM;
-  memset(*out, 0, sizeof(sqlite3_vtab));
-  return SQLITE_OK;
-}
-
-int BatchRowsDisconnect(sqlite3_vtab* vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
-}
-
-// The one usable plan: the hidden `rows` column given (as the function's argument).
-int BatchRowsBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
-  for (int i = 0; i < info->nConstraint; i++) {
-    const auto& c = info->aConstraint[i];
-    if (c.iColumn == kBatchRowsColumns && c.op == SQLITE_INDEX_CONSTRAINT_EQ && c.usable) {
-      info->aConstraintUsage[i].argvIndex = 1;
-      info->aConstraintUsage[i].omit = 1;
-      info->estimatedCost = 1;
-      info->estimatedRows = 10000;
-      return SQLITE_OK;
+  // The first call reads past the array's '[' (already eaten by sqlBatch) to the first row or
+  // the closing ']'; later calls need the ',' between rows or the final ']'.
+  bool Next() override {
+    if (started_ ? !in_->Eat(',') : in_->Eat(']')) {
+      if (started_ && !in_->Eat(']')) syntax = true;
+      return false;
     }
+    started_ = true;
+    if (!ScanRow()) {
+      syntax = true;
+      return false;
+    }
+    count++;
+    return true;
   }
-  return SQLITE_CONSTRAINT;
-}
+  bool failed() const override { return syntax; }
+  tillsync::SqlCell Cell(int column) const override {
+    tillsync::SqlCell cell;
+    if (column >= columns) return cell;
+    const ScannedValue& v = values_[column];
+    switch (v.kind) {
+      case ScannedValue::kNull: break;
+      case ScannedValue::kInteger: cell.kind = tillsync::SqlCell::Kind::kInt; cell.integer = v.integer; break;
+      case ScannedValue::kReal: cell.kind = tillsync::SqlCell::Kind::kReal; cell.real = v.real; break;
+      // In place: the caller's bytes (or this row's escaped copy) stay put while the row is used.
+      case ScannedValue::kText: cell.kind = tillsync::SqlCell::Kind::kText; cell.text = v.text; break;
+    }
+    return cell;
+  }
 
-int BatchRowsOpen(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
-  auto* cursor = new BatchRowsCursor();
-  *out = &cursor->base;
-  return SQLITE_OK;
-}
-
-int BatchRowsClose(sqlite3_vtab_cursor* base) {
-  delete reinterpret_cast<BatchRowsCursor*>(base);
-  return SQLITE_OK;
-}
-
-// Scans the row at the scanner (its '[' to its ']') into the cursor's values.
-bool ScanBatchRow(BatchRowsCursor* cursor) {
-  RowScanner& in = *cursor->rows->in;
-  if (!in.Eat('[')) return false;
-  int index = 0;
-  if (!in.Eat(']')) {
-    do {
-      ScannedValue v;
-      if (!in.Scan(&v)) return false;
-      if (index < cursor->rows->columns) {
-        if (v.kind == ScannedValue::kText && v.copied) {
-          cursor->escaped[index].assign(v.text.data(), v.text.size());
-          v.text = cursor->escaped[index];
+ private:
+  // Scans the row at the scanner (its '[' to its ']') into values_.
+  bool ScanRow() {
+    if (!in_->Eat('[')) return false;
+    int index = 0;
+    if (!in_->Eat(']')) {
+      do {
+        ScannedValue v;
+        if (!in_->Scan(&v)) return false;
+        if (index < columns) {
+          if (v.kind == ScannedValue::kText && v.copied) {
+            escaped_[index].assign(v.text.data(), v.text.size());
+            v.text = escaped_[index];
+          }
+          values_[index] = v;
         }
-        cursor->values[index] = v;
-      }
-      index++;
-    } while (in.Eat(','));
-    if (!in.Eat(']')) return false;
+        index++;
+      } while (in_->Eat(','));
+      if (!in_->Eat(']')) return false;
+    }
+    for (int rest = index; rest < columns; rest++) values_[rest].kind = ScannedValue::kNull;
+    return true;
   }
-  for (int rest = index; rest < cursor->rows->columns; rest++) cursor->values[rest].kind = ScannedValue::kNull;
-  cursor->rows->count++;
-  return true;
-}
 
-// A malformed row ends the statement with an error; sqlBatch reports it as the syntax error.
-int BatchRowsSyntaxError(BatchRowsCursor* cursor) {
-  cursor->rows->syntax = true;
-  cursor->eof = true;
-  return SQLITE_ERROR;
-}
-
-int BatchRowsFilter(sqlite3_vtab_cursor* base, int, const char*, int argc, sqlite3_value** argv) {
-  auto* cursor = reinterpret_cast<BatchRowsCursor*>(base);
-  cursor->rows = argc == 1 ? static_cast<BatchRows*>(sqlite3_value_pointer(argv[0], kBatchRowsPointerType)) : nullptr;
-  cursor->rowid = 0;
-  cursor->eof = true;
-  if (!cursor->rows) return SQLITE_MISUSE;  // called other than by sqlBatch
-  if (cursor->rows->in->Eat(']')) return SQLITE_OK;
-  cursor->eof = false;
-  return ScanBatchRow(cursor) ? SQLITE_OK : BatchRowsSyntaxError(cursor);
-}
-
-int BatchRowsNext(sqlite3_vtab_cursor* base) {
-  auto* cursor = reinterpret_cast<BatchRowsCursor*>(base);
-  RowScanner& in = *cursor->rows->in;
-  cursor->rowid++;
-  if (in.Eat(',')) return ScanBatchRow(cursor) ? SQLITE_OK : BatchRowsSyntaxError(cursor);
-  if (!in.Eat(']')) return BatchRowsSyntaxError(cursor);
-  cursor->eof = true;
-  return SQLITE_OK;
-}
-
-int BatchRowsEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<BatchRowsCursor*>(base)->eof; }
-
-int BatchRowsColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
-  auto* cursor = reinterpret_cast<BatchRowsCursor*>(base);
-  if (column < 0 || column >= cursor->rows->columns) { sqlite3_result_null(ctx); return SQLITE_OK; }
-  const ScannedValue& v = cursor->values[column];
-  switch (v.kind) {
-    case ScannedValue::kNull: sqlite3_result_null(ctx); break;
-    case ScannedValue::kInteger: sqlite3_result_int64(ctx, v.integer); break;
-    case ScannedValue::kReal: sqlite3_result_double(ctx, v.real); break;
-    // In place: the caller's bytes (or the cursor's escaped copy) stay put while the row is used.
-    case ScannedValue::kText: sqlite3_result_text(ctx, v.text.data(), int(v.text.size()), SQLITE_STATIC); break;
-  }
-  return SQLITE_OK;
-}
-
-int BatchRowsRowid(sqlite3_vtab_cursor* base, sqlite3_int64* out) {
-  *out = reinterpret_cast<BatchRowsCursor*>(base)->rowid;
-  return SQLITE_OK;
-}
-
-sqlite3_module MakeBatchRowsModule() {
-  sqlite3_module m{};
-  m.iVersion = 1;
-  m.xCreate = nullptr;  // eponymous only: there is no CREATE VIRTUAL TABLE of it
-  m.xConnect = BatchRowsConnect;
-  m.xBestIndex = BatchRowsBestIndex;
-  m.xDisconnect = BatchRowsDisconnect;
-  m.xOpen = BatchRowsOpen;
-  m.xClose = BatchRowsClose;
-  m.xFilter = BatchRowsFilter;
-  m.xNext = BatchRowsNext;
-  m.xEof = BatchRowsEof;
-  m.xColumn = BatchRowsColumn;
-  m.xRowid = BatchRowsRowid;
-  return m;
-}
-const sqlite3_module kBatchRowsModule = MakeBatchRowsModule();
+  RowScanner* in_;
+  bool started_ = false;
+  ScannedValue values_[kBatchRowsColumns];
+  std::string escaped_[kBatchRowsColumns];  // an escaped string's bytes, per column (the scanner's buffer is shared)
+};
 
 bool IsSqlSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
@@ -783,7 +695,7 @@ bool EqualsWord(std::string_view token, const char* word) {
 }
 
 // `INSERT|REPLACE [OR x] INTO name [(columns)] VALUES (?, ..., ?)` (nothing after but spaces and
-// one ';') as `... SELECT c0, ..., cN-1 FROM tillsync_batch_rows(?)`; false for anything else.
+// one ';') as `... SELECT c0, ..., cN-1 FROM tillsync_rows(?)`; false for anything else.
 // Deliberately narrow: the part before VALUES may hold no parenthesis but the column list, no
 // quote but identifiers' double quotes, no comment, and none of the words that would make it
 // more than a target (SELECT, VALUES, WITH, DEFAULT, ...). A rewrite SQLite refuses to prepare
@@ -867,7 +779,7 @@ bool RowsInsertAsSelect(std::string_view sql, std::string* out, int* columns) {
     if (k) *out += ", ";
     *out += "c" + std::to_string(k);
   }
-  *out += " FROM tillsync_batch_rows(?)";
+  *out += " FROM tillsync_rows(?)";
   *columns = parameters;
   return true;
 }
@@ -880,16 +792,14 @@ val sqlBatch(int id, std::string sql, uintptr_t rows_at, size_t rows_size) {
   if (!in.Eat('[')) return Result(SQLITE_MISUSE, "sqlBatch: rows must be a JSON array of arrays");
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_exec(d->db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-  // A plain INSERT runs as one INSERT ... SELECT over the rows (see tillsync_batch_rows above).
-  BatchRows batchRows{&in};
+  // A plain INSERT runs as one INSERT ... SELECT over the rows (see BatchRows above).
+  BatchRows batchRows(&in);
   bool asOneStatement = false;
   std::string asSelect;
   if (rc == SQLITE_OK && RowsInsertAsSelect(sql, &asSelect, &batchRows.columns)) {
-    if (!d->batchRowsModule) {
-      d->batchRowsModule = sqlite3_create_module(d->db, "tillsync_batch_rows", &kBatchRowsModule, nullptr) == SQLITE_OK;
-    }
+    if (!d->batchRowsModule) d->batchRowsModule = tillsync::RegisterSqlRows(d->db) == SQLITE_OK;
     if (d->batchRowsModule && sqlite3_prepare_v2(d->db, asSelect.c_str(), -1, &stmt, nullptr) == SQLITE_OK && stmt) {
-      asOneStatement = sqlite3_bind_pointer(stmt, 1, &batchRows, kBatchRowsPointerType, nullptr) == SQLITE_OK;
+      asOneStatement = tillsync::BindSqlRows(stmt, 1, &batchRows) == SQLITE_OK;
     }
     if (!asOneStatement) {
       sqlite3_finalize(stmt);

@@ -314,7 +314,7 @@ test('SqlBatchBindsInPlaceStringsCopiedEscapesAndShortRowsExactly', async () => 
 });
 
 // A plain INSERT ... VALUES (?, ..., ?) runs as ONE statement over the rows (the
-// tillsync_batch_rows table in wasm/bindings.cc); every other shape runs once per row. The same
+// tillsync_rows table function, core/sql_rows.h, over wasm/bindings.cc's BatchRows); every other shape runs once per row. The same
 // rows through both must leave the same tables (values and types, triggers, REPLACE within the
 // batch), fail with the same codes and write nothing when they fail.
 test('SqlBatchAsOneStatementGivesWhatThePerRowPathGives', async () => {
@@ -346,8 +346,8 @@ test('SqlBatchAsOneStatementGivesWhatThePerRowPathGives', async () => {
   assert.equal(dump('fast').length, 4);
   assert.equal(log('fast').length, 5, 'the trigger ran once per row, the replaced row too');
   // The fast path was taken: its table function exists on this connection now.
-  assert.match(M.sqlQuery(db, 'SELECT * FROM tillsync_batch_rows(NULL)').message, /misuse/i);
-  assert.doesNotMatch(M.sqlQuery(db, 'SELECT * FROM tillsync_batch_rows(NULL)').message, /no such table/);
+  assert.match(M.sqlQuery(db, 'SELECT * FROM tillsync_rows(NULL)').message, /misuse/i);
+  assert.doesNotMatch(M.sqlQuery(db, 'SELECT * FROM tillsync_rows(NULL)').message, /no such table/);
   // Failures: a constraint in the middle, malformed rows in the middle and at the end; each
   // rolls everything back and gives the per-row path's code.
   const failing = [
