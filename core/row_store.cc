@@ -402,7 +402,7 @@ namespace {
 // The rows of one InsertAllIfAbsent as tillsync_rows' source: c0 the id, c1.. the values.
 class NewRowSource : public SqlRowSource {
  public:
-  NewRowSource(const std::vector<RowStore::NewRow>& rows) : rows_(rows) {}
+  explicit NewRowSource(const std::vector<RowStore::NewRow>& rows) : rows_(rows) {}
   bool Next() override { return ++at_ < rows_.size(); }
   SqlCell Cell(int column) const override {
     const RowStore::NewRow& row = rows_[at_];
@@ -462,22 +462,24 @@ Status RowStore::InsertAllIfAbsent(const TableSpec& spec, const std::vector<NewR
   *all_inserted = true;
   // What RecordNewRow does per row, for all of them: the _ts_rows entries as one statement too,
   // and the hashes added to their scopes' sums once per run of one scope.
-  new_row_hashes_.resize(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) new_row_hashes_[i] = TypedRowHash(spec, *rows[i].id, *rows[i].values);
+  new_rows_facts_.resize(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    new_rows_facts_[i].hash = TypedRowHash(spec, *rows[i].id, *rows[i].values);
+    new_rows_facts_[i].scope = &TypedScope(spec, *rows[i].values);
+  }
   if (KeepsMeta(spec)) {
     TS_RETURN_IF_ERROR(WriteQueuedMeta());  // entries queued before these go first, as they came
     TS_RETURN_IF_ERROR(StoreNewRowsMeta(spec, rows));
   }
-  const std::string* scope = nullptr;
+  const std::string* scope = new_rows_facts_.front().scope;
   uint64_t sum = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const std::string& row_scope = TypedScope(spec, *rows[i].values);
-    if (scope != nullptr && *scope != row_scope) {
+  for (const NewRowFacts& facts : new_rows_facts_) {
+    if (*facts.scope != *scope) {
       TS_RETURN_IF_ERROR(MoveChecksum(*scope, sum));
       sum = 0;
+      scope = facts.scope;
     }
-    scope = &row_scope;
-    sum += new_row_hashes_[i];
+    sum += facts.hash;
   }
   return MoveChecksum(*scope, sum);
 }
@@ -488,32 +490,28 @@ namespace {
 // c2 seq, c3 version, c4 clocks, c5 hash (the table's name is the statement's ?2).
 class NewRowMetaSource : public SqlRowSource {
  public:
-  NewRowMetaSource(const TableSpec& spec, const std::vector<RowStore::NewRow>& rows, const std::vector<uint64_t>& hashes,
-                   const std::string& (*scope_of)(const TableSpec&, const std::vector<ColumnValue>&))
-      : spec_(spec), rows_(rows), hashes_(hashes), scope_of_(scope_of) {}
+  NewRowMetaSource(const std::vector<RowStore::NewRow>& rows, const std::vector<RowStore::NewRowFacts>& facts)
+      : rows_(rows), facts_(facts) {}
   bool Next() override { return ++at_ < rows_.size(); }
   SqlCell Cell(int column) const override {
     const RowStore::NewRow& row = rows_[at_];
     SqlCell cell;
-    cell.kind = SqlCell::Kind::kInt;
     switch (column) {
       case 0: cell.kind = SqlCell::Kind::kText; cell.text = *row.id; break;
-      case 1: cell.kind = SqlCell::Kind::kText; cell.text = scope_of_(spec_, *row.values); break;
-      case 2: cell.integer = row.seq; break;
-      case 3: cell.integer = row.version; break;
+      case 1: cell.kind = SqlCell::Kind::kText; cell.text = *facts_[at_].scope; break;
+      case 2: cell.kind = SqlCell::Kind::kInt; cell.integer = row.seq; break;
+      case 3: cell.kind = SqlCell::Kind::kInt; cell.integer = row.version; break;
       case 4: cell.kind = SqlCell::Kind::kText; cell.text = row.clocks_text; break;
-      case 5: cell.integer = int64_t(hashes_[at_]); break;
-      default: cell.kind = SqlCell::Kind::kNull; break;
+      case 5: cell.kind = SqlCell::Kind::kInt; cell.integer = int64_t(facts_[at_].hash); break;
+      default: break;  // NULL
     }
     return cell;
   }
 
  private:
-  const TableSpec& spec_;
   const std::vector<RowStore::NewRow>& rows_;
-  const std::vector<uint64_t>& hashes_;
-  const std::string& (*scope_of_)(const TableSpec&, const std::vector<ColumnValue>&);
-  size_t at_ = size_t(-1);
+  const std::vector<RowStore::NewRowFacts>& facts_;
+  size_t at_ = size_t(-1);  // before the first row
 };
 
 }  // namespace
@@ -523,7 +521,7 @@ Status RowStore::StoreNewRowsMeta(const TableSpec& spec, const std::vector<NewRo
     TS_RETURN_IF_ERROR(db_->Prepare(std::string(kMetaUpsertHead) +
                                         "SELECT ?2, c0, c1, c2, c3, c4, c5 FROM tillsync_rows(?1)", &meta_upsert_rows_));
   }
-  NewRowMetaSource source(spec, rows, new_row_hashes_, &RowStore::TypedScope);
+  NewRowMetaSource source(rows, new_rows_facts_);
   Status s = BindSqlRows(&meta_upsert_rows_, 1, &source);
   meta_upsert_rows_.BindStatic(2, std::string_view(spec.name));
   if (s.ok()) s = meta_upsert_rows_.Run();
@@ -549,7 +547,6 @@ bool RowStore::Unchanged(const TableSpec& spec, const StoredRow& before, const S
   if (!KeepsMeta(spec)) return true;
   return before.seq == after.seq && before.version == after.version && before.clocks == after.clocks;
 }
-
 
 Status RowStore::StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                                int64_t version, std::string_view clocks_text, uint64_t hash) {

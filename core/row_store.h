@@ -109,6 +109,11 @@ class RowStore {
   // (*all_inserted false; a savepoint undoes the statement) and the caller takes the rows one by
   // one with InsertIfAbsent, merging the held ones as before.
   Status InsertAllIfAbsent(const TableSpec& spec, const std::vector<NewRow>& rows, bool* all_inserted);
+  // What InsertAllIfAbsent works out per inserted row for its metadata and sums.
+  struct NewRowFacts {
+    uint64_t hash = 0;
+    const std::string* scope = nullptr;  // TypedScope's: into the row's values, or a static ""
+  };
   // The hash RowHash gives for the row whose values are `values` (in spec.columns order).
   uint64_t TypedRowHash(const TableSpec& spec, const std::string& id, const std::vector<ColumnValue>& values);
   // True when storing `after` over `before` would change nothing (a pulled copy of a row this
@@ -196,7 +201,7 @@ class RowStore {
   Status StoredChecksum(const std::string& scope, uint64_t* sum);
   Status PutStoredChecksum(const std::string& scope, uint64_t sum);
   Status StoreMeta(const TableSpec& spec, const std::string& id, const StoredRow& row);
-  // InsertAllIfAbsent's _ts_rows entries (hashes in new_row_hashes_) as one statement.
+  // InsertAllIfAbsent's _ts_rows entries (hashes and scopes in new_rows_facts_) as one statement.
   Status StoreNewRowsMeta(const TableSpec& spec, const std::vector<NewRow>& rows);
   Status StoreMetaText(const TableSpec& spec, const std::string& id, const std::string& scope, int64_t seq,
                        int64_t version, std::string_view clocks_text, uint64_t hash);
@@ -227,7 +232,7 @@ class RowStore {
   size_t queued_count_ = 0;
   Statement meta_upsert_many_;
   Statement meta_upsert_rows_;  // StoreNewRowsMeta's; prepared at first use
-  std::vector<uint64_t> new_row_hashes_;  // InsertAllIfAbsent's, reused
+  std::vector<NewRowFacts> new_rows_facts_;  // InsertAllIfAbsent's, reused
   bool meta_upsert_many_ready_ = false;
   std::string clocks_text_;  // reused buffer for the clocks column of _ts_rows
   std::string values_text_;  // reused buffer for a typed row's canonical JSON (its hash)

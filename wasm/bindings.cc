@@ -618,7 +618,7 @@ constexpr int kBatchRowsColumns = tillsync::kSqlRowsColumns;  // widest VALUES l
 
 class BatchRows : public tillsync::SqlRowSource {
  public:
-  BatchRows(RowScanner* in) : in_(in) {}
+  explicit BatchRows(RowScanner* in) : in_(in) {}
   int columns = 0;  // the statement's c0 .. c(columns - 1): only those are read back
   bool syntax = false;  // a malformed row ended the statement (sqlBatch reports the syntax error)
   double count = 0;
