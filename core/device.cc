@@ -1022,8 +1022,9 @@ Status Device::HandlePullResponse(std::string_view body, PullOutcome* out) {
     std::vector<bool> held_seen(AllTables().size(), false);
     std::vector<std::string> clock_texts;
     std::vector<RowStore::NewRow> new_rows;
-    // Below this a run's rows go one statement each: the savepoint around the one statement
-    // costs about what a few rows' statements do.
+    // Below this a run's rows go one statement each. A row inside the one statement saves about
+    // 4.8 k instructions natively (callgrind, a 64-row page), against a fixed cost per run (the
+    // savepoint's two statements and the two inserts' own setup) of a few rows' worth.
     constexpr size_t kInsertAllMinRows = 8;
     for (PageTable& t : resp.tables) {
       const TableSpec& spec = *t.spec;
