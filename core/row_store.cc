@@ -430,6 +430,18 @@ class NewRowSource : public SqlRowSource {
 
 }  // namespace
 
+// Once per table and connection, at its first one-statement insert: compiled for size (TS_COLD).
+TS_COLD Status RowStore::PrepareInsertAll(Database* db, const TableSpec& spec, Statement* out) {
+  std::string cols, cells;
+  for (size_t i = 0; i < spec.columns.size(); ++i) {
+    cols += std::string(", ") + spec.columns[i].name;
+    cells += ", c" + std::to_string(i + 1);
+  }
+  return db->Prepare("INSERT OR IGNORE INTO " + std::string(spec.name) + " (id" + cols + ") SELECT c0" + cells +
+                         " FROM tillsync_rows(?1)",
+                     out);
+}
+
 Status RowStore::InsertAllIfAbsent(const TableSpec& spec, const std::vector<NewRow>& rows, bool* all_inserted) {
   *all_inserted = false;
   if (rows.empty()) {
@@ -439,15 +451,7 @@ Status RowStore::InsertAllIfAbsent(const TableSpec& spec, const std::vector<NewR
   TableStatements* st = nullptr;
   TS_RETURN_IF_ERROR(StatementsFor(spec, &st));
   Statement& write = st->insert_all_if_absent;
-  if (write.raw() == nullptr) {
-    std::string cols, cells;
-    for (size_t i = 0; i < spec.columns.size(); ++i) {
-      cols += std::string(", ") + spec.columns[i].name;
-      cells += ", c" + std::to_string(i + 1);
-    }
-    TS_RETURN_IF_ERROR(db_->Prepare("INSERT OR IGNORE INTO " + std::string(spec.name) + " (id" + cols +
-                                        ") SELECT c0" + cells + " FROM tillsync_rows(?1)", &write));
-  }
+  if (write.raw() == nullptr) TS_RETURN_IF_ERROR(PrepareInsertAll(db_, spec, &write));
   // Optimistic: a held row is rare in a large page (an initial download holds none), so the
   // statement runs over all of them and is undone when it did not insert every one.
   Savepoint attempt(db_, "ts_insert_all");

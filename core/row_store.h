@@ -187,6 +187,8 @@ class RowStore {
   Status StatementsFor(const TableSpec& spec, TableStatements** out);
   // StatementsFor's first use of a table on this connection: builds and prepares its statements.
   static Status PrepareTableStatements(Database* db, const TableSpec& spec, TableStatements* st);
+  // InsertAllIfAbsent's statement for the table, prepared at its first use.
+  static Status PrepareInsertAll(Database* db, const TableSpec& spec, Statement* out);
   // "" for catalog tables, else the text of the row's shop_id cell ("" when not text).
   static const std::string& TypedScope(const TableSpec& spec, const std::vector<ColumnValue>& values);
   // RowHash's value for a row whose canonical values text is `text`.
